@@ -1,0 +1,57 @@
+"""Reads a campaign's parameters on a date, for a region, and remembers which it read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .parameters import DatedValue, ParameterTree, default_tree
+
+CAMPAIGNS_ROOT = "esms_numerique"
+
+
+class UnknownCampaign(ValueError):
+    pass
+
+
+def available_campaigns(tree: ParameterTree | None = None) -> list[str]:
+    return (tree or default_tree()).directories(CAMPAIGNS_ROOT)
+
+
+@dataclass
+class CampaignContext:
+    campaign: str
+    on: dt.date
+    tree: ParameterTree = field(default_factory=default_tree)
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.campaign not in available_campaigns(self.tree):
+            raise UnknownCampaign(self.campaign)
+        # Before the campaign's first dated value (a project filed early), read the campaign as it opened.
+        first = min(
+            value.start
+            for key, file in self.tree.files.items()
+            if key.startswith(f"{CAMPAIGNS_ROOT}/{self.campaign}/")
+            for parameter in file.parameters.values()
+            for value in parameter.values
+        )
+        self.on = max(self.on, first)
+
+    def name(self, short: str) -> str:
+        return f"{CAMPAIGNS_ROOT}/{self.campaign}/{short}"
+
+    def has(self, short: str) -> bool:
+        return self.tree.has(self.name(short))
+
+    def get(self, short: str) -> DatedValue:
+        value = self.tree.get(self.name(short)).at(self.on, self.region)
+        if value is None:
+            raise KeyError(f"{self.name(short)} n'a pas de valeur au {self.on:%d/%m/%Y}")
+        return value
+
+    def shared(self, name: str) -> DatedValue:
+        """A parameter outside the campaign tree (geography, SONS, sectors), read on the same date."""
+        parameter = self.tree.get(name)
+        value = parameter.at(self.on) or parameter.values[0]
+        return value

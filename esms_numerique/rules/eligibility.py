@@ -1,0 +1,501 @@
+"""Eligibility and admissibility (recevabilité): the E-* checks a project description can decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from .desk import Desk
+from .finess import normalize
+from .money import format_share
+from .project import Project
+from .results import Finding, Verdict, rule, source_of
+
+MEDICO_SOCIAL = {"PA", "PH", "DOM"}
+AHI_PJM = {"AHI", "PJM"}
+DATE = "%d/%m/%Y"
+
+
+@rule("E-WINDOW", "AAP24 §8 ; HDF22 calendrier 2022")
+def filing_window(project: Project, desk: Desk) -> list[Finding]:
+    """Filed inside the window of its desk. « À minuit » means the end of the closing day, Paris time."""
+    ctx = project.context
+    kind = "national" if desk.desk == "national" else ("multiregional" if desk.multiregional else "regional")
+    opens, closes = ctx.get(f"windows.{kind}_opens"), ctx.get(f"windows.{kind}_closes")
+    timezone = ctx.get("campaign.timezone")
+    zone = ZoneInfo(timezone.value)
+    label = {"national": "nationale", "multiregional": "multirégionale", "regional": "régionale"}[kind]
+    window = f"fenêtre {label} du {opens.value:{DATE}} au {closes.value:{DATE}} à minuit (heure de Paris)"
+    source = source_of(opens, closes, timezone)
+    filed = project.input.filed_on
+    if filed is None:
+        return [Finding("E-WINDOW", Verdict.A_APPRECIER, f"Date de dépôt non indiquée ; {window}.", source)]
+    start = dt.datetime.combine(opens.value, dt.time(0), zone)
+    end = dt.datetime.combine(closes.value + dt.timedelta(days=1), dt.time(0), zone)
+    if isinstance(filed, dt.datetime):
+        moment = filed if filed.tzinfo else filed.replace(tzinfo=zone)
+        moment = moment.astimezone(zone)
+        shown = f"{moment:%d/%m/%Y à %H:%M} (heure de Paris)"
+    else:
+        moment = dt.datetime.combine(filed, dt.time(12), zone)
+        shown = f"{filed:{DATE}}"
+    if moment < start:
+        return [Finding("E-WINDOW", Verdict.BLOQUANT, f"Dépôt le {shown}, avant l'ouverture ; {window}.", source)]
+    if moment >= end:
+        return [
+            Finding(
+                "E-WINDOW",
+                Verdict.BLOQUANT,
+                f"Dépôt le {shown}, après la clôture : non recevable ({window}). Le dialogue avec "
+                "l'ARS reste possible pour ajuster la demande.",
+                source,
+            )
+        ]
+    return [Finding("E-WINDOW", Verdict.OK, f"Dépôt le {shown}, dans la {window}.", source)]
+
+
+@rule("E-MIN-SIZE", "AAP24 3.2.D, FAQN Q6, FAQIDF")
+def minimum_size(project: Project, pivot: str | None) -> list[Finding]:
+    ctx = project.context
+    overseas = project.region_is_overseas_or_corsica(pivot)
+    ideal = ctx.get(
+        "eligibility/min_size.ideal_essms_overseas_corsica" if overseas else "eligibility/min_size.ideal_essms"
+    )
+    floor = ctx.get("eligibility/min_size.hard_floor_essms")
+    where = " (Corse et outre-mer)" if overseas else ""
+    if project.count < floor.value:
+        return [
+            Finding(
+                "E-MIN-SIZE",
+                Verdict.BLOQUANT,
+                f"{project.count} ESSMS : en dessous du plancher de {floor.value} ESSMS fixé par "
+                f"l'ARS {project.geography.region_name(pivot)}, la candidature est écartée.",
+                source_of(floor),
+            )
+        ]
+    if project.count < ideal.value:
+        return [
+            Finding(
+                "E-MIN-SIZE",
+                Verdict.A_APPRECIER,
+                f"{project.count} ESSMS : moins que les {ideal.value} idéalement attendus{where}. "
+                "L'ARS apprécie selon la capacité du porteur ; un regroupement avec d'autres OG "
+                "est conseillé.",
+                source_of(ideal, floor),
+            )
+        ]
+    return [
+        Finding(
+            "E-MIN-SIZE",
+            Verdict.OK,
+            f"{project.count} ESSMS : au moins les {ideal.value} idéalement attendus{where}.",
+            source_of(ideal),
+        )
+    ]
+
+
+class SegurVerdict:
+    """What E-SEGUR decided, and which software rate F-SOFTWARE must read."""
+
+    def __init__(self, findings: list[Finding], unreferenced_rate: bool):
+        self.findings = findings
+        self.unreferenced_rate = unreferenced_rate
+
+
+def _ght_conditions(project: Project, src: str) -> list[Finding]:
+    solution = project.input.solution
+    conditions = {
+        "un marché public ouvert aux ESSMS du projet": solution.ght_public_contract,
+        "un document de couverture fonctionnelle du DPI face au cahier des charges DUI": (
+            solution.ght_coverage_document
+        ),
+        "aucune autre aide européenne ni HOP'EN pour ces ESSMS": solution.ght_no_other_funding,
+    }
+    refused = [label for label, value in conditions.items() if value is False]
+    unknown = [label for label, value in conditions.items() if value is None]
+    if refused:
+        return [
+            Finding(
+                "E-SEGUR",
+                Verdict.BLOQUANT,
+                "DPI de GHT référencé au couloir hôpital : condition non remplie — " + " ; ".join(refused) + ".",
+                src,
+            )
+        ]
+    if unknown:
+        return [
+            Finding(
+                "E-SEGUR",
+                Verdict.A_APPRECIER,
+                "DPI de GHT référencé au couloir hôpital : à justifier — " + " ; ".join(unknown) + ".",
+                src,
+            )
+        ]
+    return [
+        Finding(
+            "E-SEGUR",
+            Verdict.OK,
+            "DPI de GHT référencé au couloir hôpital : les trois conditions cumulatives sont réunies.",
+            src,
+        )
+    ]
+
+
+@rule("E-SEGUR", "AAP24 2.1 et 3.2.C, FAQN Q14/Q16/Q17/Q38, FAQIDF")
+def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdict:
+    ctx = project.context
+    solution, porteur = project.input.solution, project.input.porteur
+    sad_exception = ctx.get("eligibility/segur.sad_exception")
+    majority = ctx.get("eligibility/segur.sad_majority_share")
+    exempt = ctx.get("eligibility/segur.ahi_pjm_exempt")
+    src = "AAP24 3.2.C (001_098b5f25fa5a095c.txt) ; FAQN Q14, Q16, Q17 (002_33fde754886c1227.txt)"
+    findings: list[Finding] = []
+    essms = project.essms
+    if not essms:
+        return SegurVerdict([], False)
+    ahi_pjm_only = all(e.sector in AHI_PJM for e in essms)
+    has_acquisition = any(e.operation == "acquisition" for e in essms)
+
+    if solution.couloir == "hospital":
+        if not porteur.is_ght:
+            return SegurVerdict(
+                [
+                    Finding(
+                        "E-SEGUR",
+                        Verdict.BLOQUANT,
+                        "Une solution référencée au couloir hôpital n'est admise que si le porteur est un GHT.",
+                        src,
+                    )
+                ],
+                False,
+            )
+        if not solution.segur_referenced:
+            return SegurVerdict(
+                [
+                    Finding(
+                        "E-SEGUR",
+                        Verdict.BLOQUANT,
+                        "Le DPI du GHT doit être référencé Ségur vague 1 au couloir hôpital.",
+                        src,
+                    )
+                ],
+                False,
+            )
+        return SegurVerdict(_ght_conditions(project, src), False)
+
+    if solution.segur_referenced:
+        if solution.referenced_couloirs is not None:
+            for e in essms:
+                if couloir_of[e.sector] not in solution.referenced_couloirs and not (
+                    exempt.value and e.sector in AHI_PJM
+                ):
+                    e.fundable = False
+                    findings.append(
+                        Finding(
+                            "E-SEGUR",
+                            Verdict.BLOQUANT,
+                            f"La solution n'est pas référencée dans le couloir {couloir_of[e.sector]} "
+                            f"du secteur {e.sector} de cet ESSMS.",
+                            src,
+                            e.finess_et,
+                        )
+                    )
+        if not findings:
+            findings.append(
+                Finding("E-SEGUR", Verdict.OK, "Solution référencée Ségur vague 1 au couloir médico-social.", src)
+            )
+        return SegurVerdict(findings, False)
+
+    if ahi_pjm_only and exempt.value:
+        return SegurVerdict(
+            [
+                Finding(
+                    "E-SEGUR",
+                    Verdict.OK,
+                    "Projet AHI/PJM seulement : pas d'obligation de référencement Ségur ; une étude de couverture "
+                    "des besoins du DUI est à joindre.",
+                    source_of(exempt),
+                )
+            ],
+            False,
+        )
+
+    if solution.referencing in ("in_progress", "engaged"):
+        if has_acquisition:
+            message = (
+                "Solution en cours de référencement : le référencement Ségur doit être obtenu avant le "
+                "démarrage du paramétrage (condition suivie par l'ARS)."
+            )
+        else:
+            message = (
+                "Montée de version : l'éditeur est engagé dans le référencement ; le financement suppose "
+                "la version référencée Ségur."
+            )
+        return SegurVerdict([Finding("E-SEGUR", Verdict.A_APPRECIER, message, src)], False)
+
+    share = Fraction(sum(e.sector in MEDICO_SOCIAL for e in essms), len(essms))
+    if sad_exception.value and solution.sad_referenced:
+        sad_src = source_of(sad_exception, majority)
+        if share <= Fraction(Decimal(str(majority.value))):
+            return SegurVerdict(
+                [
+                    Finding(
+                        "E-SEGUR",
+                        Verdict.BLOQUANT,
+                        f"Grappe à {format_share(share)} PA/PH/DOM seulement : une grappe majoritairement sociale doit "
+                        "retenir une solution référencée Ségur ; le référencement SAD ne suffit pas.",
+                        sad_src,
+                    )
+                ],
+                True,
+            )
+        for e in essms:
+            if e.operation == "upgrade":
+                e.fundable = False
+                findings.append(
+                    Finding(
+                        "E-SEGUR",
+                        Verdict.BLOQUANT,
+                        "Montée de version : la solution doit être référencée Ségur (ou son éditeur engagé dans "
+                        "le référencement) ; le SAD ne vaut que pour une acquisition.",
+                        src,
+                        e.finess_et,
+                    )
+                )
+        findings.append(
+            Finding(
+                "E-SEGUR",
+                Verdict.OK,
+                f"Solution référencée SAD, grappe à {format_share(share)} PA/PH/DOM : admise pour l'acquisition, "
+                "au tarif logiciel « non référencé ».",
+                sad_src,
+            )
+        )
+        return SegurVerdict(findings, True)
+
+    return SegurVerdict(
+        [
+            Finding(
+                "E-SEGUR",
+                Verdict.BLOQUANT,
+                "La solution DUI doit être référencée Ségur vague 1 au couloir médico-social"
+                + (
+                    " (ou, en 2022, référencée SAD pour une grappe majoritairement PA/PH/DOM)"
+                    if sad_exception.value
+                    else ""
+                )
+                + ".",
+                src,
+            )
+        ],
+        bool(sad_exception.value and solution.sad_referenced),
+    )
+
+
+@rule("E-SAAD", "AAP24 3.1, 3.3.1 et Annexe 1 ; FAQN Q2")
+def saad_activity(project: Project) -> list[Finding]:
+    """Sets each SAAD's prorata (médico-social hours ÷ total hours of N-1) used by F-SAAD."""
+    categories = project.context.shared("finess/categories.saad_categories")
+    src = "AAP24 3.3.1 et Annexe 1 (001_098b5f25fa5a095c.txt) ; FAQN Q2 (002_33fde754886c1227.txt)"
+    findings = []
+    for e in project.essms:
+        hours = e.data.saad_hours
+        if hours is None:
+            if e.data.category in categories.value:
+                findings.append(
+                    Finding(
+                        "E-SAAD",
+                        Verdict.A_APPRECIER,
+                        "Service d'aide à domicile sans déclaration des heures (annexe 1) : le financement sera "
+                        "proratisé sur les heures médico-sociales déclarées ; il est calculé ici à 100 %.",
+                        src,
+                        e.finess_et,
+                    )
+                )
+            continue
+        if hours.total <= 0 or hours.medico_social > hours.total:
+            e.fundable = False
+            findings.append(
+                Finding(
+                    "E-SAAD",
+                    Verdict.BLOQUANT,
+                    f"Heures déclarées incohérentes (médico-sociales {hours.medico_social:g}, total "
+                    f"{hours.total:g}) : le total doit être positif et au moins égal aux heures médico-sociales.",
+                    src,
+                    e.finess_et,
+                )
+            )
+            continue
+        e.saad_prorata = Fraction(Decimal(str(hours.medico_social))) / Fraction(Decimal(str(hours.total)))
+        findings.append(
+            Finding(
+                "E-SAAD",
+                Verdict.OK if e.saad_prorata == 1 else Verdict.A_APPRECIER,
+                f"Activité médico-sociale : {hours.medico_social:g} h sur {hours.total:g} h en N-1, soit "
+                f"{format_share(e.saad_prorata)} ; seule cette part est financée (déclaration vérifiable par l'ARS).",
+                src,
+                e.finess_et,
+            )
+        )
+    return findings
+
+
+@rule("E-NO-DOUBLE", "AAP24 3.2.A, FAQN Q30/Q31/Q35")
+def no_double_funding(project: Project) -> list[Finding]:
+    src = "AAP24 3.2.A (001_098b5f25fa5a095c.txt) ; FAQN Q30, Q31, Q35 (002_33fde754886c1227.txt)"
+    by_finess: dict[str, list] = {}
+    for funding in project.input.previous_fundings:
+        by_finess.setdefault(normalize(funding.finess_et), []).append(funding)
+    findings = []
+    for e in project.essms:
+        fundings = list(by_finess.get(e.finess_et, []))
+        sons = e.data.sons_order or any(f.scheme == "sons" for f in fundings)
+        for f in fundings:
+            year = f" en {f.year}" if f.year else ""
+            if f.scheme == "esms_numerique":
+                e.fundable = False
+                findings.append(
+                    Finding(
+                        "E-NO-DOUBLE",
+                        Verdict.BLOQUANT,
+                        f"Déjà financé par ESMS numérique{year} : un ESSMS ne reçoit qu'un financement sur "
+                        "2021–2025, et jamais pour deux DUI différents.",
+                        src,
+                        e.finess_et,
+                    )
+                )
+            elif f.scheme in ("feder", "fse") and f.operation in (None, e.operation):
+                e.fundable = False
+                findings.append(
+                    Finding(
+                        "E-NO-DOUBLE",
+                        Verdict.BLOQUANT,
+                        f"L'opération bénéficie déjà d'un financement {f.scheme.upper()}{year} : pas de cumul "
+                        "de fonds européens sur une même opération.",
+                        src,
+                        e.finess_et,
+                    )
+                )
+        if sons and e.operation == "acquisition":
+            e.fundable = False
+            findings.append(
+                Finding(
+                    "E-NO-DOUBLE",
+                    Verdict.BLOQUANT,
+                    "Une Prestation Ségur (SONS) a été commandée pour cet ESSMS : il ne peut plus recevoir de "
+                    "financement d'acquisition pour un autre DUI.",
+                    src,
+                    e.finess_et,
+                )
+            )
+    if not findings:
+        findings.append(
+            Finding("E-NO-DOUBLE", Verdict.OK, "Aucun financement antérieur déclaré ne fait obstacle.", src)
+        )
+    return findings
+
+
+@rule("E-SONS-VA", "AAP24 2.1")
+def sons_validation_date(project: Project) -> list[Finding]:
+    """Usage funding beside SONS: the Prestation Ségur's VA must not predate the end of Q1 2023."""
+    if not project.context.has("eligibility/sons_va.va_not_before"):
+        return []
+    limit = project.context.get("eligibility/sons_va.va_not_before")
+    findings = []
+    for e in project.essms:
+        va = e.data.sons_va_date
+        if e.operation != "upgrade" or va is None:
+            continue
+        if va < limit.value:
+            e.fundable = False
+            findings.append(
+                Finding(
+                    "E-SONS-VA",
+                    Verdict.BLOQUANT,
+                    f"VA de la Prestation Ségur signée le {va:{DATE}}, avant la fin du premier trimestre 2023 : "
+                    "pas de financement à l'usage complémentaire.",
+                    source_of(limit),
+                    e.finess_et,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    "E-SONS-VA",
+                    Verdict.OK,
+                    f"VA de la Prestation Ségur signée le {va:{DATE}}, après le premier trimestre 2023.",
+                    source_of(limit),
+                    e.finess_et,
+                )
+            )
+    return findings
+
+
+def _piece_conditions(project: Project, categories: list[str]) -> set[str]:
+    inp = project.input
+    conditions = set()
+    if any(e.data.saad_hours or e.data.category in categories for e in project.essms):
+        conditions.add("saad")
+    if any(e.data.national_entity for e in project.essms):
+        conditions.add("national_entity")
+    ght_dpi = inp.solution.couloir == "hospital" and inp.porteur.is_ght
+    if ght_dpi or (project.essms and all(e.sector in AHI_PJM for e in project.essms)):
+        conditions.add("coverage_study")
+    if inp.equipment and inp.equipment.quotes_eur > 0:
+        conditions.add("equipment")
+    return conditions
+
+
+def _required_pieces(project: Project) -> tuple[list[dict], str] | None:
+    """The pieces this project must join (standard + the conditional ones that apply), and their source."""
+    ctx = project.context
+    if not ctx.has("eligibility/pieces.standard"):
+        return None
+    standard = ctx.get("eligibility/pieces.standard")
+    conditional = ctx.get("eligibility/pieces.conditional")
+    conditions = _piece_conditions(project, ctx.shared("finess/categories.saad_categories").value)
+    required = list(standard.value) + [p for p in conditional.value if p["when"] in conditions]
+    return required, source_of(standard, conditional)
+
+
+def required_piece_codes(project: Project) -> list[str]:
+    """Codes of the pieces E-PIECES asks of this project (for forms and checklists)."""
+    found = _required_pieces(project)
+    return [p["code"] for p in found[0]] if found else []
+
+
+@rule("E-PIECES", "AAP24 Annexe 2")
+def required_pieces(project: Project) -> list[Finding]:
+    found = _required_pieces(project)
+    if found is None:
+        return [
+            Finding(
+                "E-PIECES",
+                Verdict.A_APPRECIER,
+                "Les textes de référence ne donnent pas la liste des pièces de la campagne "
+                f"{project.context.campaign} : l'ARS la précise.",
+                "DECISION D-PIECES-2022 (docs/decisions.md)",
+            )
+        ]
+    required, src = found
+    declared = project.input.pieces
+    if declared is None:
+        labels = " ; ".join(p["label"] for p in required)
+        return [
+            Finding(
+                "E-PIECES", Verdict.A_APPRECIER, f"{len(required)} pièces seront à joindre au dépôt : {labels}.", src
+            )
+        ]
+    missing = [p for p in required if p["code"] not in declared]
+    if missing:
+        return [
+            Finding(
+                "E-PIECES",
+                Verdict.BLOQUANT,
+                f"{len(missing)} pièce(s) manquante(s) : " + " ; ".join(p["label"] for p in missing) + ".",
+                src,
+            )
+        ]
+    return [Finding("E-PIECES", Verdict.OK, f"Les {len(required)} pièces attendues sont déclarées.", src)]

@@ -1,0 +1,119 @@
+"""What a simulation is given: a project (grappe) or a SONS order, validated before any rule runs.
+
+Field names and meanings are the platform's public contract (CLI, API, web). Extra fields are accepted
+and ignored, so that a dossier can carry more than the simulator reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .context import available_campaigns
+
+Sector = Literal["PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM"]
+Operation = Literal["acquisition", "upgrade"]
+Couloir = Literal["MS1", "MS2", "MS3"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+
+class SaadHours(_Input):
+    """Annexe 1 of AAP24: hours of year N-1."""
+
+    medico_social: float = Field(ge=0, description="Heures médico-sociales (APA, PCH, autres financées)")
+    total: float = Field(ge=0, description="Nombre total d'heures réalisées")
+
+
+class Porteur(_Input):
+    finess_ej: str | None = None
+    name: str | None = None
+    vat_regime: Literal["HT", "TTC"] | None = None
+    is_ght: bool = False
+
+
+class Solution(_Input):
+    name: str | None = None
+    editor: str | None = None
+    segur_referenced: bool = False
+    sad_referenced: bool = False
+    referencing: Literal["referenced", "in_progress", "engaged", "none"] | None = Field(
+        default=None, description="État du référencement Ségur si la solution n'est pas encore référencée"
+    )
+    couloir: Literal["medico_social", "hospital"] = "medico_social"
+    referenced_couloirs: list[Couloir] | None = Field(
+        default=None, description="Couloirs médico-sociaux où la solution est référencée (tous si absent)"
+    )
+    ght_public_contract: bool | None = None
+    ght_coverage_document: bool | None = None
+    ght_no_other_funding: bool | None = None
+
+
+class Essms(_Input):
+    finess_et: str = Field(min_length=1)
+    finess_ej: str | None = None
+    name: str | None = None
+    department: str | None = None
+    sector: Sector
+    operation: Operation
+    og_essms_count: int | None = Field(default=None, ge=1)
+    category: str | None = None
+    saad_hours: SaadHours | None = None
+    national_entity: bool = False
+    sons_order: bool = False
+    sons_va_date: dt.date | None = None
+
+
+class PreviousFunding(_Input):
+    finess_et: str
+    scheme: Literal["esms_numerique", "sons", "feder", "fse"]
+    operation: Operation | None = None
+    year: int | None = None
+
+
+class Equipment(_Input):
+    quotes_eur: int = Field(default=0, ge=0)
+    spent_eur: int | None = Field(default=None, ge=0)
+
+
+class SimulationInput(_Input):
+    campaign: str
+    filed_on: dt.datetime | dt.date | None = None
+    porteur: Porteur = Field(default_factory=Porteur)
+    solution: Solution = Field(default_factory=Solution)
+    essms: list[Essms] = Field(min_length=1)
+    equipment: Equipment | None = None
+    amoa_eur: int | None = Field(default=None, ge=0)
+    previous_fundings: list[PreviousFunding] = Field(default_factory=list)
+    pieces: list[str] | None = None
+
+    @field_validator("filed_on", mode="before")
+    @classmethod
+    def date_alone_is_a_date(cls, value: object) -> object:
+        """« 2024-03-10 » is a day, not midnight: E-WINDOW treats a day as wholly inside or outside."""
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return value
+        return value
+
+    @field_validator("campaign")
+    @classmethod
+    def known_campaign(cls, value: str) -> str:
+        known = available_campaigns()
+        if value not in known:
+            raise ValueError(f"campagne inconnue « {value} » (connues : {', '.join(known)})")
+        return value
+
+
+class SonsInput(_Input):
+    couloir: Couloir
+    sector: Sector | None = None
+    og_essms_count: int = Field(ge=1)
+    finess_et: list[str] = Field(min_length=1)
+    ordered_on: dt.date | None = None

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WwwConfig(AppConfig):
+    name = "esms_numerique.www"
+    verbose_name = "Pages du site"

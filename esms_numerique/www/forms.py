@@ -1,0 +1,112 @@
+"""The web simulator's form: a grappe typed or pasted as one line per ESSMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from dsfr.forms import DsfrBaseForm
+
+from esms_numerique.rules.context import available_campaigns
+
+OPERATIONS = {
+    "acquisition": "acquisition",
+    "acq": "acquisition",
+    "upgrade": "upgrade",
+    "montée de version": "upgrade",
+    "montee de version": "upgrade",
+    "mdv": "upgrade",
+}
+ESSMS_HELP = (
+    "Une ligne par ESSMS : FINESS ET ; secteur (PA, PH, DOM, PDS, PDE, AHI, PJM) ; opération (acquisition ou "
+    "montée de version) ; et, si vous les connaissez : département ; nombre d'ESSMS de l'OG ; heures SAAD "
+    "médico-sociales ; heures SAAD totales. Séparateur « ; » ou tabulation (copier-coller d'un tableur)."
+)
+
+
+def parse_essms_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Lines of the textarea → ESSMS objects of the simulator's input, and French errors by line."""
+    essms, errors = [], []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        cells = [c.strip() for c in raw.replace("\t", ";").split(";")]
+        cells += [""] * (7 - len(cells))
+        finess, sector, operation, department, og_count, hours_ms, hours_total = cells[:7]
+        entry: dict[str, Any] = {"finess_et": finess, "sector": sector.upper(), "_line": number}
+        op = OPERATIONS.get(operation.lower())
+        if op is None:
+            errors.append(f"ligne {number} : opération « {operation} » inconnue (acquisition ou montée de version)")
+            continue
+        entry["operation"] = op
+        if department:
+            entry["department"] = department
+        try:
+            if og_count:
+                entry["og_essms_count"] = int(og_count)
+            if hours_ms or hours_total:
+                entry["saad_hours"] = {
+                    "medico_social": float(hours_ms.replace(",", ".")),
+                    "total": float(hours_total.replace(",", ".")),
+                }
+        except ValueError:
+            errors.append(f"ligne {number} : nombre d'ESSMS de l'OG ou heures SAAD illisibles")
+            continue
+        essms.append(entry)
+    if not essms and not errors:
+        errors.append("indiquez au moins un ESSMS")
+    return essms, errors
+
+
+class SimulationForm(DsfrBaseForm):
+    campaign = forms.ChoiceField(label="Campagne", choices=[])
+    filed_on = forms.DateField(label="Date de dépôt", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    porteur_finess_ej = forms.CharField(label="FINESS EJ du porteur", required=False, max_length=9)
+    vat_regime = forms.ChoiceField(
+        label="Régime de TVA du porteur",
+        required=False,
+        choices=[("", "Non indiqué"), ("HT", "HT (récupère la TVA)"), ("TTC", "TTC")],
+    )
+    is_ght = forms.BooleanField(label="Le porteur est un GHT", required=False)
+    segur_referenced = forms.BooleanField(label="Solution DUI référencée Ségur (vague 1)", required=False)
+    sad_referenced = forms.BooleanField(label="Solution référencée au SAD (RESAH)", required=False)
+    referencing = forms.ChoiceField(
+        label="Si elle n'est pas référencée : état du référencement",
+        required=False,
+        choices=[("", "—"), ("in_progress", "En cours"), ("engaged", "Éditeur engagé"), ("none", "Aucun")],
+    )
+    essms = forms.CharField(label="ESSMS de la grappe", help_text=ESSMS_HELP, widget=forms.Textarea(attrs={"rows": 8}))
+    equipment_quotes_eur = forms.IntegerField(label="Matériel : devis (€)", required=False, min_value=0)
+    equipment_spent_eur = forms.IntegerField(label="Matériel : dépense réelle (€)", required=False, min_value=0)
+    amoa_eur = forms.IntegerField(label="AMOA demandée (€)", required=False, min_value=0)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        campaigns = available_campaigns()
+        self.fields["campaign"].choices = [(c, c) for c in reversed(campaigns)]
+
+    def simulation_input(self) -> tuple[dict[str, Any], list[str]]:
+        """The simulator's JSON input built from the cleaned form, and line errors."""
+        data = self.cleaned_data
+        essms, errors = parse_essms_lines(data["essms"])
+        payload: dict[str, Any] = {
+            "campaign": data["campaign"],
+            "porteur": {"is_ght": data["is_ght"]},
+            "solution": {"segur_referenced": data["segur_referenced"], "sad_referenced": data["sad_referenced"]},
+            "essms": essms,
+        }
+        if data["filed_on"]:
+            payload["filed_on"] = data["filed_on"].isoformat()
+        if data["porteur_finess_ej"]:
+            payload["porteur"]["finess_ej"] = data["porteur_finess_ej"]
+        if data["vat_regime"]:
+            payload["porteur"]["vat_regime"] = data["vat_regime"]
+        if data["referencing"]:
+            payload["solution"]["referencing"] = data["referencing"]
+        if data["equipment_quotes_eur"]:
+            payload["equipment"] = {"quotes_eur": data["equipment_quotes_eur"]}
+            if data["equipment_spent_eur"] is not None:
+                payload["equipment"]["spent_eur"] = data["equipment_spent_eur"]
+        if data["amoa_eur"]:
+            payload["amoa_eur"] = data["amoa_eur"]
+        return payload, errors

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "www"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("simulateur/", views.simulator, name="simulator"),
+]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import re
+
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from esms_numerique.rules.errors import InputError, parse
+from esms_numerique.rules.explain import DESKS
+from esms_numerique.rules.inputs import SimulationInput
+from esms_numerique.rules.results import VERDICT_LABELS
+from esms_numerique.rules.simulator import simulate
+
+from .forms import SimulationForm
+
+ESSMS_FIELD = re.compile(r"essms\[(\d+)\]")
+
+
+def home(request):
+    return render(request, "www/home.html")
+
+
+def _errors_by_line(messages: list[str], essms: list[dict]) -> list[str]:
+    """Input errors name `essms[i].field`; on the page, the user knows line numbers."""
+
+    def to_line(match: re.Match) -> str:
+        index = int(match.group(1))
+        return f"ligne {essms[index]['_line']}" if index < len(essms) else match.group(0)
+
+    return [ESSMS_FIELD.sub(to_line, message) for message in messages]
+
+
+@require_http_methods(["GET", "POST"])
+def simulator(request):
+    form = SimulationForm(request.POST or None)
+    result, errors = None, []
+    if request.method == "POST" and form.is_valid():
+        payload, errors = form.simulation_input()
+        if not errors:
+            try:
+                result = simulate(parse(SimulationInput, payload))
+            except InputError as error:
+                errors = _errors_by_line(error.messages, payload["essms"])
+    context = {
+        "form": form,
+        "result": result,
+        "errors": errors,
+        "desk_label": DESKS.get(result.desk) if result and result.desk else None,
+        "verdict_labels": VERDICT_LABELS,
+    }
+    return render(request, "www/simulator.html", context, status=400 if errors else 200)

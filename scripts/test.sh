@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): lint, then the whole suite on PostgreSQL with a real browser.
+# It installs what it needs (Debian's chromium, a PostgreSQL server) when it can; in CI it must.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+
+can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+apt_updated=0
+apt_install() {
+    if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v chromium >/dev/null; then
+    if can_install; then
+        echo "Installation de chromium (Debian)…"
+        apt_install chromium
+    elif [ "${CI:-}" = true ]; then
+        echo "chromium est requis en CI" >&2; exit 1
+    fi
+fi
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    if url=$(bash scripts/postgres.sh); then
+        export DATABASE_URL="$url"
+    elif [ "${CI:-}" = true ]; then
+        echo "PostgreSQL est requis en CI" >&2; exit 1
+    else
+        echo "PostgreSQL indisponible : les tests tournent sur SQLite." >&2
+    fi
+fi
+echo "Base de test : ${DATABASE_URL:-sqlite}"
+
+$VENV/bin/ruff check .
+$VENV/bin/ruff format --check .
+$VENV/bin/yamllint -s esms_numerique/rules/parameters tests/rules/scenarios
+$VENV/bin/esms params check
+$VENV/bin/python -m pytest "$@"
