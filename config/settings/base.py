@@ -51,7 +51,6 @@ TEMPLATES = [
         },
     },
 ]
-FORM_RENDERER = "django.forms.renderers.DjangoDivFormRenderer"
 
 WSGI_APPLICATION = "config.wsgi.application"
 

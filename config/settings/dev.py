@@ -5,3 +5,6 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from .base import *  # noqa: F403
+
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

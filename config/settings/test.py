@@ -8,3 +8,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Serve static files from the apps (no collectstatic in tests), for the browser tests too.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -237,20 +237,8 @@ def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdi
 
     share = Fraction(sum(e.sector in MEDICO_SOCIAL for e in essms), len(essms))
     if sad_exception.value and solution.sad_referenced:
-        sad_src = source_of(sad_exception, majority)
-        if share <= Fraction(Decimal(str(majority.value))):
-            return SegurVerdict(
-                [
-                    Finding(
-                        "E-SEGUR",
-                        Verdict.BLOQUANT,
-                        f"Grappe à {format_share(share)} PA/PH/DOM seulement : une grappe majoritairement sociale doit "
-                        "retenir une solution référencée Ségur ; le référencement SAD ne suffit pas.",
-                        sad_src,
-                    )
-                ],
-                True,
-            )
+        # The SAD stands in for referencing only for acquisitions: upgrades are never funded this way,
+        # whatever the grappe's mix, so that adding an ESSMS cannot change the fate of another.
         for e in essms:
             if e.operation == "upgrade":
                 e.fundable = False
@@ -264,15 +252,27 @@ def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdi
                         e.finess_et,
                     )
                 )
-        findings.append(
-            Finding(
-                "E-SEGUR",
-                Verdict.OK,
-                f"Solution référencée SAD, grappe à {format_share(share)} PA/PH/DOM : admise pour l'acquisition, "
-                "au tarif logiciel « non référencé ».",
-                sad_src,
+        sad_src = source_of(sad_exception, majority)
+        if share <= Fraction(Decimal(str(majority.value))):
+            findings.append(
+                Finding(
+                    "E-SEGUR",
+                    Verdict.BLOQUANT,
+                    f"Grappe à {format_share(share)} PA/PH/DOM seulement : une grappe majoritairement sociale doit "
+                    "retenir une solution référencée Ségur ; le référencement SAD ne suffit pas.",
+                    sad_src,
+                )
             )
-        )
+        else:
+            findings.append(
+                Finding(
+                    "E-SEGUR",
+                    Verdict.OK,
+                    f"Solution référencée SAD, grappe à {format_share(share)} PA/PH/DOM : admise pour "
+                    "l'acquisition, au tarif logiciel « non référencé ».",
+                    sad_src,
+                )
+            )
         return SegurVerdict(findings, True)
 
     return SegurVerdict(

@@ -33,31 +33,35 @@ def _path(loc: Iterable[Any]) -> str:
 
 
 def _message(error: dict[str, Any]) -> str:
-    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
-    shown = json.dumps(given, ensure_ascii=False, default=str) if given is not None else "vide"
+    kind, ctx = error["type"], error.get("ctx") or {}
+    # The API's validation errors do not carry the input; then the message names the field only.
+    value = f" {json.dumps(error['input'], ensure_ascii=False, default=str)}" if "input" in error else ""
+    got = f", reçu{value}" if value else ""
     if kind == "missing":
         return "champ obligatoire manquant"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", " ou ")
-        return f"valeur {shown} inconnue (valeurs possibles : {expected})"
+        return f"valeur{value} inconnue (valeurs possibles : {expected})"
     if kind.startswith("int_"):
-        return f"nombre entier attendu, reçu {shown}"
+        return f"nombre entier attendu{got}"
     if kind.startswith("float_"):
-        return f"nombre attendu, reçu {shown}"
+        return f"nombre attendu{got}"
     if kind.startswith("bool_"):
-        return f"true ou false attendu, reçu {shown}"
+        return f"true ou false attendu{got}"
     if kind.startswith(("date_", "datetime_")):
-        return f"date attendue (AAAA-MM-JJ ou AAAA-MM-JJTHH:MM+01:00), reçu {shown}"
+        return f"date attendue (AAAA-MM-JJ ou AAAA-MM-JJTHH:MM+01:00){got}"
+    if kind == "string_type":
+        return f"texte attendu{got}"
     if kind.startswith("string_"):
-        return f"texte attendu, reçu {shown}" if kind == "string_type" else f"texte trop court : {shown}"
+        return f"texte trop court{got}"
     if kind == "list_type":
-        return f"liste attendue, reçu {shown}"
+        return f"liste attendue{got}"
     if kind in ("too_short", "too_long"):
         return f"au moins {ctx.get('min_length')} élément(s) attendu(s)"
     if kind in ("greater_than_equal", "greater_than"):
-        return f"doit être supérieur ou égal à {ctx.get('ge', ctx.get('gt'))}, reçu {shown}"
+        return f"doit être supérieur ou égal à {ctx.get('ge', ctx.get('gt'))}{got}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"objet JSON attendu, reçu {shown}"
+        return f"objet JSON attendu{got}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return error["msg"]

@@ -85,14 +85,14 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, label: str) -> Any:
     try:
         with path.open(encoding="utf-8") as stream:
             return yaml.load(stream, Loader=_StrictLoader)
     except ParameterError as error:
-        raise ParameterError(f"{path.relative_to(PARAMETERS_DIR)} : {error}") from None
+        raise ParameterError(f"{label} : {error}") from None
     except yaml.YAMLError as error:
-        raise ParameterError(f"{path.relative_to(PARAMETERS_DIR)} : YAML illisible ({error})") from None
+        raise ParameterError(f"{label} : YAML illisible ({error})") from None
 
 
 def _check_keys(where: str, data: Any, allowed: set[str], required: set[str]) -> None:
@@ -196,21 +196,21 @@ class ParameterTree:
         return sorted({key[len(prefix) :].split("/")[0] for key in self.files if key.startswith(prefix)})
 
 
-def load_sources() -> dict:
-    sources = read_yaml(PARAMETERS_DIR / "sources.yaml")
+def load_sources(root: Path = PARAMETERS_DIR) -> dict:
+    sources = read_yaml(root / "sources.yaml", "sources.yaml")
     for key, source in sources.items():
         _check_keys(f"sources.yaml {key}", source, {"file", "title", "url"}, {"title"})
     return sources
 
 
 def load_tree(root: Path = PARAMETERS_DIR) -> ParameterTree:
-    sources = load_sources()
+    sources = load_sources(root)
     files = {}
     for path in sorted(root.rglob("*.yaml")):
         if path.name == "sources.yaml":
             continue
         key = path.relative_to(root).with_suffix("").as_posix()
-        data = read_yaml(path)
+        data = read_yaml(path, path.relative_to(root).as_posix())
         _check_keys(key, data, FILE_KEYS, FILE_KEYS)
         if not isinstance(data["last_value_still_valid_on"], dt.date):
             raise ParameterError(f"{key} : last_value_still_valid_on doit être une date")

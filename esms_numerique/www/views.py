@@ -13,7 +13,16 @@ from esms_numerique.rules.simulator import simulate
 
 from .forms import SimulationForm
 
-ESSMS_FIELD = re.compile(r"essms\[(\d+)\]")
+ESSMS_FIELD = re.compile(r"champ « essms\[(\d+)\]\.([\w.]+) »")
+COLUMN_LABELS = {
+    "finess_et": "FINESS ET",
+    "sector": "secteur",
+    "operation": "opération",
+    "department": "département",
+    "og_essms_count": "nombre d'ESSMS de l'OG",
+    "saad_hours.medico_social": "heures SAAD médico-sociales",
+    "saad_hours.total": "heures SAAD totales",
+}
 
 
 def home(request):
@@ -24,8 +33,10 @@ def _errors_by_line(messages: list[str], essms: list[dict]) -> list[str]:
     """Input errors name `essms[i].field`; on the page, the user knows line numbers."""
 
     def to_line(match: re.Match) -> str:
-        index = int(match.group(1))
-        return f"ligne {essms[index]['_line']}" if index < len(essms) else match.group(0)
+        index, field = int(match.group(1)), match.group(2)
+        if index >= len(essms):
+            return match.group(0)
+        return f"ligne {essms[index]['_line']}, {COLUMN_LABELS.get(field, field)}"
 
     return [ESSMS_FIELD.sub(to_line, message) for message in messages]
 
