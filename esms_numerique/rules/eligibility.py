@@ -28,7 +28,7 @@ def filing_window(project: Project, desk: Desk) -> list[Finding]:
     zone = ZoneInfo(timezone.value)
     label = {"national": "nationale", "multiregional": "multirégionale", "regional": "régionale"}[kind]
     window = f"fenêtre {label} du {opens.value:{DATE}} au {closes.value:{DATE}} à minuit (heure de Paris)"
-    source = source_of(opens, closes, timezone)
+    source = f"{source_of(opens, closes, timezone)} ; DECISION D-WINDOW-DEFAULTS (docs/decisions.md)"
     filed = project.input.filed_on
     if filed is None:
         return [Finding("E-WINDOW", Verdict.A_APPRECIER, f"Date de dépôt non indiquée ; {window}.", source)]
@@ -416,7 +416,7 @@ def sons_validation_date(project: Project) -> list[Finding]:
                     Verdict.BLOQUANT,
                     f"VA de la Prestation Ségur signée le {va:{DATE}}, avant la fin du premier trimestre 2023 : "
                     "pas de financement à l'usage complémentaire.",
-                    source_of(limit),
+                    f"{source_of(limit)} ; DECISION D-SONS-VA (docs/decisions.md)",
                     e.finess_et,
                 )
             )
@@ -426,7 +426,7 @@ def sons_validation_date(project: Project) -> list[Finding]:
                     "E-SONS-VA",
                     Verdict.OK,
                     f"VA de la Prestation Ségur signée le {va:{DATE}}, après le premier trimestre 2023.",
-                    source_of(limit),
+                    f"{source_of(limit)} ; DECISION D-SONS-VA (docs/decisions.md)",
                     e.finess_et,
                 )
             )

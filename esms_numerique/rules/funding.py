@@ -11,6 +11,7 @@ from .parameters import DatedValue
 from .project import Project, ProjectEssms
 from .results import AmountLine, Finding, Verdict, rule, source_of
 
+ROUNDING = "DECISION D-ROUNDING (docs/decisions.md)"
 RANKS_SOURCE = "DECISION D-RANKS (docs/decisions.md) ; AAP24 3.3.1 (FINESS géographiques uniques)"
 
 
@@ -189,7 +190,7 @@ def small_og_essms(project: Project) -> tuple[list[ProjectEssms], list[Finding]]
                 Verdict.A_APPRECIER,
                 f"Nombre d'ESSMS de l'OG non indiqué pour {len(unknown)} ESSMS : ils ne sont pas comptés comme "
                 "relevant d'un petit OG.",
-                source_of(threshold, threshold_oc),
+                f"{source_of(threshold, threshold_oc)} ; DECISION D-SMALL-OG (docs/decisions.md)",
             )
         )
     return small, findings
@@ -282,13 +283,14 @@ def amoa_line(project: Project, small: list[ProjectEssms]) -> tuple[list[AmountL
         cap.value,
         src,
     )
-    return [line], [Finding("F-AMOA", verdict, message, src)]
+    finding_src = src if everyone_small else f"{src} ; DECISION D-SMALL-OG (docs/decisions.md)"
+    return [line], [Finding("F-AMOA", verdict, message, finding_src)]
 
 
 @rule("F-VAT", "AAP24 3.3.2")
 def vat_basis(project: Project) -> list[Finding]:
     """Lump sums do not change with VAT; quotes and expenses are read in the porteur's regime."""
-    src = "AAP24 3.3.2 (001_098b5f25fa5a095c.txt)"
+    src = "AAP24 3.3.2 (001_098b5f25fa5a095c.txt) ; DECISION D-VAT (docs/decisions.md)"
     regime = project.input.porteur.vat_regime
     if regime is None:
         return [
@@ -338,7 +340,9 @@ def payment_schedule(project: Project, desk: Desk, total: int) -> Payments:
             f" Durée indicative du début du projet à la fin du déploiement : {months.value} mois (révisable par l'ARS)."
         )
     return Payments(
-        advance, total - advance, [Finding("F-PAY", Verdict.OK, message, source_of(share, upgrade, acquisition))]
+        advance,
+        total - advance,
+        [Finding("F-PAY", Verdict.OK, message, f"{source_of(share, upgrade, acquisition)} ; {ROUNDING}")],
     )
 
 

@@ -14,6 +14,7 @@ from .results import Finding, Verdict, rule
 
 SOURCE_FINESS = "FAQN Q9 (002_33fde754886c1227.txt) ; FAQIDF « 1 FINESS ET = 1 financement » (003_602b4b7069bd7466.txt)"
 SOURCE_CORSICA = "DECISION D-FINESS-CORSICA (docs/decisions.md)"
+SOURCE_OVERSEAS = f"{SOURCE_FINESS} ; DECISION D-FINESS-OVERSEAS (docs/decisions.md)"
 
 
 @dataclass
@@ -68,7 +69,7 @@ def _locate(entry: Essms, number: str, geo: Geography) -> tuple[str | None, Find
                 "E-FINESS",
                 Verdict.BLOQUANT,
                 f"Le département « {entry.department} » de l'ESSMS {number} {why}.",
-                SOURCE_FINESS,
+                SOURCE_OVERSEAS,
                 number,
             )
         if from_number and from_number != given:
@@ -91,7 +92,7 @@ def _locate(entry: Essms, number: str, geo: Geography) -> tuple[str | None, Find
             "E-FINESS",
             Verdict.BLOQUANT,
             f"Impossible de situer l'ESSMS {number} : son numéro désigne {reason}. Indiquez son département.",
-            SOURCE_FINESS,
+            SOURCE_OVERSEAS,
             number,
         )
     return from_number, None

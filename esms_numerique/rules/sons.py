@@ -124,7 +124,7 @@ def order_calendar(inp: SonsInput, tree: ParameterTree) -> list[Finding]:
     rows = [row for row in (table.at(_on(inp)) or table.values[0]).value if row["couloir"] == inp.couloir]
     if inp.sector:
         rows = [row for row in rows if inp.sector in row["sectors"]]
-    src = source_of(table.values[-1])
+    src = f"{source_of(table.values[-1])} ; DECISION D-SONS-CALENDAR (docs/decisions.md)"
     if not rows:
         return [
             Finding(
@@ -202,7 +202,7 @@ def simulate_sons(inp: SonsInput, tree: ParameterTree | None = None) -> SonsResu
             f"{len(essms)} ESSMS × {format_eur(rate)} = {format_eur(total)} TTC payés à l'éditeur par l'ASP : "
             f"avance de {format_share(share_value.value)} ({format_eur(advance)}) à la commande, "
             f"solde ({format_eur(total - advance)}) après la VA signée par l'OG.",
-            source_of(share_value),
+            f"{source_of(share_value)} ; DECISION D-ROUNDING (docs/decisions.md)",
         )
     )
     return SonsResult(inp.couloir, tranche, rate, len(essms), total, advance, total - advance, findings)

@@ -97,13 +97,14 @@ def test_every_value_cites_an_existing_seed_or_a_written_decision():
                     assert (SEEDS / ref.file).exists(), ref
 
 
-def test_decisions_cited_by_the_code_are_written_down():
+def test_decisions_cited_are_written_down_and_every_written_one_is_used():
     decisions = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
     code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "esms_numerique" / "rules").glob("*.py"))
     cited = set(re.findall(r"DECISION (D-[A-Z0-9-]+)", code)) | set(re.findall(r"\((D-[A-Z0-9-]+)\)", code))
-    assert cited
-    for decision in cited:
-        assert f"## {decision} " in decisions, decision
+    params = "\n".join(p.read_text(encoding="utf-8") for p in PARAMETERS_DIR.rglob("*.yaml"))
+    cited |= set(re.findall(r"section: \"(D-[A-Z0-9-]+)", params))
+    written = set(re.findall(r"^## (D-[A-Z0-9-]+) ", decisions, flags=re.MULTILINE))
+    assert cited == written, (cited - written, written - cited)
 
 
 def test_both_campaigns_have_the_same_shape():

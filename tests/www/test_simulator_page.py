@@ -66,3 +66,31 @@ def test_line_parser_reads_spreadsheet_pastes():
     assert parse_essms_lines("350000022;PA;acquisition;35;douze")[1] == [
         "ligne 1 : nombre d'ESSMS de l'OG ou heures SAAD illisibles"
     ]
+
+
+def test_the_page_answers_the_same_as_the_api(client):
+    page = client.post("/simulateur/", form_data()).context["result"].as_dict()
+    payload = {
+        "campaign": "2024",
+        "filed_on": "2024-03-10",
+        "porteur": {"vat_regime": "HT"},
+        "solution": {"segur_referenced": True},
+        "essms": [
+            {
+                "finess_et": "350000022",
+                "sector": "PA",
+                "operation": "acquisition",
+                "department": "35",
+                "og_essms_count": 12,
+            },
+            {
+                "finess_et": "350001004",
+                "sector": "PH",
+                "operation": "upgrade",
+                "department": "35",
+                "og_essms_count": 12,
+            },
+        ],
+    }
+    api = client.post("/api/simulation", payload, content_type="application/json").json()
+    assert page == api
