@@ -18,6 +18,35 @@ AHI_PJM = {"AHI", "PJM"}
 DATE = "%d/%m/%Y"
 
 
+@rule("E-L312", "AAP24 3.1, FAQN Q1")
+def l312_establishment(project: Project) -> list[Finding]:
+    """Only ESSMS of art. L.312-1 CASF are eligible. The FINESS category tells (finess/sectors.yaml): a
+    category outside the reviewed table (a hospital, a health centre…) is not an ESSMS for the platform."""
+    table = project.context.shared("finess/sectors.category_sectors")
+    categories = {row["category"]: row for row in table.value}
+    src = f"AAP24 3.1 (001_098b5f25fa5a095c.txt) ; FAQN Q1 ; {table.reference}"
+    findings = []
+    for e in project.essms:
+        category = e.data.category
+        if category is None:
+            continue
+        if category not in categories:
+            e.fundable = False
+            findings.append(
+                Finding(
+                    "E-L312",
+                    Verdict.BLOQUANT,
+                    f"Catégorie FINESS {category} : ce n'est pas un établissement ou service social ou médico-social "
+                    "de l'article L.312-1 du CASF, il n'est pas éligible.",
+                    src,
+                    e.finess_et,
+                )
+            )
+    if findings or not any(e.data.category for e in project.essms):
+        return findings
+    return [Finding("E-L312", Verdict.OK, "Toutes les catégories FINESS indiquées sont des ESSMS.", src)]
+
+
 @rule("E-WINDOW", "AAP24 §8 ; HDF22 calendrier 2022")
 def filing_window(project: Project, desk: Desk) -> list[Finding]:
     """Filed inside the window of its desk. « À minuit » means the end of the closing day, Paris time."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .context import available_campaigns
 
@@ -82,6 +82,9 @@ class Equipment(_Input):
 
 class SimulationInput(_Input):
     campaign: str
+    operation: Operation | None = Field(
+        default=None, description="Opération des ESSMS qui n'en indiquent pas (liste de FINESS seuls)"
+    )
     filed_on: dt.datetime | dt.date | None = None
     porteur: Porteur = Field(default_factory=Porteur)
     solution: Solution = Field(default_factory=Solution)
@@ -90,6 +93,16 @@ class SimulationInput(_Input):
     amoa_eur: int | None = Field(default=None, ge=0)
     previous_fundings: list[PreviousFunding] = Field(default_factory=list)
     pieces: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def project_operation_applies_to_each_essms(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("operation") and isinstance(data.get("essms"), list):
+            data = {
+                **data,
+                "essms": [{"operation": data["operation"], **e} if isinstance(e, dict) else e for e in data["essms"]],
+            }
+        return data
 
     @field_validator("filed_on", mode="before")
     @classmethod

@@ -123,6 +123,7 @@ def simulate(inp: SimulationInput, tree: ParameterTree | None = None) -> Simulat
     context.region = pivot
     desk, desk_findings = deposit_desk(project, pivot)
     findings = desk_findings + pivot_findings + findings
+    findings += eligibility.l312_establishment(project)
     findings += eligibility.filing_window(project, desk)
     findings += eligibility.minimum_size(project, pivot)
     segur = eligibility.segur_conformity(project, couloir_of)
