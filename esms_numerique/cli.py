@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .rules.errors import InputError, parse
+from .rules.errors import InputError, decode_json, parse
 from .rules.parameters import ParameterError
 
 INPUT_ERROR = 2
@@ -50,11 +50,25 @@ def simulate(source: str, explain: bool) -> None:
     from .rules.simulator import simulate as run
 
     try:
-        inp = parse(SimulationInput, _read(source))
+        data = decode_json(_read(source))
+        if _needs_registry(data):
+            _django()
+            from esms_numerique.registry.simulation import simulate_with_registry
+
+            result = simulate_with_registry(data)
+        else:
+            result = run(parse(SimulationInput, data))
     except InputError as error:
         _fail(source, error)
-    result = run(inp)
     click.echo(explain_simulation(result)) if explain else _print_json(result.as_dict())
+
+
+def _needs_registry(data: dict) -> bool:
+    """An ESSMS given without its sector or department is looked up in the FINESS registry."""
+    essms = data.get("essms")
+    return isinstance(essms, list) and any(
+        isinstance(e, dict) and (not e.get("sector") or not e.get("department")) for e in essms
+    )
 
 
 @main.command(help="Simule une commande SONS (Prestation Ségur).")
@@ -107,3 +121,89 @@ def params_list(on: str | None) -> None:
             value = parameter.at(date) or parameter.values[0]
             shown = f"{len(value.value)} lignes" if parameter.unit == "table" else value.value
             click.echo(f"  {name} = {shown} [{parameter.unit}] — {value.reference}")
+
+
+def _django() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    django.setup()
+
+
+@main.group(help="Répertoire FINESS.")
+def finess() -> None:
+    pass
+
+
+@finess.command("import", help="Importe une extraction FINESS (établissements), et son extraction EJ.")
+@click.argument("et_file", metavar="FICHIER", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--ej", "ej_file", type=click.Path(exists=True, dir_okay=False), help="Extraction des entités juridiques."
+)
+def finess_import(et_file: str, ej_file: str | None) -> None:
+    from pathlib import Path
+
+    _django()
+    from esms_numerique.registry.extract import ExtractError
+    from esms_numerique.registry.services import import_extracts
+
+    et_path = Path(et_file)
+    et_data = et_path.read_bytes()
+    ej_data = Path(ej_file).read_bytes() if ej_file else None
+    total = et_data.count(b"\n") + (ej_data.count(b"\n") if ej_data else 0)
+    with click.progressbar(length=total * 2, label="Import FINESS", file=sys.stderr) as bar:
+        try:
+            report = import_extracts(
+                et_path.name,
+                et_data,
+                Path(ej_file).name if ej_file else None,
+                ej_data,
+                actor="esms finess import",
+                progress=bar.update,
+            )
+        except ExtractError as error:
+            click.echo("", err=True)
+            click.echo(f"Import refusé, le répertoire est inchangé : {error}", err=True)
+            sys.exit(INPUT_ERROR)
+        bar.update(total * 2)
+    click.echo(report.summary())
+
+
+@main.group(help="Données de démonstration (synthétiques).")
+def demo() -> None:
+    pass
+
+
+@demo.command("generate", help="Écrit des extractions FINESS synthétiques au format DREES/etalab.")
+@click.option("--scale", type=click.Choice(["small", "national"]), default="small", show_default=True)
+@click.option("--out", "out", type=click.Path(file_okay=False), default="var/demo", show_default=True)
+@click.option("--seed", type=int, default=2024, show_default=True)
+@click.option("--legacy", is_flag=True, help="Ancien format : Windows-1252 et dates jj/mm/aaaa.")
+def demo_generate(scale: str, out: str, seed: int, legacy: bool) -> None:
+    from pathlib import Path
+
+    from esms_numerique.registry.demo import generate
+
+    files = generate(Path(out), scale, seed=seed, legacy=legacy)
+    click.echo(f"{files.essms} ESSMS synthétiques sous {files.ogs} OG : {files.et} et {files.ej}")
+
+
+@main.group(help="Journal d'audit.")
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", help="Vérifie que le journal d'audit n'a pas été altéré.")
+def audit_verify() -> None:
+    _django()
+    from esms_numerique.audit.services import verify_chain
+
+    problems = verify_chain()
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    if problems:
+        click.echo("Journal d'audit altéré.", err=True)
+        sys.exit(1)
+    click.echo("Journal d'audit intact.")

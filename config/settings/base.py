@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "dsfr",
     "widget_tweaks",
+    "esms_numerique.audit",
+    "esms_numerique.registry",
     "esms_numerique.www",
 ]
 

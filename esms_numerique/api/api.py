@@ -9,14 +9,39 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
-from esms_numerique.rules.errors import french_messages
+from esms_numerique.registry.simulation import simulate_with_registry
+from esms_numerique.rules.errors import InputError, french_messages, parse
 from esms_numerique.rules.inputs import SimulationInput, SonsInput
-from esms_numerique.rules.simulator import simulate
 from esms_numerique.rules.sons import simulate_sons
 
 from .schemas import ErrorOut, HealthOut, SimulationOut, SonsOut
 
-api = NinjaAPI(
+# Request bodies are read by the rules core itself (so that an ESSMS named by its FINESS alone can first be
+# completed from the registry); their schemas are added to the OpenAPI document here.
+REQUEST_MODELS = (SimulationInput, SonsInput)
+
+
+class EsmsApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in REQUEST_MODELS:
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        return schema
+
+
+def body_of(model) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        }
+    }
+
+
+api = EsmsApi(
     title="ESMS numérique",
     version="1",
     description="Simulateur des règles du programme ESMS numérique et du dispositif SONS.",
@@ -24,19 +49,26 @@ api = NinjaAPI(
 )
 
 
+def input_error(request: HttpRequest, messages: list[str]):
+    return api.create_response(request, {"detail": "Entrée invalide", "errors": messages}, status=400)
+
+
+@api.exception_handler(InputError)
+def french_input_error(request: HttpRequest, exc: InputError):
+    return input_error(request, exc.messages)
+
+
 @api.exception_handler(ValidationError)
 def french_validation_error(request: HttpRequest, exc: ValidationError):
-    # Locations start with ("body", "payload"): the user knows only the JSON fields.
-    messages = french_messages(exc.errors, skip=2)
-    return api.create_response(request, {"detail": "Entrée invalide", "errors": messages}, status=400)
+    # Locations start with where the value came from (query, path): users know only the field.
+    return input_error(request, french_messages(exc.errors, skip=1))
 
 
 @api.exception_handler(HttpError)
 def french_http_error(request: HttpRequest, exc: HttpError):
     cause = exc.__cause__
     if isinstance(cause, json.JSONDecodeError):
-        message = f"JSON illisible, ligne {cause.lineno}, colonne {cause.colno} : {cause.msg}"
-        return api.create_response(request, {"detail": "Entrée invalide", "errors": [message]}, status=400)
+        return input_error(request, [f"JSON illisible, ligne {cause.lineno}, colonne {cause.colno} : {cause.msg}"])
     return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
 
 
@@ -51,9 +83,12 @@ def health(request: HttpRequest):
     response={200: SimulationOut, 400: ErrorOut},
     tags=["simulateur"],
     summary="Simule un projet ESMS numérique : guichet, constats, montants",
+    description="Un ESSMS peut n'être donné que par son FINESS ET (avec `operation` au niveau du projet) : "
+    "le répertoire FINESS complète département, secteur, catégorie, OG et nombre d'ESSMS de l'OG.",
+    openapi_extra=body_of(SimulationInput),
 )
-def simulation(request: HttpRequest, payload: SimulationInput):
-    return simulate(payload).as_dict()
+def simulation(request: HttpRequest):
+    return simulate_with_registry(request.body).as_dict()
 
 
 @api.post(
@@ -61,6 +96,7 @@ def simulation(request: HttpRequest, payload: SimulationInput):
     response={200: SonsOut, 400: ErrorOut},
     tags=["simulateur"],
     summary="Simule une commande SONS (Prestation Ségur) : tranche, montant, avance, solde",
+    openapi_extra=body_of(SonsInput),
 )
-def sons_simulation(request: HttpRequest, payload: SonsInput):
-    return simulate_sons(payload).as_dict()
+def sons_simulation(request: HttpRequest):
+    return simulate_sons(parse(SonsInput, request.body)).as_dict()

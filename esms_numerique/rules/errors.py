@@ -76,13 +76,22 @@ def french_messages(errors: list[dict[str, Any]], skip: int = 0) -> list[str]:
     return list(messages.values())
 
 
+def decode_json(text: str | bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError([f"JSON illisible, ligne {error.lineno}, colonne {error.colno} : {error.msg}"]) from None
+    except UnicodeDecodeError:
+        raise InputError(["le JSON doit être encodé en UTF-8"]) from None
+    if not isinstance(data, dict):
+        raise InputError(["un objet JSON est attendu à la racine"])
+    return data
+
+
 def parse(model: type[M], data: str | bytes | dict[str, Any]) -> M:
     """Validates JSON text or an already decoded object, or raises InputError in French."""
     if isinstance(data, str | bytes):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as error:
-            raise InputError([f"JSON illisible, ligne {error.lineno}, colonne {error.colno} : {error.msg}"]) from None
+        data = decode_json(data)
     if not isinstance(data, dict):
         raise InputError(["un objet JSON est attendu à la racine"])
     try:

@@ -112,7 +112,10 @@ def _seed_example_findings(project: Project, usage: int, software: int, tree: Pa
     return []
 
 
-def simulate(inp: SimulationInput, tree: ParameterTree | None = None) -> SimulationResult:
+def simulate(
+    inp: SimulationInput, tree: ParameterTree | None = None, registry_findings: list[Finding] | None = None
+) -> SimulationResult:
+    """`registry_findings`: what the caller learnt completing the input from the FINESS registry (E-FINESS)."""
     tree = tree or default_tree()
     geo = geography(tree)
     context = CampaignContext(inp.campaign, _reading_date(inp), tree)
@@ -122,7 +125,7 @@ def simulate(inp: SimulationInput, tree: ParameterTree | None = None) -> Simulat
     pivot, pivot_findings = pivot_region(project)
     context.region = pivot
     desk, desk_findings = deposit_desk(project, pivot)
-    findings = desk_findings + pivot_findings + findings
+    findings = desk_findings + pivot_findings + (registry_findings or []) + findings
     findings += eligibility.l312_establishment(project)
     findings += eligibility.filing_window(project, desk)
     findings += eligibility.minimum_size(project, pivot)

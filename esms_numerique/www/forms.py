@@ -20,7 +20,8 @@ OPERATIONS = {
 ESSMS_HELP = (
     "Une ligne par ESSMS : FINESS ET ; secteur (PA, PH, DOM, PDS, PDE, AHI, PJM) ; opération (acquisition ou "
     "montée de version) ; et, si vous les connaissez : département ; nombre d'ESSMS de l'OG ; heures SAAD "
-    "médico-sociales ; heures SAAD totales. Séparateur « ; » ou tabulation (copier-coller d'un tableur)."
+    "médico-sociales ; heures SAAD totales. Séparateur « ; » ou tabulation (copier-coller d'un tableur). "
+    "Un FINESS connu du répertoire peut être donné seul : le secteur, le département et l'OG en sont repris."
 )
 
 
@@ -33,12 +34,15 @@ def parse_essms_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
         cells = [c.strip() for c in raw.replace("\t", ";").split(";")]
         cells += [""] * (7 - len(cells))
         finess, sector, operation, department, og_count, hours_ms, hours_total = cells[:7]
-        entry: dict[str, Any] = {"finess_et": finess, "sector": sector.upper(), "_line": number}
-        op = OPERATIONS.get(operation.lower())
-        if op is None:
-            errors.append(f"ligne {number} : opération « {operation} » inconnue (acquisition ou montée de version)")
-            continue
-        entry["operation"] = op
+        entry: dict[str, Any] = {"finess_et": finess, "_line": number}
+        if sector:
+            entry["sector"] = sector.upper()
+        if operation:
+            op = OPERATIONS.get(operation.lower())
+            if op is None:
+                errors.append(f"ligne {number} : opération « {operation} » inconnue (acquisition ou montée de version)")
+                continue
+            entry["operation"] = op
         if department:
             entry["department"] = department
         try:
@@ -75,6 +79,11 @@ class SimulationForm(DsfrBaseForm):
         required=False,
         choices=[("", "—"), ("in_progress", "En cours"), ("engaged", "Éditeur engagé"), ("none", "Aucun")],
     )
+    operation = forms.ChoiceField(
+        label="Opération des ESSMS qui n'en indiquent pas",
+        required=False,
+        choices=[("", "—"), ("acquisition", "Acquisition"), ("upgrade", "Montée de version")],
+    )
     essms = forms.CharField(label="ESSMS de la grappe", help_text=ESSMS_HELP, widget=forms.Textarea(attrs={"rows": 8}))
     equipment_quotes_eur = forms.IntegerField(label="Matériel : devis (€)", required=False, min_value=0)
     equipment_spent_eur = forms.IntegerField(label="Matériel : dépense réelle (€)", required=False, min_value=0)
@@ -101,6 +110,8 @@ class SimulationForm(DsfrBaseForm):
             payload["porteur"]["finess_ej"] = data["porteur_finess_ej"]
         if data["vat_regime"]:
             payload["porteur"]["vat_regime"] = data["vat_regime"]
+        if data["operation"]:
+            payload["operation"] = data["operation"]
         if data["referencing"]:
             payload["solution"]["referencing"] = data["referencing"]
         if data["equipment_quotes_eur"]:

@@ -5,11 +5,10 @@ import re
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from esms_numerique.rules.errors import InputError, parse
+from esms_numerique.registry.simulation import simulate_with_registry
+from esms_numerique.rules.errors import InputError
 from esms_numerique.rules.explain import DESKS
-from esms_numerique.rules.inputs import SimulationInput
 from esms_numerique.rules.results import VERDICT_LABELS
-from esms_numerique.rules.simulator import simulate
 
 from .forms import SimulationForm
 
@@ -49,7 +48,7 @@ def simulator(request):
         payload, errors = form.simulation_input()
         if not errors:
             try:
-                result = simulate(parse(SimulationInput, payload))
+                result = simulate_with_registry(payload)
             except InputError as error:
                 errors = _errors_by_line(error.messages, payload["essms"])
     context = {

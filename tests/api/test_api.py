@@ -49,7 +49,9 @@ def test_bad_input_gets_a_french_400(client):
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert "champ « campaign » : campagne inconnue « 2030 » (connues : 2022, 2024)" in errors
-    assert "champ « essms[0].operation » : valeur inconnue (valeurs possibles : acquisition ou upgrade)" in errors
+    assert (
+        'champ « essms[0].operation » : valeur "rachat" inconnue (valeurs possibles : acquisition ou upgrade)' in errors
+    )
     response = post(client, "/api/simulation", "{pas du json")
     assert response.status_code == 400
     assert response.json()["errors"][0].startswith("JSON illisible, ligne 1, colonne 2")

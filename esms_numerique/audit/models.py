@@ -1,0 +1,48 @@
+"""A tamper-evident log: each entry carries the digest of the previous one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    created_at = models.DateTimeField("date", auto_now_add=True)
+    actor = models.CharField("auteur", max_length=150)
+    action = models.CharField("action", max_length=80)
+    object_type = models.CharField("type d'objet", max_length=80)
+    object_id = models.CharField("identifiant", max_length=64)
+    before = models.JSONField("avant", null=True, blank=True)
+    after = models.JSONField("après", null=True, blank=True)
+    reason = models.TextField("motif", blank=True)
+    previous_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "entrée du journal d'audit"
+        verbose_name_plural = "journal d'audit"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%d/%m/%Y %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"
+
+    def compute_digest(self) -> str:
+        payload = json.dumps(
+            {
+                "previous": self.previous_digest,
+                "created_at": self.created_at.isoformat(),
+                "actor": self.actor,
+                "action": self.action,
+                "object_type": self.object_type,
+                "object_id": self.object_id,
+                "before": self.before,
+                "after": self.after,
+                "reason": self.reason,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
