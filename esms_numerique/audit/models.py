@@ -6,10 +6,11 @@ import hashlib
 import json
 
 from django.db import models
+from django.utils import timezone
 
 
 class AuditEntry(models.Model):
-    created_at = models.DateTimeField("date", auto_now_add=True)
+    created_at = models.DateTimeField("date", default=timezone.now)
     actor = models.CharField("auteur", max_length=150)
     action = models.CharField("action", max_length=80)
     object_type = models.CharField("type d'objet", max_length=80)
