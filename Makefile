@@ -16,6 +16,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/esms params check
 	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/esms demo load
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

@@ -190,6 +190,18 @@ def demo_generate(scale: str, out: str, seed: int, legacy: bool) -> None:
     click.echo(f"{files.essms} ESSMS synthétiques sous {files.ogs} OG : {files.et} et {files.ej}")
 
 
+@demo.command("load", help="Charge la démonstration locale : répertoire synthétique et comptes de démonstration.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="var/demo", show_default=True)
+def demo_load(directory: str) -> None:
+    from pathlib import Path
+
+    _django()
+    from esms_numerique.demo_load import load_demo
+
+    for line in load_demo(Path(directory)):
+        click.echo(line)
+
+
 @main.group(help="Journal d'audit.")
 def audit() -> None:
     pass

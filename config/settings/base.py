@@ -81,5 +81,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+LOGIN_URL = "www:login"
+LOGIN_REDIRECT_URL = "www:registry_search"
+LOGOUT_REDIRECT_URL = "www:home"
+
 SITE_TITLE = "ESMS numérique"
 SITE_TAGLINE = "Ségur du numérique en santé — secteur social et médico-social"

@@ -1,20 +1,23 @@
 """The JSON API (django-ninja), with its OpenAPI schema at /api/openapi.json."""
 
-from __future__ import annotations
-
 import json
 
 from django.db import connection
 from django.http import HttpRequest
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError, ValidationError
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.responses import Status
+from ninja.security import django_auth
 
+from esms_numerique.registry.models import Establishment, LegalEntity
+from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, french_messages, parse
 from esms_numerique.rules.inputs import SimulationInput, SonsInput
 from esms_numerique.rules.sons import simulate_sons
 
-from .schemas import ErrorOut, HealthOut, SimulationOut, SonsOut
+from .schemas import ErrorOut, EstablishmentOut, HealthOut, LegalEntityOut, SimulationOut, SonsOut
 
 # Request bodies are read by the rules core itself (so that an ESSMS named by its FINESS alone can first be
 # completed from the registry); their schemas are added to the OpenAPI document here.
@@ -100,3 +103,43 @@ def simulation(request: HttpRequest):
 )
 def sons_simulation(request: HttpRequest):
     return simulate_sons(parse(SonsInput, request.body)).as_dict()
+
+
+class RegistryFilters(Schema):
+    q: str = ""
+    department: str = ""
+    region: str = ""
+    og: str = ""
+    category: str = ""
+    sector: str = ""
+    include_closed: bool = False
+
+
+@api.get(
+    "/finess",
+    response=list[EstablishmentOut],
+    auth=django_auth,
+    tags=["répertoire"],
+    summary="Établissements du répertoire, filtrés et paginés",
+)
+@paginate(PageNumberPagination, page_size=50)
+def finess_list(request: HttpRequest, filters: Query[RegistryFilters]):
+    return search_establishments(**filters.dict())
+
+
+@api.get(
+    "/finess/{finess}",
+    response={200: EstablishmentOut | LegalEntityOut, 404: ErrorOut},
+    auth=django_auth,
+    tags=["répertoire"],
+    summary="Un établissement (FINESS ET) ou une entité juridique (FINESS EJ)",
+)
+def finess_detail(request: HttpRequest, finess: str):
+    number = finess.strip().upper()
+    establishment = Establishment.objects.select_related("legal_entity").filter(finess_et=number).first()
+    if establishment:
+        return establishment
+    entity = LegalEntity.objects.filter(finess_ej=number).first()
+    if entity is None:
+        return Status(404, {"detail": f"FINESS {number} inconnu du répertoire", "errors": []})
+    return entity

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
+from ninja import Schema
 from pydantic import BaseModel, Field
 
 VerdictOut = Literal["bloquant", "a_apprecier", "ok"]
@@ -78,3 +80,44 @@ class ErrorOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
+
+
+class LegalEntityOut(Schema):
+    finess_ej: str
+    name: str
+    department: str
+    region: str
+    siren: str
+    legal_status_label: str
+    from_ej_extract: bool
+
+
+class EstablishmentOut(Schema):
+    finess_et: str
+    name: str
+    long_name: str
+    department: str
+    region: str
+    postal_line: str
+    category: str
+    category_label: str
+    aggregate_category: str
+    siret: str
+    sector: str = Field(description="Secteur retenu : la correction s'il y en a une, sinon la table des catégories")
+    sector_from_category: str
+    sector_override_reason: str
+    opened_on: dt.date | None
+    closed: bool
+    legal_entity: LegalEntityOut
+
+    @staticmethod
+    def resolve_sector(obj) -> str:
+        return obj.effective_sector
+
+    @staticmethod
+    def resolve_sector_from_category(obj) -> str:
+        return obj.sector
+
+    @staticmethod
+    def resolve_closed(obj) -> bool:
+        return obj.closed_snapshot_id is not None

@@ -20,12 +20,29 @@ pytestmark = pytest.mark.django_db
 META = "finess;etalab;42;2024-01-03"
 
 
-def et_line(finess_et: str, finess_ej: str = "350000014", category: str = "500", department: str = "35",
-            maj: str = "2024-01-02", name: str = "EHPAD TEST") -> str:
+def et_line(
+    finess_et: str,
+    finess_ej: str = "350000014",
+    category: str = "500",
+    department: str = "35",
+    maj: str = "2024-01-02",
+    name: str = "EHPAD TEST",
+) -> str:
     row = dict.fromkeys(STRUCTUREET, "")
-    row.update(section="structureet", nofinesset=finess_et, nofinessej=finess_ej, rs=name, departement=department,
-               libdepartement="ILLE ET VILAINE", categetab=category, libcategetab="EHPAD", categagretab="4401",
-               siret="", dateouv="2001-05-01", maj=maj)
+    row.update(
+        section="structureet",
+        nofinesset=finess_et,
+        nofinessej=finess_ej,
+        rs=name,
+        departement=department,
+        libdepartement="ILLE ET VILAINE",
+        categetab=category,
+        libcategetab="EHPAD",
+        categagretab="4401",
+        siret="",
+        dateouv="2001-05-01",
+        maj=maj,
+    )
     return ";".join(row[f] for f in STRUCTUREET)
 
 
@@ -80,8 +97,12 @@ def test_legacy_windows_1252_extract_with_french_dates(tmp_path):
 def test_a_later_extract_adds_changes_and_closes(tmp_path):
     first = extract(et_line("350000022"), et_line("350001004"), et_line("350090007"))
     import_extracts("janvier.csv", first)
-    later = extract(et_line("350000022"), et_line("350001004", name="EHPAD RENOMME"), et_line("350090015"),
-                    meta="finess;etalab;43;2024-04-02")
+    later = extract(
+        et_line("350000022"),
+        et_line("350001004", name="EHPAD RENOMME"),
+        et_line("350090015"),
+        meta="finess;etalab;43;2024-04-02",
+    )
     report = import_extracts("avril.csv", later)
     assert (report.added, report.changed, report.closed, report.unchanged) == (1, 1, 1, 1)
     closed = Establishment.objects.get(finess_et="350090007")
@@ -96,8 +117,31 @@ def test_a_later_extract_adds_changes_and_closes(tmp_path):
 def test_the_ej_extract_completes_entities_created_from_establishment_lines():
     import_extracts("et.csv", extract(et_line("350000022")))
     assert LegalEntity.objects.get(finess_ej="350000014").name == ""
-    ej_row = ["structureej", "350000014", "ASSOCIATION TEST", "", "", "", "", "", "", "", "", "238", "35",
-              "ILLE ET VILAINE", "35000 RENNES", "", "", "60", "Association", "", "", "1990-01-01", "2024-01-02"]
+    ej_row = [
+        "structureej",
+        "350000014",
+        "ASSOCIATION TEST",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "238",
+        "35",
+        "ILLE ET VILAINE",
+        "35000 RENNES",
+        "",
+        "",
+        "60",
+        "Association",
+        "",
+        "",
+        "1990-01-01",
+        "2024-01-02",
+    ]
     report = import_extracts("et2.csv", extract(et_line("350000022")), "ej.csv", extract(";".join(ej_row)))
     entity = LegalEntity.objects.get(finess_ej="350000014")
     assert (entity.name, entity.from_ej_extract, entity.region) == ("ASSOCIATION TEST", True, "53")
@@ -108,18 +152,32 @@ BAD_INPUTS = [
     ("vide", b"", None, None, "fichier vide"),
     ("métadonnées", extract(et_line("350000022"), meta="nofinesset;rs"), 1, None, "ligne de métadonnées"),
     ("sans enregistrement", extract(), None, None, "aucun enregistrement"),
-    ("type inconnu", extract(et_line("350000022"), "structurexx;350000022"), 3, "section",
-     "type d'enregistrement inconnu « structurexx »"),
+    (
+        "type inconnu",
+        extract(et_line("350000022"), "structurexx;350000022"),
+        3,
+        "section",
+        "type d'enregistrement inconnu « structurexx »",
+    ),
     ("nombre de champs", extract(et_line("350000022") + ";en trop"), 2, None, "33 champs au lieu de 32"),
     ("clé fausse", extract(et_line("350000023")), 2, "nofinesset", "clé de contrôle fausse"),
-    ("clé EJ fausse", extract(et_line("350000022", finess_ej="350000015")), 2, "nofinessej",
-     "clé de contrôle fausse"),
-    ("doublon", extract(et_line("350000022"), et_line("350001004"), et_line("350000022")), 4, "nofinesset",
-     "FINESS en double (déjà ligne 2)"),
+    ("clé EJ fausse", extract(et_line("350000022", finess_ej="350000015")), 2, "nofinessej", "clé de contrôle fausse"),
+    (
+        "doublon",
+        extract(et_line("350000022"), et_line("350001004"), et_line("350000022")),
+        4,
+        "nofinesset",
+        "FINESS en double (déjà ligne 2)",
+    ),
     ("date", extract(et_line("350000022", maj="31/02/2024")), 2, "maj", "date illisible « 31/02/2024 »"),
     ("département", extract(et_line("350000022", department="XX")), 2, "departement", "département inconnu « XX »"),
-    ("géolocalisation orpheline", extract(et_line("350000022"), "geolocalisation;350001004;1.0;2.0;src;2024-01-01"),
-     3, "nofinesset", "géolocalisation d'un établissement absent du fichier"),
+    (
+        "géolocalisation orpheline",
+        extract(et_line("350000022"), "geolocalisation;350001004;1.0;2.0;src;2024-01-01"),
+        3,
+        "nofinesset",
+        "géolocalisation d'un établissement absent du fichier",
+    ),
 ]
 
 
@@ -146,8 +204,12 @@ def test_a_truncated_file_is_named_as_such():
 def test_an_establishment_whose_ej_is_missing_from_the_ej_extract():
     ej_row = ["structureej", "350000014"] + [""] * 10 + ["35"] + [""] * 10
     with pytest.raises(ExtractError) as raised:
-        import_extracts("et.csv", extract(et_line("350000022"), et_line("350001004", finess_ej=with_key("35000002"))),
-                        "ej.csv", extract(";".join(ej_row)))
+        import_extracts(
+            "et.csv",
+            extract(et_line("350000022"), et_line("350001004", finess_ej=with_key("35000002"))),
+            "ej.csv",
+            extract(";".join(ej_row)),
+        )
     assert str(raised.value) == (
         "et.csv, ligne 3, champ « nofinessej », FINESS 350001004 : entité juridique 350000022 absente de "
         "l'extraction EJ ej.csv"
@@ -161,9 +223,15 @@ def test_hospitals_are_imported_and_the_rules_say_they_are_not_eligible():
     assert hospital.sector == ""
     from esms_numerique.registry.simulation import simulate_with_registry
 
-    result = simulate_with_registry({"campaign": "2024", "filed_on": "2024-03-10", "operation": "upgrade",
-                                     "solution": {"segur_referenced": True},
-                                     "essms": [{"finess_et": "350000022"}, {"finess_et": "350001004", "sector": "PA"}]})
+    result = simulate_with_registry(
+        {
+            "campaign": "2024",
+            "filed_on": "2024-03-10",
+            "operation": "upgrade",
+            "solution": {"segur_referenced": True},
+            "essms": [{"finess_et": "350000022"}, {"finess_et": "350001004", "sector": "PA"}],
+        }
+    )
     l312 = [f for f in result.findings if f.rule == "E-L312"]
     assert [(f.verdict, f.finess_et) for f in l312] == [("bloquant", "350001004")]
     assert result.usage_eur == 5000

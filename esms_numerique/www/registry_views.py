@@ -1,0 +1,94 @@
+"""Registry pages: search by FINESS, name, department, OG; an establishment's card; sector correction."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from dsfr.forms import DsfrBaseForm
+
+from esms_numerique.registry.models import Establishment, Snapshot
+from esms_numerique.registry.queries import search_establishments
+from esms_numerique.registry.services import SectorError, override_sector
+from esms_numerique.rules.parameters import default_tree
+
+
+def sector_choices(empty: str) -> list[tuple[str, str]]:
+    rows = default_tree().get("sectors.sectors").values[-1].value
+    return [("", empty)] + [(row["code"], f"{row['code']} — {row['label']}") for row in rows]
+
+
+class RegistrySearchForm(DsfrBaseForm):
+    q = forms.CharField(label="FINESS ET ou nom", required=False)
+    department = forms.CharField(label="Département (code FINESS : 35, 2A, 9A…)", required=False, max_length=3)
+    og = forms.CharField(label="Organisme gestionnaire (FINESS EJ ou nom)", required=False)
+    sector = forms.ChoiceField(label="Secteur", required=False, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].choices = sector_choices("Tous")
+
+
+class SectorOverrideForm(DsfrBaseForm):
+    sector = forms.ChoiceField(label="Secteur retenu", required=False, choices=[])
+    reason = forms.CharField(label="Motif de la correction", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].choices = sector_choices("Celui de la table des catégories")
+
+
+@login_required
+def search(request):
+    form = RegistrySearchForm(request.GET or None)
+    results = None
+    if form.is_valid() and any(form.cleaned_data.values()):
+        results = Paginator(search_establishments(**form.cleaned_data), 50).get_page(request.GET.get("page"))
+    snapshot = Snapshot.objects.filter(kind=Snapshot.Kind.ET).first()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "www/registry/search.html",
+        {"form": form, "results": results, "snapshot": snapshot, "query": query.urlencode()},
+    )
+
+
+@login_required
+def detail(request, finess: str):
+    establishment = get_object_or_404(Establishment.objects.select_related("legal_entity"), finess_et=finess.upper())
+    form = SectorOverrideForm(
+        initial={"sector": establishment.sector_override, "reason": establishment.sector_override_reason}
+    )
+    return render(
+        request,
+        "www/registry/detail.html",
+        {
+            "establishment": establishment,
+            "form": form,
+            "can_override": request.user.has_perm("registry.change_establishment"),
+        },
+    )
+
+
+@require_POST
+@login_required
+@permission_required("registry.change_establishment", raise_exception=True)
+def correct_sector(request, finess: str):
+    establishment = get_object_or_404(Establishment, finess_et=finess.upper())
+    form = SectorOverrideForm(request.POST)
+    if form.is_valid():
+        try:
+            override_sector(
+                establishment, form.cleaned_data["sector"], form.cleaned_data["reason"], request.user.get_username()
+            )
+        except SectorError as error:
+            messages.error(request, f"Correction refusée : {error}.")
+        else:
+            messages.success(request, "Secteur corrigé ; la correction est tracée dans le journal d'audit.")
+    else:
+        messages.error(request, "Correction refusée : le motif est obligatoire.")
+    return redirect("www:registry_detail", finess=establishment.finess_et)

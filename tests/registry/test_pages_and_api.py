@@ -1,0 +1,117 @@
+"""Registry search page and API: logged-in users only; sector corrections need the permission."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from esms_numerique.audit.models import AuditEntry
+from esms_numerique.registry.models import Establishment
+from esms_numerique.registry.services import import_extracts
+
+from .test_import import et_line, extract
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def registry():
+    import_extracts(
+        "et.csv",
+        extract(
+            et_line("350000022", name="EHPAD LES TILLEULS"),
+            et_line("350001004", category="460", name="SAAD DU PAYS"),
+            et_line("290000017", department="29", finess_ej="290000009", name="IME"),
+        ),
+    )
+
+
+@pytest.fixture
+def reader():
+    client = Client()
+    client.force_login(User.objects.create_user("lecteur", password="x"))
+    return client
+
+
+@pytest.fixture
+def corrector():
+    user = User.objects.create_user("instructeur", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="change_establishment"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("url", ["/repertoire/", "/repertoire/350000022/", "/api/finess", "/api/finess/350000022"])
+def test_anonymous_users_see_nothing(client, registry, url):
+    response = client.get(url)
+    assert response.status_code in (302, 401)
+    assert b"350000022" not in response.content
+
+
+def test_search_by_department_name_og_and_sector(reader, registry):
+    page = reader.get("/repertoire/", {"department": "35"})
+    assert [e.finess_et for e in page.context["results"]] == ["350000022", "350001004"]
+    assert [e.finess_et for e in reader.get("/repertoire/", {"q": "tilleuls"}).context["results"]] == ["350000022"]
+    assert [e.finess_et for e in reader.get("/repertoire/", {"og": "290000009"}).context["results"]] == ["290000017"]
+    assert [e.finess_et for e in reader.get("/repertoire/", {"sector": "DOM"}).context["results"]] == ["350001004"]
+    assert "Extraction du 03/01/2024" in page.content.decode()
+
+
+def test_api_list_is_paginated_and_filtered(reader, registry):
+    data = reader.get("/api/finess", {"department": "35", "page_size": 1}).json()
+    assert data["count"] == 2
+    assert [e["finess_et"] for e in data["items"]] == ["350000022"]
+    detail = reader.get("/api/finess/350001004").json()
+    assert (detail["sector"], detail["category"], detail["legal_entity"]["finess_ej"]) == ("DOM", "460", "350000014")
+    assert reader.get("/api/finess/350000014").json()["finess_ej"] == "350000014"
+    missing = reader.get("/api/finess/999999999")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "FINESS 999999999 inconnu du répertoire")
+
+
+def test_sector_correction_requires_the_permission_and_a_reason(reader, corrector, registry):
+    url = "/repertoire/350001004/secteur/"
+    assert "Corriger le secteur" not in reader.get("/repertoire/350001004/").content.decode()
+    assert reader.post(url, {"sector": "PA", "reason": "test"}).status_code == 403
+    assert Establishment.objects.get(finess_et="350001004").effective_sector == "DOM"
+
+
+def test_sector_correction_is_saved_and_audited(corrector, registry):
+    url = "/repertoire/350001004/secteur/"
+    response = corrector.post(url, {"sector": "PA", "reason": ""}, follow=True)
+    assert "le motif est obligatoire" in response.content.decode()
+    response = corrector.post(url, {"sector": "PA", "reason": "Service de l'EHPAD"}, follow=True)
+    assert "Secteur corrigé" in response.content.decode()
+    assert Establishment.objects.get(finess_et="350001004").effective_sector == "PA"
+    assert AuditEntry.objects.filter(action="override_sector", actor="instructeur").count() == 1
+
+
+def test_simulator_takes_finess_alone_from_the_registry(client, registry):
+    response = client.post(
+        "/api/simulation",
+        {
+            "campaign": "2024",
+            "filed_on": "2024-03-10",
+            "operation": "upgrade",
+            "solution": {"segur_referenced": True},
+            "essms": [{"finess_et": "350000022"}, {"finess_et": "350001004"}, {"finess_et": "290000017"}],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["essms_count"], data["pivot_region"], data["usage_eur"]) == (3, "53", 15000)
+    assert [e["sector"] for e in data["essms"]] == ["PA", "DOM", "PA"]
+    completed = [f for f in data["findings"] if f["rule"] == "E-FINESS" and "répertoire" in f["message"]]
+    assert completed[0]["source"].startswith("Répertoire FINESS, extraction du 03/01/2024")
+
+
+def test_unknown_finess_alone_is_a_french_error(client, registry):
+    response = client.post(
+        "/api/simulation",
+        {"campaign": "2024", "operation": "upgrade", "essms": [{"finess_et": "750000101"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "champ « essms[0].sector » : champ obligatoire manquant" in response.json()["errors"]
