@@ -37,3 +37,7 @@ $VENV/bin/ruff format --check .
 $VENV/bin/yamllint -s esms_numerique/rules/parameters tests/rules/scenarios
 $VENV/bin/esms params check
 $VENV/bin/python -m pytest "$@"
+if [ -n "${DATABASE_URL:-}" ] && [ $# -eq 0 ]; then
+    echo "Répertoire FINESS, une seconde fois sur SQLite (la base embarquée par défaut) :"
+    env -u DATABASE_URL $VENV/bin/python -m pytest tests/registry -q
+fi
