@@ -55,6 +55,12 @@ class AddressFields(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def region_name(self) -> str:
+        from esms_numerique.rules.geography import geography
+
+        return geography().region_name(self.region) if self.region else "hors des 18 régions ARS"
+
 
 class LegalEntity(AddressFields):
     finess_ej = models.CharField("FINESS EJ", max_length=9, unique=True)

@@ -94,3 +94,14 @@ def test_the_page_answers_the_same_as_the_api(client):
     }
     api = client.post("/api/simulation", payload, content_type="application/json").json()
     assert page == api
+
+
+def test_finess_alone_is_completed_from_the_registry(client):
+    from esms_numerique.registry.services import import_extracts
+    from tests.registry.test_import import et_line, extract
+
+    import_extracts("et.csv", extract(et_line("350000022"), et_line("350001004", category="183")))
+    response = client.post("/simulateur/", form_data(essms="350000022\n350001004", operation="upgrade"))
+    result = response.context["result"]
+    assert [e["sector"] for e in result.essms] == ["PA", "PH"]
+    assert result.usage_eur == 10000
