@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "esms_numerique.audit",
     "esms_numerique.registry",
+    "esms_numerique.dossiers",
     "esms_numerique.www",
 ]
 
@@ -84,6 +85,10 @@ STORAGES = {
 LOGIN_URL = "www:login"
 LOGIN_REDIRECT_URL = "www:registry_search"
 LOGOUT_REDIRECT_URL = "www:home"
+
+# The platform's date (AAAA-MM-JJ), pinned for demos and tests so that a campaign's window is open; empty in
+# production.
+ESMS_TODAY = os.environ.get("ESMS_TODAY", "")
 
 SITE_TITLE = "ESMS numérique"
 SITE_TAGLINE = "Ségur du numérique en santé — secteur social et médico-social"

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
+# The local demo lives during the 2024 campaign, so that dossiers can be filed.
+os.environ.setdefault("ESMS_TODAY", "2024-03-11")
 
 from .base import *  # noqa: F403
 

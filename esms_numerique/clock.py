@@ -1,0 +1,21 @@
+"""The platform's date. Demos and tests may pin it (ESMS_TODAY=AAAA-MM-JJ) so that a campaign's window is open."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def today() -> dt.date:
+    pinned = getattr(settings, "ESMS_TODAY", "")
+    return dt.date.fromisoformat(pinned) if pinned else timezone.localdate()
+
+
+def now() -> dt.datetime:
+    pinned = getattr(settings, "ESMS_TODAY", "")
+    if not pinned:
+        return timezone.now()
+    current = timezone.localtime()
+    return current.replace(year=today().year, month=today().month, day=today().day)

@@ -1,0 +1,31 @@
+from django.db import models
+
+
+class Role(models.TextChoices):
+    PORTEUR = "porteur", "Porteur / organisme gestionnaire"
+    ARS = "instructeur_ars", "Instructeur ARS"
+    NATIONAL = "instructeur_national", "Instructeur national (CNSA/DNS)"
+    OBSERVER = "observateur", "GRADeS / collectif SI (lecture)"
+    ADMIN = "administrateur", "Administrateur"
+
+
+class State(models.TextChoices):
+    """SPEC §4 « Lifecycles », ESMS numérique project."""
+
+    BROUILLON = "brouillon", "Brouillon"
+    DEPOSE = "depose", "Déposé"
+    COMPLEMENT_DEMANDE = "complement_demande", "Complément demandé"
+    COMPLETE = "complete", "Complété"
+    RECEVABLE = "recevable", "Recevable"
+    NON_RECEVABLE = "non_recevable", "Non recevable"
+    EN_INSTRUCTION = "en_instruction", "En instruction"
+    PRESENTE_COMITE = "presente_comite", "Présenté en comité"
+    RETENU = "retenu", "Retenu"
+    NON_RETENU = "non_retenu", "Non retenu"
+    ENGAGE = "engage", "Engagé"
+    CONVENTION_SIGNEE = "convention_signee", "Convention signée"
+    AVANCE_VERSEE = "avance_versee", "Avance versée"
+    EN_DEPLOIEMENT = "en_deploiement", "En déploiement"
+    CIBLES_MESUREES = "cibles_mesurees", "Cibles mesurées"
+    SOLDE_VERSE = "solde_verse", "Solde versé"
+    CLOS = "clos", "Clos"

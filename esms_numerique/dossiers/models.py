@@ -1,0 +1,139 @@
+"""Dossiers ESMS numérique: the grappe a porteur files, its instruction, decision, convention and payments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from esms_numerique.registry.models import LegalEntity
+
+from .enums import Role, State
+
+
+class Profile(models.Model):
+    """What a user is in the programme: their role, and the region or OG it applies to."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField("rôle", max_length=32, choices=Role.choices)
+    region = models.CharField(
+        "région (code INSEE)", max_length=2, blank=True, help_text="Pour un instructeur ARS ou un observateur régional."
+    )
+    legal_entity = models.ForeignKey(
+        LegalEntity,
+        verbose_name="organisme gestionnaire",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Pour un porteur.",
+    )
+
+    class Meta:
+        verbose_name = "profil"
+        verbose_name_plural = "profils"
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}"
+
+
+class Dossier(models.Model):
+    reference = models.CharField("référence", max_length=32, unique=True)
+    title = models.CharField("intitulé du projet", max_length=255)
+    campaign = models.CharField("campagne", max_length=8)
+    porteur = models.ForeignKey(
+        LegalEntity, verbose_name="porteur", on_delete=models.PROTECT, related_name="dossiers_portes"
+    )
+    members = models.ManyToManyField(LegalEntity, verbose_name="OG membres", blank=True, related_name="dossiers")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("créé le", default=timezone.now)
+    state = models.CharField("état", max_length=32, choices=State.choices, default=State.BROUILLON, db_index=True)
+    grappe = models.JSONField("grappe (entrée du simulateur)", default=dict)
+    result = models.JSONField("résultat des règles (état courant)", default=dict)
+    filed_at = models.DateTimeField("déposé le", null=True, blank=True)
+    filed_result = models.JSONField("résultat figé au dépôt", null=True, blank=True)
+    desk = models.CharField("guichet", max_length=16, blank=True)
+    pivot_region = models.CharField("ARS pivot", max_length=2, blank=True, db_index=True)
+    engaged_eur = models.PositiveIntegerField("montant engagé", null=True, blank=True)
+    convention_signed_on = models.DateField("convention signée le", null=True, blank=True)
+    advance_paid_eur = models.PositiveIntegerField("avance versée", null=True, blank=True)
+    advance_paid_on = models.DateField("avance versée le", null=True, blank=True)
+    deployment_started_on = models.DateField("déploiement commencé le", null=True, blank=True)
+    targets_met_on = models.DateField("cibles d'usage atteintes le", null=True, blank=True)
+    expenses_statement = models.BooleanField("état récapitulatif des dépenses visé reçu", default=False)
+    balance_paid_eur = models.PositiveIntegerField("solde versé", null=True, blank=True)
+    balance_paid_on = models.DateField("solde versé le", null=True, blank=True)
+    version = models.PositiveIntegerField(
+        "version",
+        default=1,
+        help_text="Augmente à chaque changement : deux modifications concurrentes ne s'écrasent pas.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "dossier"
+        verbose_name_plural = "dossiers"
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def state_label(self) -> str:
+        return State(self.state).label
+
+    @property
+    def findings(self) -> list[dict]:
+        return self.result.get("findings", [])
+
+    @property
+    def has_blocking_finding(self) -> bool:
+        return any(f["verdict"] == "bloquant" for f in self.findings)
+
+
+class TransitionLog(models.Model):
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="transitions")
+    at = models.DateTimeField("date", default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    transition = models.CharField("transition", max_length=64)
+    from_state = models.CharField("état de départ", max_length=32, choices=State.choices)
+    to_state = models.CharField("état d'arrivée", max_length=32, choices=State.choices)
+    comment = models.TextField("commentaire", blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.from_state} → {self.to_state}"
+
+
+class Message(models.Model):
+    """The thread between porteur and instructors; `private` annotations are for instructors only."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="messages")
+    at = models.DateTimeField("date", default=timezone.now)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField("message")
+    private = models.BooleanField("annotation privée des instructeurs", default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} {self.at:%d/%m/%Y}"
+
+
+class AmountVersion(models.Model):
+    """The amount engaged is frozen at decision; every later change is a new version, never an edit."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="amount_versions")
+    number = models.PositiveIntegerField("version")
+    amount_eur = models.PositiveIntegerField("montant")
+    at = models.DateTimeField("date", default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("motif")
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["dossier", "number"], name="one_amount_version_number")]
+
+    def __str__(self) -> str:
+        return f"v{self.number} {self.amount_eur} €"

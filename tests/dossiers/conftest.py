@@ -1,0 +1,62 @@
+"""A registry of 20 ESSMS in Ille-et-Vilaine and one user per role, during the 2024 campaign."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from esms_numerique.dossiers.enums import Role
+from esms_numerique.dossiers.models import Profile
+from esms_numerique.registry.models import LegalEntity
+from esms_numerique.registry.services import import_extracts
+from tests.registry.test_import import et_line, extract
+from tests.rules.grappes import finess_for
+
+PORTEUR_EJ = "350000014"
+OTHER_EJ = "290000009"
+GRAPPE_FINESS = [finess_for("35", n) for n in range(20)]
+
+
+@pytest.fixture(autouse=True)
+def campaign_2024(settings):
+    settings.ESMS_TODAY = "2024-03-11"
+
+
+@pytest.fixture
+def registry(db):
+    lines = [et_line(f, finess_ej=PORTEUR_EJ, category="500" if n % 2 else "183") for n, f in enumerate(GRAPPE_FINESS)]
+    lines.append(et_line("290000017", finess_ej=OTHER_EJ, department="29"))
+    import_extracts("et.csv", extract(*lines))
+
+
+def make_user(username: str, role: Role | None, region: str = "", ej: str | None = None) -> User:
+    user = User.objects.create_user(username, password="x")
+    if role:
+        entity = LegalEntity.objects.get(finess_ej=ej) if ej else None
+        Profile.objects.create(user=user, role=role, region=region, legal_entity=entity)
+    return user
+
+
+@pytest.fixture
+def users(registry):
+    admin = User.objects.create_superuser("admin", password="x")
+    return {
+        "porteur": make_user("porteur", Role.PORTEUR, ej=PORTEUR_EJ),
+        "autre_porteur": make_user("autre_porteur", Role.PORTEUR, ej=OTHER_EJ),
+        "ars": make_user("ars_bretagne", Role.ARS, region="53"),
+        "autre_ars": make_user("ars_idf", Role.ARS, region="11"),
+        "national": make_user("cnsa", Role.NATIONAL),
+        "observateur": make_user("grades_bretagne", Role.OBSERVER, region="53"),
+        "autre_observateur": make_user("grades_idf", Role.OBSERVER, region="11"),
+        "sans_role": make_user("sans_role", None),
+        "admin": admin,
+    }
+
+
+def grappe(count: int = 20, operation: str = "acquisition") -> dict:
+    return {
+        "porteur": {"finess_ej": PORTEUR_EJ, "vat_regime": "TTC"},
+        "solution": {"segur_referenced": True},
+        "operation": operation,
+        "essms": [{"finess_et": f} for f in GRAPPE_FINESS[:count]],
+    }

@@ -1,0 +1,165 @@
+"""The dossier lifecycle: who may do what, what each step checks, and that nothing is lost."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from esms_numerique.audit.models import AuditEntry
+from esms_numerique.audit.services import verify_chain
+from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.models import AmountVersion, Message, TransitionLog
+from esms_numerique.dossiers.services import (
+    DossierError,
+    StaleDossier,
+    apply_transition,
+    create_dossier,
+    deadline,
+    post_message,
+    revise_amount,
+    update_grappe,
+)
+
+from .conftest import grappe
+
+pytestmark = pytest.mark.django_db
+
+
+def step(user, dossier, name, comment="", **data):
+    return apply_transition(user, dossier, name, dossier.version, comment, data)
+
+
+def test_full_lifecycle_from_draft_to_closing(users):
+    porteur, ars = users["porteur"], users["ars"]
+    dossier = create_dossier(porteur, "Grappe DUI Ille-et-Vilaine", "2024", grappe())
+    assert (dossier.state, dossier.desk, dossier.pivot_region) == (State.BROUILLON, "regional", "53")
+    assert dossier.result["total_eur"] == 20 * (7000 + 14000)
+
+    dossier = step(porteur, dossier, "deposer")
+    assert dossier.filed_result["total_eur"] == 420000
+    assert dossier.filed_at.date().isoformat() == "2024-03-11"
+    dossier = step(ars, dossier, "demander_complement", "Joindre la lettre d'engagement signée.")
+    dossier = step(porteur, dossier, "completer")
+    for name in ("declarer_recevable", "instruire", "inscrire_comite"):
+        dossier = step(ars, dossier, name)
+    dossier = step(ars, dossier, "retenir", "Projet retenu au comité d'avril.")
+    assert dossier.engaged_eur == 420000
+    for name in ("engager", "signer_convention", "verser_avance"):
+        dossier = step(ars, dossier, name)
+    assert dossier.advance_paid_eur == 210000
+    dossier = step(porteur, dossier, "demarrer_deploiement")
+    assert deadline(dossier)["months"] == 18
+    dossier = step(ars, dossier, "enregistrer_cibles")
+    with pytest.raises(DossierError, match="état récapitulatif des dépenses"):
+        step(ars, dossier, "verser_solde")
+    dossier = step(ars, dossier, "verser_solde", expenses_statement=True)
+    assert (dossier.state, dossier.balance_paid_eur) == (State.SOLDE_VERSE, 210000)
+    dossier = step(ars, dossier, "clore")
+    assert dossier.state == State.CLOS
+    assert TransitionLog.objects.filter(dossier=dossier).count() == 14
+    assert Message.objects.filter(dossier=dossier).count() == 2  # the correction request and the decision
+    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 15  # creation + 14 steps
+    assert verify_chain() == []
+
+
+def test_a_blocking_finding_prevents_filing(users):
+    dossier = create_dossier(users["porteur"], "Trop tard", "2024", grappe())
+    dossier = update_grappe(
+        users["porteur"],
+        dossier,
+        dossier.version,
+        "Sans référencement",
+        {**grappe(), "solution": {"segur_referenced": False}},
+    )
+    with pytest.raises(DossierError, match=r"constats sont bloquants \(E-SEGUR\)"):
+        step(users["porteur"], dossier, "deposer")
+    dossier.refresh_from_db()
+    assert dossier.state == State.BROUILLON
+
+
+def test_outside_the_window_filing_is_refused(users, settings):
+    dossier = create_dossier(users["porteur"], "Hors fenêtre", "2024", grappe())
+    settings.ESMS_TODAY = "2024-09-16"
+    with pytest.raises(DossierError, match="E-WINDOW"):
+        step(users["porteur"], dossier, "deposer")
+
+
+@pytest.mark.parametrize(
+    ("who", "name"),
+    [
+        ("porteur", "declarer_recevable"),
+        ("autre_porteur", "deposer"),
+        ("autre_ars", "declarer_recevable"),
+        ("national", "declarer_recevable"),
+        ("observateur", "declarer_recevable"),
+        ("admin", "declarer_recevable"),
+    ],
+)
+def test_forbidden_transitions_are_refused_and_change_nothing(users, who, name):
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    if name != "deposer":
+        dossier = step(users["porteur"], dossier, "deposer")
+    version = dossier.version
+    with pytest.raises(PermissionDenied):
+        step(users[who], dossier, name)
+    dossier.refresh_from_db()
+    assert dossier.version == version
+    assert not TransitionLog.objects.filter(transition=name).exists()
+
+
+def test_a_transition_from_the_wrong_state_is_refused(users):
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    dossier = step(users["porteur"], dossier, "deposer")
+    with pytest.raises(DossierError, match="impossible quand le dossier est « Déposé »"):
+        step(users["ars"], dossier, "retenir", "ok")
+    with pytest.raises(DossierError, match="demande un commentaire"):
+        step(users["ars"], dossier, "demander_complement")
+
+
+def test_two_instructors_on_one_dossier_lose_no_update(users):
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    dossier = step(users["porteur"], dossier, "deposer")
+    first_view, second_view = dossier.version, dossier.version
+    apply_transition(users["ars"], dossier, "declarer_recevable", first_view)
+    stale = type(dossier).objects.get(pk=dossier.pk)
+    stale.version = second_view
+    stale.state = State.DEPOSE
+    with pytest.raises(StaleDossier, match="modifié par quelqu'un d'autre"):
+        apply_transition(users["ars"], stale, "demander_complement", second_view, "Complément")
+    dossier.refresh_from_db()
+    assert dossier.state == State.RECEVABLE
+    assert not TransitionLog.objects.filter(transition="demander_complement").exists()
+
+
+def test_the_grappe_is_frozen_once_filed_and_amounts_are_versioned(users):
+    porteur, ars = users["porteur"], users["ars"]
+    dossier = create_dossier(porteur, "Grappe", "2024", grappe())
+    dossier = step(porteur, dossier, "deposer")
+    with pytest.raises(DossierError, match="ne se modifie plus"):
+        update_grappe(porteur, dossier, dossier.version, "Autre", grappe(15))
+    for name in ("declarer_recevable", "instruire", "inscrire_comite"):
+        dossier = step(ars, dossier, name)
+    dossier = step(ars, dossier, "retenir", "Retenu")
+    with pytest.raises(DossierError, match="motif est obligatoire"):
+        revise_amount(ars, dossier, dossier.version, 400000, "")
+    with pytest.raises(PermissionDenied):
+        revise_amount(porteur, dossier, dossier.version, 400000, "Je préfère")
+    dossier = revise_amount(ars, dossier, dossier.version, 400000, "Enveloppe régionale")
+    assert list(AmountVersion.objects.filter(dossier=dossier).values_list("number", "amount_eur")) == [
+        (1, 420000),
+        (2, 400000),
+    ]
+    assert dossier.filed_result["total_eur"] == 420000  # the filed version never changes
+
+
+def test_messages_and_private_annotations(users):
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    post_message(users["porteur"], dossier, "Bonjour")
+    with pytest.raises(PermissionDenied):
+        post_message(users["porteur"], dossier, "note", private=True)
+    post_message(users["ars"], dossier, "À vérifier : SAAD ?", private=True)
+    with pytest.raises(PermissionDenied):
+        post_message(users["autre_porteur"], dossier, "Intrus")
+    with pytest.raises(PermissionDenied):
+        post_message(users["observateur"], dossier, "Lecture seule")
+    assert Message.objects.filter(dossier=dossier, private=True).count() == 1
