@@ -1,5 +1,5 @@
-"""`esms demo load`: a local platform to click through — the small synthetic registry and demo accounts.
-The accounts are for a local machine only; their passwords are in the README."""
+"""`esms demo load`: a local platform to click through — the small synthetic registry, one account per role
+and dossiers in every state. The accounts are for a local machine only; their passwords are in the README."""
 
 from __future__ import annotations
 
@@ -7,16 +7,74 @@ from pathlib import Path
 
 from django.contrib.auth.models import Permission, User
 from django.db import transaction
+from django.db.models import Count
 
+from esms_numerique.dossiers.enums import Role
+from esms_numerique.dossiers.models import Dossier, Profile
+from esms_numerique.dossiers.services import apply_transition, create_dossier
 from esms_numerique.registry.demo import generate
+from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
 
-DEMO_USERS = [
-    # username, password, superuser, may correct sectors
-    ("admin", "admin-esms-demo", True, True),
-    ("instructeur", "instructeur-esms-demo", False, True),
-    ("porteur", "porteur-esms-demo", False, False),
+PASSWORD_SUFFIX = "-esms-demo"
+# The main path of a dossier (instructor steps unless marked porteur); every prefix of it, and the side
+# branches, give one demo dossier per state.
+MAIN_PATH = [
+    "p:deposer",
+    "declarer_recevable",
+    "instruire",
+    "inscrire_comite",
+    "retenir",
+    "engager",
+    "signer_convention",
+    "verser_avance",
+    "p:demarrer_deploiement",
+    "enregistrer_cibles",
+    "verser_solde",
+    "clore",
 ]
+PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1)] + [
+    ["p:deposer", "demander_complement"],
+    ["p:deposer", "demander_complement", "p:completer"],
+    ["p:deposer", "declarer_non_recevable"],
+    ["p:deposer", "declarer_recevable", "instruire", "inscrire_comite", "ne_pas_retenir"],
+]
+COMMENTED = ("demander_complement", "declarer_non_recevable", "retenir", "ne_pas_retenir")
+
+
+def _demo_og() -> tuple[LegalEntity, list[str], str]:
+    """The synthetic OG with the most ESSMS: the demo porteur."""
+    entity = (
+        LegalEntity.objects.annotate(n=Count("establishments"))
+        .filter(establishments__sector__gt="")
+        .order_by("-n", "finess_ej")
+        .first()
+    )
+    essms = list(entity.establishments.exclude(sector="").order_by("finess_et").values_list("finess_et", "region"))
+    region = max({r for _, r in essms}, key=lambda r: sum(1 for _, x in essms if x == r))
+    return entity, [f for f, _ in essms], region
+
+
+def _user(
+    username: str,
+    role: Role | None,
+    region: str = "",
+    entity: LegalEntity | None = None,
+    superuser: bool = False,
+    corrects_sectors: bool = False,
+) -> tuple[User, bool]:
+    user, created = User.objects.get_or_create(username=username)
+    if created:
+        user.set_password(username + PASSWORD_SUFFIX)
+        user.is_superuser = user.is_staff = superuser
+        user.save()
+        if role:
+            Profile.objects.create(user=user, role=role, region=region, legal_entity=entity)
+        if corrects_sectors:
+            user.user_permissions.add(
+                Permission.objects.get(codename="change_establishment", content_type__app_label="registry")
+            )
+    return user, created
 
 
 def load_demo(directory: Path) -> list[str]:
@@ -25,15 +83,38 @@ def load_demo(directory: Path) -> list[str]:
         files.et.name, files.et.read_bytes(), files.ej.name, files.ej.read_bytes(), actor="esms demo load"
     )
     lines = [report.summary()]
-    change = Permission.objects.get(codename="change_establishment", content_type__app_label="registry")
+    entity, essms, region = _demo_og()
     with transaction.atomic():
-        for username, password, superuser, corrects in DEMO_USERS:
-            user, created = User.objects.get_or_create(username=username)
+        accounts = [
+            _user("admin", None, superuser=True, corrects_sectors=True),
+            _user("instructeur", Role.ARS, region=region, corrects_sectors=True),
+            _user("cnsa", Role.NATIONAL),
+            _user("grades", Role.OBSERVER, region=region),
+            _user("porteur", Role.PORTEUR, entity=entity),
+        ]
+        for user, created in accounts:
             if created:
-                user.set_password(password)
-                user.is_superuser = user.is_staff = superuser
-                user.save()
-                if corrects:
-                    user.user_permissions.add(change)
-                lines.append(f"Compte de démonstration créé : {username}")
+                lines.append(f"Compte de démonstration créé : {user.username}")
+        porteur, instructor = accounts[4][0], accounts[1][0]
+        if not Dossier.objects.filter(porteur=entity).exists():
+            for steps in PATHS:
+                grappe = {
+                    "porteur": {"finess_ej": entity.finess_ej, "vat_regime": "TTC"},
+                    "solution": {"segur_referenced": True},
+                    "operation": "upgrade",
+                    "essms": [{"finess_et": f} for f in essms[:20]],
+                }
+                dossier = create_dossier(porteur, "Démonstration", "2024", grappe)
+                for step in steps:
+                    actor = porteur if step.startswith("p:") else instructor
+                    name = step.removeprefix("p:")
+                    comment = "Commentaire de démonstration" if name in COMMENTED else ""
+                    dossier = apply_transition(
+                        actor, dossier, name, dossier.version, comment, {"expenses_statement": True}
+                    )
+                Dossier.objects.filter(pk=dossier.pk).update(title=f"Démonstration — {dossier.state_label}")
+            lines.append(
+                f"{len(PATHS)} dossiers de démonstration pour {entity.finess_ej} ({len(essms)} ESSMS), "
+                f"instruits par l'ARS de la région {region}."
+            )
     return lines

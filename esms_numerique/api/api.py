@@ -10,6 +10,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status
 from ninja.security import django_auth
 
+from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
@@ -17,7 +18,7 @@ from esms_numerique.rules.errors import InputError, french_messages, parse
 from esms_numerique.rules.inputs import SimulationInput, SonsInput
 from esms_numerique.rules.sons import simulate_sons
 
-from .schemas import ErrorOut, EstablishmentOut, HealthOut, LegalEntityOut, SimulationOut, SonsOut
+from .schemas import DossierOut, ErrorOut, EstablishmentOut, HealthOut, LegalEntityOut, SimulationOut, SonsOut
 
 # Request bodies are read by the rules core itself (so that an ESSMS named by its FINESS alone can first be
 # completed from the registry); their schemas are added to the OpenAPI document here.
@@ -143,3 +144,30 @@ def finess_detail(request: HttpRequest, finess: str):
     if entity is None:
         return Status(404, {"detail": f"FINESS {number} inconnu du répertoire", "errors": []})
     return entity
+
+
+@api.get(
+    "/dossiers",
+    response=list[DossierOut],
+    auth=django_auth,
+    tags=["dossiers"],
+    summary="Les dossiers que l'utilisateur peut voir",
+)
+@paginate(PageNumberPagination, page_size=50)
+def dossier_list(request: HttpRequest, state: str = ""):
+    dossiers = visible_dossiers(request.user).order_by("reference")
+    return dossiers.filter(state=state) if state else dossiers
+
+
+@api.get(
+    "/dossiers/{reference}",
+    response={200: DossierOut, 404: ErrorOut},
+    auth=django_auth,
+    tags=["dossiers"],
+    summary="Un dossier, s'il est visible par l'utilisateur",
+)
+def dossier_detail(request: HttpRequest, reference: str):
+    dossier = visible_dossiers(request.user).filter(reference=reference).first()
+    if dossier is None:
+        return Status(404, {"detail": "Dossier introuvable", "errors": []})
+    return dossier

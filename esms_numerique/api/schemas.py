@@ -121,3 +121,27 @@ class EstablishmentOut(Schema):
     @staticmethod
     def resolve_closed(obj) -> bool:
         return obj.closed_snapshot_id is not None
+
+
+class DossierOut(Schema):
+    reference: str
+    title: str
+    campaign: str
+    porteur_finess_ej: str
+    state: str
+    state_label: str
+    desk: str
+    pivot_region: str
+    total_eur: int | None
+    engaged_eur: int | None
+    advance_paid_eur: int | None
+    balance_paid_eur: int | None
+    filed_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_porteur_finess_ej(obj) -> str:
+        return obj.porteur.finess_ej
+
+    @staticmethod
+    def resolve_total_eur(obj) -> int | None:
+        return (obj.filed_result or obj.result).get("total_eur")

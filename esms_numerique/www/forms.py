@@ -121,3 +121,78 @@ class SimulationForm(DsfrBaseForm):
         if data["amoa_eur"]:
             payload["amoa_eur"] = data["amoa_eur"]
         return payload, errors
+
+
+class DossierForm(SimulationForm):
+    """A dossier's grappe: the simulator's fields, with a title; the porteur is the user's OG and the filing
+    date the day it is filed."""
+
+    title = forms.CharField(label="Intitulé du projet", max_length=255)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    field_order = ["title", "campaign"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["filed_on"]
+        del self.fields["porteur_finess_ej"]
+        self.order_fields(["title", "campaign"])
+
+    def simulation_input(self) -> tuple[dict[str, Any], list[str]]:
+        self.cleaned_data.setdefault("filed_on", None)
+        self.cleaned_data.setdefault("porteur_finess_ej", "")
+        payload, errors = super().simulation_input()
+        for entry in payload["essms"]:
+            entry.pop("_line", None)
+        return payload, errors
+
+
+def initial_from_grappe(title: str, grappe: dict[str, Any], version: int) -> dict[str, Any]:
+    """The form as the porteur left it, from the stored grappe."""
+    lines = []
+    for e in grappe.get("essms", []):
+        hours = e.get("saad_hours") or {}
+        cells = [
+            e.get("finess_et", ""),
+            e.get("sector", ""),
+            e.get("operation", ""),
+            e.get("department", ""),
+            e.get("og_essms_count", ""),
+            hours.get("medico_social", ""),
+            hours.get("total", ""),
+        ]
+        lines.append(";".join(str(c) for c in cells).rstrip(";"))
+    porteur, solution = grappe.get("porteur", {}), grappe.get("solution", {})
+    equipment = grappe.get("equipment") or {}
+    return {
+        "title": title,
+        "campaign": grappe.get("campaign"),
+        "version": version,
+        "vat_regime": porteur.get("vat_regime", ""),
+        "is_ght": porteur.get("is_ght", False),
+        "segur_referenced": solution.get("segur_referenced", False),
+        "sad_referenced": solution.get("sad_referenced", False),
+        "referencing": solution.get("referencing", ""),
+        "operation": grappe.get("operation", ""),
+        "essms": "\n".join(lines),
+        "equipment_quotes_eur": equipment.get("quotes_eur"),
+        "equipment_spent_eur": equipment.get("spent_eur"),
+        "amoa_eur": grappe.get("amoa_eur"),
+    }
+
+
+class TransitionForm(DsfrBaseForm):
+    transition = forms.CharField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    comment = forms.CharField(label="Commentaire", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    date = forms.DateField(
+        label="Date (si l'action en a une)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    expenses_statement = forms.BooleanField(
+        label="État récapitulatif des dépenses visé par le comptable public ou le commissaire aux comptes reçu",
+        required=False,
+    )
+
+
+class MessageForm(DsfrBaseForm):
+    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 3}))
+    private = forms.BooleanField(label="Annotation privée (instructeurs seulement)", required=False)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import registry_views, views
+from . import dossier_views, registry_views, views
 
 app_name = "www"
 urlpatterns = [
@@ -9,6 +9,13 @@ urlpatterns = [
     path("simulateur/", views.simulator, name="simulator"),
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dossiers/", dossier_views.dossier_list, name="dossier_list"),
+    path("dossiers/nouveau/", dossier_views.dossier_create, name="dossier_create"),
+    path("dossiers/export.<str:fmt>", dossier_views.dossier_export, name="dossier_export"),
+    path("dossiers/<str:reference>/", dossier_views.dossier_detail, name="dossier_detail"),
+    path("dossiers/<str:reference>/modifier/", dossier_views.dossier_edit, name="dossier_edit"),
+    path("dossiers/<str:reference>/action/", dossier_views.dossier_transition, name="dossier_transition"),
+    path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),
     path("repertoire/", registry_views.search, name="registry_search"),
     path("repertoire/<str:finess>/", registry_views.detail, name="registry_detail"),
     path("repertoire/<str:finess>/secteur/", registry_views.correct_sector, name="registry_correct_sector"),

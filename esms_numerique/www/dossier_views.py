@@ -1,0 +1,215 @@
+"""Dossier pages: thin views over dossiers.services and dossiers.access."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+
+from esms_numerique.dossiers import services
+from esms_numerique.dossiers.access import (
+    acting_role,
+    allowed_transitions,
+    role_of,
+    sees_annotations,
+    visible_dossiers,
+)
+from esms_numerique.dossiers.enums import Role, State
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.workflow import EDITABLE
+from esms_numerique.rules.explain import DESKS
+
+from .forms import DossierForm, MessageForm, TransitionForm, initial_from_grappe
+
+EXPORT_COLUMNS = [
+    ("Référence", lambda d: d.reference),
+    ("Intitulé", lambda d: d.title),
+    ("Campagne", lambda d: d.campaign),
+    ("Porteur (FINESS EJ)", lambda d: d.porteur.finess_ej),
+    ("Porteur", lambda d: d.porteur.name),
+    ("État", lambda d: d.state_label),
+    ("Guichet", lambda d: d.desk),
+    ("ARS pivot", lambda d: d.pivot_region),
+    ("ESSMS", lambda d: (d.filed_result or d.result).get("essms_count")),
+    ("Total (€)", lambda d: (d.filed_result or d.result).get("total_eur")),
+    ("Montant engagé (€)", lambda d: d.engaged_eur),
+    ("Avance versée (€)", lambda d: d.advance_paid_eur),
+    ("Solde versé (€)", lambda d: d.balance_paid_eur),
+    ("Déposé le", lambda d: d.filed_at.date().isoformat() if d.filed_at else ""),
+]
+
+
+def visible_or_404(user, reference: str) -> Dossier:
+    """A dossier the user may not see does not exist for them."""
+    dossier = visible_dossiers(user).filter(reference=reference).first()
+    if dossier is None:
+        raise Http404("Dossier introuvable")
+    return dossier
+
+
+@login_required
+def dossier_list(request):
+    dossiers = visible_dossiers(request.user).order_by("-created_at")
+    state = request.GET.get("etat", "")
+    if state in State.values:
+        dossiers = dossiers.filter(state=state)
+    return render(
+        request,
+        "www/dossiers/list.html",
+        {
+            "dossiers": dossiers[:500],
+            "states": State.choices,
+            "state": state,
+            "can_create": role_of(request.user) == Role.PORTEUR,
+        },
+    )
+
+
+def _porteur_payload(request, form: DossierForm) -> tuple[dict, list[str]]:
+    payload, errors = form.simulation_input()
+    profile = request.user.profile
+    payload["porteur"]["finess_ej"] = profile.legal_entity.finess_ej
+    return payload, errors
+
+
+@login_required
+def dossier_create(request):
+    if role_of(request.user) != Role.PORTEUR:
+        raise PermissionDenied("Seul un porteur crée un dossier.")
+    form = DossierForm(request.POST or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        payload, errors = _porteur_payload(request, form)
+        if not errors:
+            campaign = payload.pop("campaign")
+            dossier = services.create_dossier(request.user, form.cleaned_data["title"], campaign, payload)
+            messages.success(request, f"Dossier {dossier.reference} créé.")
+            return redirect("www:dossier_detail", reference=dossier.reference)
+    return render(request, "www/dossiers/form.html", {"form": form, "errors": errors, "dossier": None})
+
+
+@login_required
+def dossier_edit(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    if acting_role(request.user, dossier) != Role.PORTEUR or dossier.state not in EDITABLE:
+        raise PermissionDenied("Vous ne pouvez pas modifier cette grappe.")
+    initial = initial_from_grappe(dossier.title, dossier.grappe, dossier.version)
+    form = DossierForm(request.POST or None, initial=initial)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        payload, errors = _porteur_payload(request, form)
+        if not errors:
+            payload.pop("campaign")
+            try:
+                services.update_grappe(
+                    request.user, dossier, form.cleaned_data["version"] or 0, form.cleaned_data["title"], payload
+                )
+            except services.DossierError as error:
+                errors = [str(error)]
+            else:
+                messages.success(request, "Grappe enregistrée ; constats et montants recalculés.")
+                return redirect("www:dossier_detail", reference=dossier.reference)
+    return render(request, "www/dossiers/form.html", {"form": form, "errors": errors, "dossier": dossier})
+
+
+@login_required
+def dossier_detail(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    annotations = sees_annotations(request.user, dossier)
+    thread = dossier.messages.select_related("author")
+    if not annotations:
+        thread = thread.filter(private=False)
+    return render(
+        request,
+        "www/dossiers/detail.html",
+        {
+            "dossier": dossier,
+            "transitions": [
+                (t, TransitionForm(initial={"transition": t.name, "version": dossier.version}))
+                for t in allowed_transitions(request.user, dossier)
+            ],
+            "can_edit": acting_role(request.user, dossier) == Role.PORTEUR and dossier.state in EDITABLE,
+            "can_write": acting_role(request.user, dossier) is not None,
+            "sees_annotations": annotations,
+            "thread": thread,
+            "message_form": MessageForm(),
+            "log": dossier.transitions.select_related("actor"),
+            "amounts": dossier.amount_versions.select_related("actor"),
+            "deadline": services.deadline(dossier),
+            "result": dossier.filed_result or dossier.result,
+            "result_title": "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe",
+            "desk_label": DESKS.get((dossier.filed_result or dossier.result).get("desk")),
+        },
+    )
+
+
+@require_POST
+@login_required
+def dossier_transition(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Action refusée : formulaire incomplet.")
+        return redirect("www:dossier_detail", reference=reference)
+    data = {"date": form.cleaned_data["date"], "expenses_statement": form.cleaned_data["expenses_statement"]}
+    try:
+        services.apply_transition(
+            request.user,
+            dossier,
+            form.cleaned_data["transition"],
+            form.cleaned_data["version"],
+            form.cleaned_data["comment"],
+            data,
+        )
+    except services.DossierError as error:
+        messages.error(request, f"Action refusée : {error}")
+    else:
+        dossier.refresh_from_db()
+        messages.success(request, f"Dossier désormais « {dossier.state_label} ».")
+    return redirect("www:dossier_detail", reference=reference)
+
+
+@require_POST
+@login_required
+def dossier_message(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.post_message(request.user, dossier, form.cleaned_data["body"], form.cleaned_data["private"])
+        except services.DossierError as error:
+            messages.error(request, str(error))
+    return redirect("www:dossier_detail", reference=reference)
+
+
+@login_required
+def dossier_export(request, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("Format d'export inconnu")
+    dossiers = visible_dossiers(request.user).order_by("reference")
+    rows = [[get(d) for _, get in EXPORT_COLUMNS] for d in dossiers]
+    header = [name for name, _ in EXPORT_COLUMNS]
+    if fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="dossiers-esms-numerique.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response, delimiter=";")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return response
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Dossiers"
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="dossiers-esms-numerique.xlsx"'
+    workbook.save(response)
+    return response

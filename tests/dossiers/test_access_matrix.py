@@ -1,0 +1,114 @@
+"""Every role × every dossier page and endpoint × its own and a foreign dossier: nothing leaks."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from esms_numerique.dossiers.services import apply_transition, create_dossier
+from esms_numerique.registry.models import LegalEntity
+
+from .conftest import OTHER_EJ, grappe
+
+pytestmark = pytest.mark.django_db
+
+READ = {"detail": "/dossiers/{ref}/", "api": "/api/dossiers/{ref}"}
+WRITE = {
+    "edit": "/dossiers/{ref}/modifier/",
+    "action": "/dossiers/{ref}/action/",
+    "message": "/dossiers/{ref}/message/",
+}
+
+# Who sees the Bretagne dossier of the porteur (filed, regional, pivot 53)?
+SEES = {
+    "porteur": True,
+    "autre_porteur": False,
+    "ars": True,
+    "autre_ars": False,
+    "national": True,
+    "observateur": True,
+    "autre_observateur": False,
+    "sans_role": False,
+    "admin": True,
+    "anonyme": False,
+}
+# Who may act on it (edit its grappe, take an action, write in its thread)?
+ACTS = {"porteur", "ars"}
+
+
+@pytest.fixture
+def dossiers(users):
+    own = create_dossier(users["porteur"], "Grappe Bretagne", "2024", grappe())
+    own = apply_transition(users["porteur"], own, "deposer", own.version)
+    return own
+
+
+def client_for(users, who: str) -> Client:
+    client = Client()
+    if who != "anonyme":
+        client.force_login(users[who])
+    return client
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_reading(users, dossiers, who):
+    client = client_for(users, who)
+    for name, url in READ.items():
+        response = client.get(url.format(ref=dossiers.reference))
+        if SEES[who]:
+            assert response.status_code == 200, (who, name)
+            assert dossiers.reference in response.content.decode()
+        else:
+            assert response.status_code in (302, 401, 404), (who, name, response.status_code)
+            assert dossiers.reference not in response.content.decode()
+    listing = client.get("/dossiers/")
+    api_listing = client.get("/api/dossiers")
+    export = client.get("/dossiers/export.csv")
+    for response in (listing, api_listing, export):
+        shown = dossiers.reference in response.content.decode("utf-8", errors="ignore")
+        assert shown == SEES[who], (who, response.request["PATH_INFO"])
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_writing(users, dossiers, who):
+    client = client_for(users, who)
+    version = dossiers.version
+    reference = dossiers.reference
+    client.post(
+        WRITE["action"].format(ref=reference), {"transition": "declarer_recevable", "version": version, "comment": ""}
+    )
+    client.post(WRITE["message"].format(ref=reference), {"body": f"message de {who}"})
+    dossiers.refresh_from_db()
+    if who == "ars":
+        assert dossiers.state == "recevable"
+    else:
+        assert dossiers.state == "depose", who
+    wrote = dossiers.messages.filter(body=f"message de {who}").exists()
+    assert wrote == (who in ACTS), who
+
+
+def test_only_the_porteur_edits_a_draft_and_only_a_porteur_creates(users):
+    draft = create_dossier(users["porteur"], "Brouillon", "2024", grappe())
+    for who in ("ars", "national", "observateur", "admin"):
+        assert client_for(users, who).get(f"/dossiers/{draft.reference}/modifier/").status_code == 403
+        assert client_for(users, who).get("/dossiers/nouveau/").status_code == 403
+    assert client_for(users, "autre_porteur").get(f"/dossiers/{draft.reference}/modifier/").status_code == 404
+    assert client_for(users, "porteur").get(f"/dossiers/{draft.reference}/modifier/").status_code == 200
+
+
+def test_a_member_og_reads_but_does_not_act(users):
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    dossier.members.add(LegalEntity.objects.get(finess_ej=OTHER_EJ))
+    member = client_for(users, "autre_porteur")
+    assert member.get(f"/dossiers/{dossier.reference}/").status_code == 200
+    assert member.get(f"/dossiers/{dossier.reference}/modifier/").status_code == 403
+
+
+def test_national_dossiers_are_acted_on_by_cnsa_not_by_the_pivot_ars(users):
+    from esms_numerique.dossiers.access import allowed_transitions
+
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    dossier.desk = "national"
+    assert allowed_transitions(users["ars"], dossier) == []
+    dossier.state = "depose"
+    assert "declarer_recevable" in [t.name for t in allowed_transitions(users["national"], dossier)]
