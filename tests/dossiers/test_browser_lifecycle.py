@@ -1,0 +1,90 @@
+"""The whole lifecycle in a real browser (Debian's chromium, Playwright): a porteur builds a 20-ESSMS grappe
+and files it; the ARS asks a correction; the porteur answers; the ARS declares it admissible, takes it to a
+committee, retains it, records the convention and the advance; the balance is paid once targets are met."""
+
+from __future__ import annotations
+
+import pytest
+
+from esms_numerique.dossiers.models import Dossier
+
+from ..www.test_browser import CHROMIUM, browser  # noqa: F401 — the shared browser fixture
+from .conftest import GRAPPE_FINESS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium (Debian) n'est pas installé"),
+]
+
+
+def logged_in(browser, live_server, username):  # noqa: F811
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/connexion/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "x")
+    page.click("main button[type=submit]")
+    return page
+
+
+def act(page, transition, comment=None):
+    form = page.locator(f'form[data-transition="{transition}"]')
+    if comment:
+        form.locator("textarea").fill(comment)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def test_full_lifecycle_in_the_browser(live_server, browser, users):  # noqa: F811
+    porteur = logged_in(browser, live_server, "porteur")
+    porteur.goto(f"{live_server.url}/dossiers/")
+    porteur.get_by_role("link", name="Nouveau dossier").click()
+    porteur.fill("input[name=title]", "DUI des EHPAD et IME d'Ille-et-Vilaine")
+    porteur.select_option("select[name=campaign]", "2024")
+    porteur.select_option("select[name=vat_regime]", "TTC")
+    porteur.get_by_label("Solution DUI référencée Ségur (vague 1)").check(force=True)
+    porteur.select_option("select[name=operation]", "acquisition")
+    porteur.fill("textarea[name=essms]", "\n".join(GRAPPE_FINESS))
+    porteur.get_by_role("button", name="Enregistrer").click()
+    assert porteur.inner_text("#essms-count") == "20"
+    assert porteur.inner_text('[data-amount="total"]').replace("\u202f", " ") == "420 000 €"
+    act(porteur, "deposer")
+    assert porteur.text_content("#state").strip() == "Déposé"
+    reference = Dossier.objects.get().reference
+
+    ars = logged_in(browser, live_server, "ars_bretagne")
+    ars.goto(f"{live_server.url}/dossiers/{reference}/")
+    act(ars, "demander_complement", "Merci de joindre la lettre d'engagement signée.")
+    assert ars.text_content("#state").strip() == "Complément demandé"
+
+    porteur.reload()
+    assert "Merci de joindre la lettre d'engagement signée." in porteur.inner_text("#thread")
+    act(porteur, "completer")
+    assert porteur.text_content("#state").strip() == "Complété"
+
+    ars.reload()
+    for transition in ("declarer_recevable", "instruire", "inscrire_comite"):
+        act(ars, transition)
+    act(ars, "retenir", "Retenu au comité d'avril.")
+    assert ars.inner_text("#engaged").replace("\u202f", " ") == "420 000 €"
+    for transition in ("engager", "signer_convention", "verser_avance"):
+        act(ars, transition)
+    assert ars.text_content("#state").strip() == "Avance versée"
+    assert "18 mois après la convention" in ars.inner_text("#deadline")
+
+    porteur.reload()
+    act(porteur, "demarrer_deploiement")
+    ars.reload()
+    act(ars, "enregistrer_cibles")
+    form = ars.locator('form[data-transition="verser_solde"]')
+    form.locator("button[type=submit]").click()
+    ars.wait_for_load_state()
+    assert "état récapitulatif des dépenses" in ars.inner_text("main")
+    ars.locator('form[data-transition="verser_solde"] input[type=checkbox]').check(force=True)
+    act(ars, "verser_solde")
+    assert ars.text_content("#state").strip() == "Solde versé"
+
+    dossier = Dossier.objects.get()
+    assert (dossier.advance_paid_eur, dossier.balance_paid_eur) == (210000, 210000)
+    assert dossier.transitions.count() == 13
