@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Count
 
 from esms_numerique.dossiers.enums import Role
 from esms_numerique.dossiers.models import Dossier, Profile
-from esms_numerique.dossiers.services import apply_transition, create_dossier
+from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
@@ -39,6 +40,19 @@ PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1)] + [
     ["p:deposer", "declarer_non_recevable"],
     ["p:deposer", "declarer_recevable", "instruire", "inscrire_comite", "ne_pas_retenir"],
 ]
+# The pieces every 2024 dossier joins (AAP24 Annexe 2); the demo grappes need no conditional one.
+STANDARD_DEMO_PIECES = {
+    "note_presentation",
+    "gouvernance",
+    "attestation_mutualisation",
+    "strategie_deploiement",
+    "strategie_conduite_changement",
+    "planning_projet",
+    "planning_deploiement",
+    "planning_conduite_changement",
+    "plan_financement",
+    "lettre_engagement",
+}
 COMMENTED = ("demander_complement", "declarer_non_recevable", "retenir", "ne_pas_retenir")
 
 
@@ -77,6 +91,14 @@ def _user(
     return user, created
 
 
+DEMO_PDF = b"%PDF-1.4\n% Piece de demonstration (donnees synthetiques)\n%%EOF\n"
+
+
+def _attach_demo_pieces(user: User, dossier: Dossier) -> None:
+    for code in sorted(STANDARD_DEMO_PIECES):
+        add_piece(user, dossier, code, SimpleUploadedFile(f"{code}.pdf", DEMO_PDF, "application/pdf"))
+
+
 def load_demo(directory: Path) -> list[str]:
     files = generate(directory, "small")
     report = import_extracts(
@@ -105,6 +127,9 @@ def load_demo(directory: Path) -> list[str]:
                     "essms": [{"finess_et": f} for f in essms[:20]],
                 }
                 dossier = create_dossier(porteur, "Démonstration", "2024", grappe)
+                if steps:
+                    _attach_demo_pieces(porteur, dossier)
+                    dossier.refresh_from_db()
                 for step in steps:
                     actor = porteur if step.startswith("p:") else instructor
                     name = step.removeprefix("p:")

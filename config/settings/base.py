@@ -86,6 +86,11 @@ LOGIN_URL = "www:login"
 LOGIN_REDIRECT_URL = "www:registry_search"
 LOGOUT_REDIRECT_URL = "www:home"
 
+# Pieces of dossiers: stored outside the web root, served only through a view that checks who may see them.
+PIECES_ROOT = Path(os.environ.get("ESMS_PIECES_ROOT", BASE_DIR / "var" / "pieces"))
+PIECE_MAX_BYTES = int(os.environ.get("ESMS_PIECE_MAX_BYTES", 10 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = PIECE_MAX_BYTES + 1024 * 1024
+
 # The platform's date (AAAA-MM-JJ), pinned for demos and tests so that a campaign's window is open; empty in
 # production.
 ESMS_TODAY = os.environ.get("ESMS_TODAY", "")

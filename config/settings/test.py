@@ -1,6 +1,11 @@
 """Tests: the database comes from DATABASE_URL (PostgreSQL in CI), SQLite otherwise."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
+
+PIECES_ROOT = Path(tempfile.mkdtemp(prefix="esms-pieces-"))
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

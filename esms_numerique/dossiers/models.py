@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
 
@@ -137,3 +138,27 @@ class AmountVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.number} {self.amount_eur} €"
+
+
+def pieces_storage() -> FileSystemStorage:
+    """Outside the web root: no URL serves these files; a view checks access and streams them."""
+    return FileSystemStorage(location=settings.PIECES_ROOT, base_url=None)
+
+
+class Piece(models.Model):
+    """A document joined to a dossier (AAP24 Annexe 2), of an accepted type and size."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="pieces")
+    code = models.CharField("type de pièce", max_length=64)
+    file = models.FileField("fichier", storage=pieces_storage, upload_to="%Y/%m/")
+    original_name = models.CharField("nom d'origine", max_length=255)
+    size = models.PositiveIntegerField("taille (octets)")
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("déposée le", default=timezone.now)
+
+    class Meta:
+        ordering = ["code", "-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.original_name}"

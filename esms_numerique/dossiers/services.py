@@ -19,7 +19,8 @@ from esms_numerique.rules.money import share_eur
 
 from .access import acting_role, can_see, profile_of
 from .enums import Role, State
-from .models import AmountVersion, Dossier, Message, TransitionLog
+from .models import AmountVersion, Dossier, Message, Piece, TransitionLog
+from .pieces import PieceError, check_upload, digest, piece_types
 from .workflow import BY_NAME, DECIDED, EDITABLE
 
 
@@ -31,10 +32,14 @@ class StaleDossier(DossierError):
     pass
 
 
-def evaluate(grappe: dict[str, Any], on: dt.date) -> dict[str, Any]:
-    """Runs the rules core on the grappe as if filed on `on`; an incomplete grappe gives its errors."""
+def evaluate(grappe: dict[str, Any], on: dt.date, pieces: list[str] | None = None) -> dict[str, Any]:
+    """Runs the rules core on the grappe as if filed on `on`, with the pieces joined so far (E-PIECES);
+    an incomplete grappe gives its errors."""
+    data = {**grappe, "filed_on": on.isoformat()}
+    if pieces is not None:
+        data["pieces"] = pieces
     try:
-        result = simulate_with_registry({**grappe, "filed_on": on.isoformat()})
+        result = simulate_with_registry(data)
     except InputError as error:
         return {"errors": error.messages, "findings": []}
     return result.as_dict()
@@ -95,7 +100,7 @@ def update_grappe(user, dossier: Dossier, expected_version: int, title: str, gra
     if dossier.state not in EDITABLE:
         raise DossierError(f"Le dossier est « {dossier.state_label} » : la grappe ne se modifie plus.")
     grappe = {**grappe, "campaign": dossier.campaign}
-    result = evaluate(grappe, clock.today())
+    result = evaluate(grappe, clock.today(), _piece_codes(dossier))
     with transaction.atomic():
         before = {"titre": dossier.title, "grappe": dossier.grappe, "total_eur": dossier.result.get("total_eur")}
         dossier = _locked_update(
@@ -121,7 +126,7 @@ def _guard(dossier: Dossier, name: str, data: dict[str, Any], user) -> dict[str,
     """Checks what the transition needs and returns the fields it sets."""
     today = clock.today()
     if name in ("deposer", "completer"):
-        result = evaluate(dossier.grappe, today)
+        result = evaluate(dossier.grappe, today, _piece_codes(dossier))
         if result.get("errors"):
             raise DossierError("La grappe est incomplète : " + " ; ".join(result["errors"]))
         blocking = [f for f in result["findings"] if f["verdict"] == "bloquant"]
@@ -260,3 +265,35 @@ def deadline(dossier: Dossier) -> dict[str, Any] | None:
     month = start.month - 1 + months
     due = dt.date(start.year + month // 12, month % 12 + 1, min(start.day, 28))
     return {"months": months, "due": due, "overdue": dossier.targets_met_on is None and clock.today() > due}
+
+
+def _piece_codes(dossier: Dossier) -> list[str]:
+    return sorted(set(dossier.pieces.values_list("code", flat=True)))
+
+
+def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:
+    """Joins a piece while the porteur may still change the dossier; the live findings are re-run."""
+    if acting_role(user, dossier) != Role.PORTEUR:
+        raise PermissionDenied("Seul le porteur du dossier joint des pièces.")
+    if dossier.state not in EDITABLE:
+        raise DossierError(f"Le dossier est « {dossier.state_label} » : les pièces ne se modifient plus.")
+    if code not in dict(piece_types(dossier.campaign)):
+        raise DossierError(f"Type de pièce inconnu « {code} ».")
+    head = upload.read(8)
+    upload.seek(0)
+    try:
+        check_upload(upload.name, head, upload.size)
+    except PieceError as error:
+        raise DossierError(str(error)) from None
+    sha = digest(upload.chunks())
+    upload.seek(0)
+    with transaction.atomic():
+        piece = Piece(
+            dossier=dossier, code=code, original_name=upload.name[:255], size=upload.size, sha256=sha, uploaded_by=user
+        )
+        piece.file.save(f"{dossier.reference}-{code}-{sha[:12]}", upload, save=False)
+        piece.save()
+        result = evaluate(dossier.grappe, clock.today(), _piece_codes(dossier))
+        Dossier.objects.filter(pk=dossier.pk).update(result=result)
+        _audit(user, "add_piece", dossier, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
+    return piece

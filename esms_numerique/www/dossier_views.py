@@ -7,7 +7,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
@@ -22,10 +22,11 @@ from esms_numerique.dossiers.access import (
 )
 from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.pieces import piece_types
 from esms_numerique.dossiers.workflow import EDITABLE
 from esms_numerique.rules.explain import DESKS
 
-from .forms import DossierForm, MessageForm, TransitionForm, initial_from_grappe
+from .forms import DossierForm, MessageForm, PieceForm, TransitionForm, initial_from_grappe
 
 EXPORT_COLUMNS = [
     ("Référence", lambda d: d.reference),
@@ -142,6 +143,8 @@ def dossier_detail(request, reference: str):
             "log": dossier.transitions.select_related("actor"),
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
+            "pieces": dossier.pieces.all(),
+            "piece_form": PieceForm(piece_types=piece_types(dossier.campaign)),
             "result": dossier.filed_result or dossier.result,
             "result_title": "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe",
             "desk_label": DESKS.get((dossier.filed_result or dossier.result).get("desk")),
@@ -213,3 +216,29 @@ def dossier_export(request, fmt: str):
     response["Content-Disposition"] = 'attachment; filename="dossiers-esms-numerique.xlsx"'
     workbook.save(response)
     return response
+
+
+@require_POST
+@login_required
+def dossier_piece_upload(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = PieceForm(request.POST, request.FILES, piece_types=piece_types(dossier.campaign))
+    if not form.is_valid():
+        messages.error(request, "Pièce refusée : choisissez un type et un fichier.")
+    else:
+        try:
+            piece = services.add_piece(request.user, dossier, form.cleaned_data["code"], form.cleaned_data["file"])
+        except services.DossierError as error:
+            messages.error(request, f"Pièce refusée : {error}")
+        else:
+            messages.success(request, f"Pièce « {piece.original_name} » jointe.")
+    return redirect("www:dossier_detail", reference=reference)
+
+
+@login_required
+def dossier_piece_download(request, reference: str, piece_id: int):
+    dossier = visible_or_404(request.user, reference)
+    piece = dossier.pieces.filter(pk=piece_id).first()
+    if piece is None:
+        raise Http404("Pièce introuvable")
+    return FileResponse(piece.file.open("rb"), as_attachment=True, filename=piece.original_name)

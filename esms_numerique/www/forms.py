@@ -196,3 +196,12 @@ class TransitionForm(DsfrBaseForm):
 class MessageForm(DsfrBaseForm):
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 3}))
     private = forms.BooleanField(label="Annotation privée (instructeurs seulement)", required=False)
+
+
+class PieceForm(DsfrBaseForm):
+    code = forms.ChoiceField(label="Type de pièce", choices=[])
+    file = forms.FileField(label="Fichier (PDF, DOCX, XLSX, ODT, ODS, DOC, XLS)")
+
+    def __init__(self, *args, piece_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = list(piece_types)

@@ -16,6 +16,12 @@ urlpatterns = [
     path("dossiers/<str:reference>/modifier/", dossier_views.dossier_edit, name="dossier_edit"),
     path("dossiers/<str:reference>/action/", dossier_views.dossier_transition, name="dossier_transition"),
     path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),
+    path("dossiers/<str:reference>/pieces/", dossier_views.dossier_piece_upload, name="dossier_piece_upload"),
+    path(
+        "dossiers/<str:reference>/pieces/<int:piece_id>/",
+        dossier_views.dossier_piece_download,
+        name="dossier_piece_download",
+    ),
     path("repertoire/", registry_views.search, name="registry_search"),
     path("repertoire/<str:finess>/", registry_views.detail, name="registry_detail"),
     path("repertoire/<str:finess>/secteur/", registry_views.correct_sector, name="registry_correct_sector"),

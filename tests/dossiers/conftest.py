@@ -60,3 +60,29 @@ def grappe(count: int = 20, operation: str = "acquisition") -> dict:
         "operation": operation,
         "essms": [{"finess_et": f} for f in GRAPPE_FINESS[:count]],
     }
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+STANDARD_PIECES = [
+    "note_presentation",
+    "gouvernance",
+    "attestation_mutualisation",
+    "strategie_deploiement",
+    "strategie_conduite_changement",
+    "planning_projet",
+    "planning_deploiement",
+    "planning_conduite_changement",
+    "plan_financement",
+    "lettre_engagement",
+]
+
+
+def attach_pieces(user, dossier, codes=STANDARD_PIECES):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from esms_numerique.dossiers.services import add_piece
+
+    for code in codes:
+        add_piece(user, dossier, code, SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf"))
+    dossier.refresh_from_db()
+    return dossier

@@ -8,7 +8,7 @@ from django.test import Client
 from esms_numerique.dossiers.services import apply_transition, create_dossier
 from esms_numerique.registry.models import LegalEntity
 
-from .conftest import OTHER_EJ, grappe
+from .conftest import OTHER_EJ, attach_pieces, grappe
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,7 @@ ACTS = {"porteur", "ars"}
 @pytest.fixture
 def dossiers(users):
     own = create_dossier(users["porteur"], "Grappe Bretagne", "2024", grappe())
+    own = attach_pieces(users["porteur"], own)
     own = apply_transition(users["porteur"], own, "deposer", own.version)
     return own
 
@@ -112,3 +113,21 @@ def test_national_dossiers_are_acted_on_by_cnsa_not_by_the_pivot_ars(users):
     assert allowed_transitions(users["ars"], dossier) == []
     dossier.state = "depose"
     assert "declarer_recevable" in [t.name for t in allowed_transitions(users["national"], dossier)]
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_pieces_are_served_only_to_those_who_see_the_dossier(users, dossiers, who):
+    piece = dossiers.pieces.first()
+    response = client_for(users, who).get(f"/dossiers/{dossiers.reference}/pieces/{piece.id}/")
+    if SEES[who]:
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    else:
+        assert response.status_code in (302, 404)
+
+
+def test_pieces_are_not_under_the_web_root(users, dossiers, settings):
+    piece = dossiers.pieces.first()
+    assert str(settings.PIECES_ROOT) in piece.file.path
+    assert not piece.file.path.startswith(str(settings.STATIC_ROOT))
+    assert Client().get("/media/" + piece.file.name).status_code == 404

@@ -9,7 +9,7 @@ import pytest
 from esms_numerique.dossiers.models import Dossier
 
 from ..www.test_browser import CHROMIUM, browser  # noqa: F401 — the shared browser fixture
-from .conftest import GRAPPE_FINESS
+from .conftest import GRAPPE_FINESS, PDF, STANDARD_PIECES
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,6 +49,13 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users):  # noqa: F8
     porteur.get_by_role("button", name="Enregistrer").click()
     assert porteur.inner_text("#essms-count") == "20"
     assert porteur.inner_text('[data-amount="total"]').replace("\u202f", " ") == "420 000 €"
+    for code in STANDARD_PIECES:
+        porteur.select_option("#piece-form select[name=code]", code)
+        porteur.set_input_files("#piece-form input[name=file]",
+                                files=[{"name": f"{code}.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        porteur.get_by_role("button", name="Joindre la pièce").click()
+        porteur.wait_for_load_state()
+    assert porteur.locator("#pieces li").count() == len(STANDARD_PIECES)
     act(porteur, "deposer")
     assert porteur.text_content("#state").strip() == "Déposé"
     reference = Dossier.objects.get().reference

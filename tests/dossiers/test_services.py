@@ -20,12 +20,14 @@ from esms_numerique.dossiers.services import (
     update_grappe,
 )
 
-from .conftest import grappe
+from .conftest import attach_pieces, grappe
 
 pytestmark = pytest.mark.django_db
 
 
 def step(user, dossier, name, comment="", **data):
+    if name == "deposer" and not dossier.pieces.exists():
+        dossier = attach_pieces(user, dossier)
     return apply_transition(user, dossier, name, dossier.version, comment, data)
 
 
@@ -58,7 +60,7 @@ def test_full_lifecycle_from_draft_to_closing(users):
     assert dossier.state == State.CLOS
     assert TransitionLog.objects.filter(dossier=dossier).count() == 14
     assert Message.objects.filter(dossier=dossier).count() == 2  # the correction request and the decision
-    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 15  # creation + 14 steps
+    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 25  # creation, 10 pieces, 14 steps
     assert verify_chain() == []
 
 
@@ -163,3 +165,48 @@ def test_messages_and_private_annotations(users):
     with pytest.raises(PermissionDenied):
         post_message(users["observateur"], dossier, "Lecture seule")
     assert Message.objects.filter(dossier=dossier, private=True).count() == 1
+
+
+def test_pieces_are_checked_and_missing_ones_block_filing(users):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from esms_numerique.dossiers.services import add_piece
+
+    from .conftest import PDF, STANDARD_PIECES
+
+    porteur = users["porteur"]
+    dossier = create_dossier(porteur, "Grappe", "2024", grappe())
+    bad = [
+        (SimpleUploadedFile("note.exe", b"MZ...."), "type refusé"),
+        (SimpleUploadedFile("note.pdf", b"<html>not a pdf</html>"), "n'est pas un fichier PDF valide"),
+        (SimpleUploadedFile("note.pdf", b""), "est vide"),
+        (SimpleUploadedFile("note.docx", PDF), "n'est pas un fichier DOCX valide"),
+    ]
+    for upload, message in bad:
+        with pytest.raises(DossierError, match=message):
+            add_piece(porteur, dossier, "note_presentation", upload)
+    with pytest.raises(PermissionDenied):
+        add_piece(users["ars"], dossier, "note_presentation", SimpleUploadedFile("n.pdf", PDF))
+    with pytest.raises(DossierError, match="Type de pièce inconnu"):
+        add_piece(porteur, dossier, "photo_de_vacances", SimpleUploadedFile("n.pdf", PDF))
+    assert not dossier.pieces.exists()
+
+    attach_pieces(porteur, dossier, STANDARD_PIECES[:-1])
+    with pytest.raises(DossierError, match=r"bloquants \(E-PIECES\)"):
+        apply_transition(porteur, dossier, "deposer", dossier.version)
+    dossier = attach_pieces(porteur, dossier, STANDARD_PIECES[-1:])
+    dossier = apply_transition(porteur, dossier, "deposer", dossier.version)
+    assert dossier.state == State.DEPOSE
+    with pytest.raises(DossierError, match="ne se modifient plus"):
+        add_piece(porteur, dossier, "note_presentation", SimpleUploadedFile("n.pdf", PDF))
+
+
+def test_a_piece_is_too_large(users, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from esms_numerique.dossiers.services import add_piece
+
+    settings.PIECE_MAX_BYTES = 100
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
+    with pytest.raises(DossierError, match="dépasse la taille maximale"):
+        add_piece(users["porteur"], dossier, "gouvernance", SimpleUploadedFile("g.pdf", b"%PDF-" + b"x" * 200))
