@@ -162,3 +162,41 @@ class Piece(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.original_name}"
+
+
+class Committee(models.Model):
+    """A selection committee (AAP24 §8): the ARS of a region, or CNSA/DNS for national dossiers."""
+
+    region = models.CharField("région (vide : comité national)", max_length=2, blank=True)
+    date = models.DateField("date du comité")
+    cutoff_date = models.DateField("dossiers déposés jusqu'au")
+    label = models.CharField("intitulé", max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = "comité de sélection"
+        verbose_name_plural = "comités de sélection"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.date:%d/%m/%Y})"
+
+
+class CommitteeItem(models.Model):
+    class Decision(models.TextChoices):
+        PENDING = "", "À décider"
+        RETAINED = "retenu", "Retenu"
+        REJECTED = "non_retenu", "Non retenu"
+
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="items")
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="committee_items")
+    decision = models.CharField("décision", max_length=16, choices=Decision.choices, blank=True)
+    reason = models.TextField("motif de la décision", blank=True)
+    decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["dossier__reference"]
+        constraints = [models.UniqueConstraint(fields=["committee", "dossier"], name="one_item_per_dossier")]
+
+    def __str__(self) -> str:
+        return f"{self.committee} — {self.dossier}"

@@ -54,7 +54,7 @@ def _next_reference(campaign: str) -> str:
         count += 1
 
 
-def _audit(user, action: str, dossier: Dossier, before: Any = None, after: Any = None, reason: str = "") -> None:
+def audit_dossier(user, action: str, dossier: Dossier, before: Any = None, after: Any = None, reason: str = "") -> None:
     record(user.get_username(), action, "Dossier", dossier.reference, before=before, after=after, reason=reason)
 
 
@@ -76,7 +76,7 @@ def create_dossier(user, title: str, campaign: str, grappe: dict[str, Any]) -> D
             desk=result.get("desk") or "",
             pivot_region=result.get("pivot_region") or "",
         )
-        _audit(user, "create_dossier", dossier, after={"titre": dossier.title, "campagne": campaign})
+        audit_dossier(user, "create_dossier", dossier, after={"titre": dossier.title, "campagne": campaign})
     return dossier
 
 
@@ -112,7 +112,7 @@ def update_grappe(user, dossier: Dossier, expected_version: int, title: str, gra
             desk=result.get("desk") or "",
             pivot_region=result.get("pivot_region") or "",
         )
-        _audit(
+        audit_dossier(
             user,
             "update_grappe",
             dossier,
@@ -206,7 +206,7 @@ def apply_transition(
             )
         if comment.strip() and transition.needs_comment:
             Message.objects.create(dossier=dossier, author=user, body=f"{transition.label} : {comment.strip()}")
-        _audit(
+        audit_dossier(
             user,
             f"transition:{name}",
             dossier,
@@ -237,7 +237,9 @@ def revise_amount(user, dossier: Dossier, expected_version: int, amount_eur: int
         AmountVersion.objects.create(
             dossier=dossier, number=number, amount_eur=amount_eur, actor=user, reason=reason.strip()
         )
-        _audit(user, "revise_amount", dossier, before={"montant": before}, after={"montant": amount_eur}, reason=reason)
+        audit_dossier(
+            user, "revise_amount", dossier, before={"montant": before}, after={"montant": amount_eur}, reason=reason
+        )
     return dossier
 
 
@@ -295,5 +297,5 @@ def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:
         piece.save()
         result = evaluate(dossier.grappe, clock.today(), _piece_codes(dossier))
         Dossier.objects.filter(pk=dossier.pk).update(result=result)
-        _audit(user, "add_piece", dossier, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
+        audit_dossier(user, "add_piece", dossier, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
     return piece

@@ -205,3 +205,14 @@ class PieceForm(DsfrBaseForm):
     def __init__(self, *args, piece_types=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].choices = list(piece_types)
+
+
+class CommitteeForm(DsfrBaseForm):
+    label = forms.CharField(label="Intitulé", max_length=255)
+    date = forms.DateField(label="Date du comité", widget=forms.DateInput(attrs={"type": "date"}))
+    cutoff_date = forms.DateField(label="Dossiers déposés jusqu'au", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class DecisionForm(DsfrBaseForm):
+    decision = forms.ChoiceField(label="Décision", choices=[("retenu", "Retenu"), ("non_retenu", "Non retenu")])
+    reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 2}))

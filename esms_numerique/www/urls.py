@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dossier_views, registry_views, views
+from . import committee_views, dossier_views, registry_views, views
 
 app_name = "www"
 urlpatterns = [
@@ -22,6 +22,10 @@ urlpatterns = [
         dossier_views.dossier_piece_download,
         name="dossier_piece_download",
     ),
+    path("comites/", committee_views.committee_list, name="committee_list"),
+    path("comites/<int:pk>/", committee_views.committee_detail, name="committee_detail"),
+    path("comites/<int:pk>/inscrire/", committee_views.committee_add, name="committee_add"),
+    path("comites/<int:pk>/decision/<int:item_id>/", committee_views.committee_decide, name="committee_decide"),
     path("repertoire/", registry_views.search, name="registry_search"),
     path("repertoire/<str:finess>/", registry_views.detail, name="registry_detail"),
     path("repertoire/<str:finess>/secteur/", registry_views.correct_sector, name="registry_correct_sector"),

@@ -51,8 +51,10 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users):  # noqa: F8
     assert porteur.inner_text('[data-amount="total"]').replace("\u202f", " ") == "420 000 €"
     for code in STANDARD_PIECES:
         porteur.select_option("#piece-form select[name=code]", code)
-        porteur.set_input_files("#piece-form input[name=file]",
-                                files=[{"name": f"{code}.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        porteur.set_input_files(
+            "#piece-form input[name=file]",
+            files=[{"name": f"{code}.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+        )
         porteur.get_by_role("button", name="Joindre la pièce").click()
         porteur.wait_for_load_state()
     assert porteur.locator("#pieces li").count() == len(STANDARD_PIECES)

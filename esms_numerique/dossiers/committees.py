@@ -1,0 +1,119 @@
+"""Selection committees: an agenda of dossiers under instruction, and decisions with their reasons.
+Putting a dossier on the agenda and deciding on it are the workflow's own transitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from esms_numerique.audit.services import record
+
+from .access import profile_of, visible_dossiers
+from .enums import Role, State
+from .models import Committee, CommitteeItem, Dossier
+from .services import DossierError, apply_transition, audit_dossier
+
+
+def committee_scope(user) -> str | None:
+    """The region an ARS instructor's committees sit for, "" for CNSA/DNS, None for anyone else."""
+    profile = profile_of(user)
+    if profile is None:
+        return None
+    if profile.role == Role.ARS and profile.region:
+        return profile.region
+    if profile.role == Role.NATIONAL:
+        return ""
+    return None
+
+
+def visible_committees(user) -> QuerySet[Committee]:
+    scope = committee_scope(user)
+    if user.is_authenticated and user.is_superuser:
+        return Committee.objects.all()
+    if scope is None:
+        return Committee.objects.none()
+    return Committee.objects.filter(region=scope)
+
+
+def create_committee(user, label: str, date: dt.date, cutoff_date: dt.date) -> Committee:
+    scope = committee_scope(user)
+    if scope is None:
+        raise PermissionDenied("Seuls les instructeurs réunissent un comité.")
+    if cutoff_date > date:
+        raise DossierError("La date limite de dépôt doit précéder la date du comité.")
+    with transaction.atomic():
+        committee = Committee.objects.create(
+            region=scope, date=date, cutoff_date=cutoff_date, label=label.strip(), created_by=user
+        )
+        _audit_committee(user, "create_committee", committee)
+    return committee
+
+
+def _audit_committee(user, action: str, committee: Committee, **after) -> None:
+    record(
+        user.get_username(),
+        action,
+        "Committee",
+        str(committee.pk),
+        after={"comité": committee.label, "date": committee.date.isoformat(), **after},
+    )
+
+
+def eligible_dossiers(user, committee: Committee) -> QuerySet[Dossier]:
+    """Dossiers under instruction in the committee's scope, filed by its cut-off date, not yet on an agenda."""
+    desk = "national" if committee.region == "" else "regional"
+    dossiers = visible_dossiers(user).filter(
+        state=State.EN_INSTRUCTION, desk=desk, filed_at__date__lte=committee.cutoff_date
+    )
+    if committee.region:
+        dossiers = dossiers.filter(pivot_region=committee.region)
+    return dossiers.exclude(committee_items__committee=committee)
+
+
+def add_to_agenda(user, committee: Committee, dossier: Dossier) -> CommitteeItem:
+    if not visible_committees(user).filter(pk=committee.pk).exists():
+        raise PermissionDenied("Ce comité n'est pas le vôtre.")
+    if not eligible_dossiers(user, committee).filter(pk=dossier.pk).exists():
+        raise DossierError(
+            f"{dossier.reference} ne peut pas être inscrit à ce comité (état, guichet, région ou date de dépôt)."
+        )
+    with transaction.atomic():
+        apply_transition(
+            user,
+            dossier,
+            "inscrire_comite",
+            dossier.version,
+            f"Inscrit au comité « {committee.label} » du {committee.date:%d/%m/%Y}.",
+        )
+        return CommitteeItem.objects.create(committee=committee, dossier=dossier)
+
+
+def decide(user, item: CommitteeItem, decision: str, reason: str) -> CommitteeItem:
+    if not visible_committees(user).filter(pk=item.committee_id).exists():
+        raise PermissionDenied("Ce comité n'est pas le vôtre.")
+    if item.decision:
+        raise DossierError("La décision est déjà prise ; elle ne se modifie pas.")
+    transition = {CommitteeItem.Decision.RETAINED: "retenir", CommitteeItem.Decision.REJECTED: "ne_pas_retenir"}.get(
+        decision
+    )
+    if transition is None:
+        raise DossierError("Décision inconnue.")
+    if not reason.strip():
+        raise DossierError("La décision doit être motivée.")
+    with transaction.atomic():
+        dossier = item.dossier
+        apply_transition(user, dossier, transition, dossier.version, reason)
+        item.decision, item.reason, item.decided_at = decision, reason.strip(), timezone.now()
+        item.save()
+        audit_dossier(
+            user,
+            "committee_decision",
+            dossier,
+            after={"comité": item.committee.label, "décision": decision},
+            reason=reason,
+        )
+    return item
