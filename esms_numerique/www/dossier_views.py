@@ -25,6 +25,7 @@ from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
 from esms_numerique.dossiers.workflow import EDITABLE
 from esms_numerique.rules.explain import DESKS
+from esms_numerique.rules.geography import geography
 
 from .forms import DossierForm, MessageForm, PieceForm, TransitionForm, initial_from_grappe
 
@@ -242,3 +243,31 @@ def dossier_piece_download(request, reference: str, piece_id: int):
     if piece is None:
         raise Http404("Pièce introuvable")
     return FileResponse(piece.file.open("rb"), as_attachment=True, filename=piece.original_name)
+
+
+DECIDED_LETTERS = {State.NON_RECEVABLE: "declarer_non_recevable", State.NON_RETENU: "ne_pas_retenir"}
+
+
+@login_required
+def dossier_notification(request, reference: str):
+    """The notification letter of the decision: retained (with the amount engaged), not retained, or not
+    admissible, with the reasons given."""
+    dossier = visible_or_404(request.user, reference)
+    if dossier.state in DECIDED_LETTERS:
+        decision_step = dossier.transitions.filter(transition=DECIDED_LETTERS[dossier.state]).last()
+    else:
+        decision_step = dossier.transitions.filter(transition="retenir").last()
+    if decision_step is None:
+        raise Http404("Aucune décision à notifier")
+    geography_name = geography().region_name(dossier.pivot_region) if dossier.desk != "national" else None
+    return render(
+        request,
+        "www/dossiers/notification.html",
+        {
+            "dossier": dossier,
+            "decision": decision_step,
+            "retained": dossier.state not in DECIDED_LETTERS,
+            "authority": f"Agence régionale de santé {geography_name}" if geography_name else "CNSA et DNS",
+            "result": dossier.filed_result or {},
+        },
+    )

@@ -131,3 +131,24 @@ def test_pieces_are_not_under_the_web_root(users, dossiers, settings):
     assert str(settings.PIECES_ROOT) in piece.file.path
     assert not piece.file.path.startswith(str(settings.STATIC_ROOT))
     assert Client().get("/media/" + piece.file.name).status_code == 404
+
+
+def test_role_changes_in_the_admin_are_audited(users):
+    from esms_numerique.audit.models import AuditEntry
+    from esms_numerique.dossiers.models import Profile
+
+    admin = Client()
+    admin.force_login(users["admin"])
+    profile = Profile.objects.get(user=users["observateur"])
+    response = admin.post(
+        f"/admin/dossiers/profile/{profile.pk}/change/",
+        {"user": users["observateur"].pk, "role": "instructeur_ars", "region": "53", "legal_entity": ""},
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="change_role")
+    assert (entry.object_id, entry.before["rôle"], entry.after["rôle"]) == (
+        "grades_bretagne",
+        "observateur",
+        "instructeur_ars",
+    )
+    assert admin.post(f"/admin/dossiers/dossier/{Profile.objects.count()}/change/", {}).status_code in (403, 404)

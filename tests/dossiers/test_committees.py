@@ -81,3 +81,19 @@ def test_committee_pages(users, instructed):
     porteur = Client()
     porteur.force_login(users["porteur"])
     assert porteur.get("/comites/").status_code == 403
+
+
+def test_notification_letters(users, instructed):
+    ars, porteur = users["ars"], users["porteur"]
+    client = Client()
+    client.force_login(porteur)
+    assert client.get(f"/dossiers/{instructed.reference}/notification/").status_code == 404
+    committee = create_committee(ars, "Comité d'avril", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
+    decide(ars, add_to_agenda(ars, committee, instructed), "retenu", "Projet mutualisé.")
+    letter = client.get(f"/dossiers/{instructed.reference}/notification/").content.decode()
+    assert "Agence régionale de santé Bretagne" in letter
+    assert "420\u202f000 €" in letter
+    assert "Projet mutualisé." in letter
+    outsider = Client()
+    outsider.force_login(users["autre_porteur"])
+    assert outsider.get(f"/dossiers/{instructed.reference}/notification/").status_code == 404

@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from esms_numerique.audit.services import record
+
+from .models import Committee, Dossier, Profile
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    """Roles decide what people see: every change is audited."""
+
+    list_display = ["user", "role", "region", "legal_entity"]
+    list_filter = ["role", "region"]
+    raw_id_fields = ["legal_entity"]
+    search_fields = ["user__username", "legal_entity__finess_ej"]
+
+    def save_model(self, request, obj, form, change):
+        before = None
+        if change:
+            old = Profile.objects.get(pk=obj.pk)
+            before = {"rôle": old.role, "région": old.region, "og": old.legal_entity_id}
+        super().save_model(request, obj, form, change)
+        record(
+            request.user.get_username(),
+            "change_role" if change else "grant_role",
+            "Profile",
+            obj.user.get_username(),
+            before=before,
+            after={"rôle": obj.role, "région": obj.region, "og": obj.legal_entity_id},
+        )
+
+    def delete_model(self, request, obj):
+        record(
+            request.user.get_username(),
+            "revoke_role",
+            "Profile",
+            obj.user.get_username(),
+            before={"rôle": obj.role, "région": obj.region, "og": obj.legal_entity_id},
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(Dossier)
+class DossierAdmin(admin.ModelAdmin):
+    """Read-only: dossiers change through the platform's services, which check, log and audit."""
+
+    list_display = ["reference", "title", "porteur", "state", "desk", "pivot_region"]
+    list_filter = ["state", "desk", "campaign", "pivot_region"]
+    search_fields = ["reference", "title", "porteur__finess_ej"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Committee)
+class CommitteeAdmin(admin.ModelAdmin):
+    list_display = ["label", "date", "cutoff_date", "region"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
