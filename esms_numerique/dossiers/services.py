@@ -12,6 +12,7 @@ from django.db.models import F
 
 from esms_numerique import clock
 from esms_numerique.audit.services import record
+from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.context import CampaignContext
 from esms_numerique.rules.errors import InputError
@@ -76,6 +77,7 @@ def create_dossier(user, title: str, campaign: str, grappe: dict[str, Any]) -> D
             desk=result.get("desk") or "",
             pivot_region=result.get("pivot_region") or "",
         )
+        _set_members(dossier, grappe)
         audit_dossier(user, "create_dossier", dossier, after={"titre": dossier.title, "campagne": campaign})
     return dossier
 
@@ -299,3 +301,9 @@ def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:
         Dossier.objects.filter(pk=dossier.pk).update(result=result)
         audit_dossier(user, "add_piece", dossier, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
     return piece
+
+
+def _set_members(dossier: Dossier, grappe: dict[str, Any]) -> None:
+    """The member OGs named in the grappe see the dossier (read only)."""
+    numbers = [n for n in grappe.get("members", []) if n != dossier.porteur.finess_ej]
+    dossier.members.set(LegalEntity.objects.filter(finess_ej__in=numbers))

@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
+from esms_numerique.registry.models import LegalEntity
 from esms_numerique.rules.context import available_campaigns
+from esms_numerique.rules.finess import KeyStatus, check_key, normalize
 
 OPERATIONS = {
     "acquisition": "acquisition",
@@ -123,13 +125,72 @@ class SimulationForm(DsfrBaseForm):
         return payload, errors
 
 
+HOSTING = [
+    ("", "Non indiqué"),
+    ("hds", "Hébergement externalisé chez un hébergeur HDS (SaaS)"),
+    ("site", "Hébergement sur site"),
+]
+SCHEMES = {"esms_numerique", "sons", "feder", "fse"}
+
+
 class DossierForm(SimulationForm):
-    """A dossier's grappe: the simulator's fields, with a title; the porteur is the user's OG and the filing
-    date the day it is filed."""
+    """A dossier's grappe: the simulator's fields, with a title, the solution, the member OGs, the ESSMS
+    attached to a national entity and previous fundings; the porteur is the user's OG and the filing date the
+    day it is filed."""
 
     title = forms.CharField(label="Intitulé du projet", max_length=255)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    solution_name = forms.CharField(label="Solution DUI (nom et version)", required=False, max_length=255)
+    editor = forms.CharField(label="Éditeur", required=False, max_length=255)
+    hosting = forms.ChoiceField(
+        label="Mode d'hébergement (le même pour tous les ESSMS)", required=False, choices=HOSTING
+    )
+    members = forms.CharField(
+        label="OG membres de la grappe (FINESS EJ, un par ligne)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    national_entity = forms.CharField(
+        label="ESSMS rattachés à une entité nationale, dont l'accord écrit est joint (FINESS ET, un par ligne)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    previous_fundings = forms.CharField(
+        label="Financements antérieurs : FINESS ET ; programme (esms_numerique, sons, feder, fse) ; opération ; année",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     field_order = ["title", "campaign"]
+
+    def clean_members(self) -> list[str]:
+        numbers = [normalize(n) for n in self.cleaned_data["members"].split() if n.strip()]
+        for number in numbers:
+            if check_key(number) != KeyStatus.VALID:
+                raise forms.ValidationError(f"FINESS EJ « {number} » invalide.")
+            if not LegalEntity.objects.filter(finess_ej=number).exists():
+                raise forms.ValidationError(f"FINESS EJ {number} inconnu du répertoire.")
+        return numbers
+
+    def clean_previous_fundings(self) -> list[dict]:
+        fundings = []
+        for number, line in enumerate(self.cleaned_data["previous_fundings"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            cells = [c.strip() for c in line.replace("\t", ";").split(";")] + ["", "", ""]
+            finess, scheme, operation, year = cells[:4]
+            if scheme not in SCHEMES:
+                raise forms.ValidationError(
+                    f"ligne {number} : programme « {scheme} » inconnu ({', '.join(sorted(SCHEMES))})."
+                )
+            entry = {"finess_et": finess, "scheme": scheme}
+            if operation:
+                entry["operation"] = OPERATIONS.get(operation.lower(), operation)
+            if year:
+                if not year.isdigit():
+                    raise forms.ValidationError(f"ligne {number} : année « {year} » illisible.")
+                entry["year"] = int(year)
+            fundings.append(entry)
+        return fundings
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,11 +199,22 @@ class DossierForm(SimulationForm):
         self.order_fields(["title", "campaign"])
 
     def simulation_input(self) -> tuple[dict[str, Any], list[str]]:
-        self.cleaned_data.setdefault("filed_on", None)
-        self.cleaned_data.setdefault("porteur_finess_ej", "")
+        data = self.cleaned_data
+        data.setdefault("filed_on", None)
+        data.setdefault("porteur_finess_ej", "")
         payload, errors = super().simulation_input()
+        national = {n.strip().upper() for n in data.get("national_entity", "").split() if n.strip()}
         for entry in payload["essms"]:
             entry.pop("_line", None)
+            if entry["finess_et"].upper() in national:
+                entry["national_entity"] = True
+        for key in ("solution_name", "editor", "hosting"):
+            if data.get(key):
+                payload["solution"][key.removeprefix("solution_")] = data[key]
+        if data.get("members"):
+            payload["members"] = data["members"]
+        if data.get("previous_fundings"):
+            payload["previous_fundings"] = data["previous_fundings"]
         return payload, errors
 
 
@@ -177,6 +249,15 @@ def initial_from_grappe(title: str, grappe: dict[str, Any], version: int) -> dic
         "equipment_quotes_eur": equipment.get("quotes_eur"),
         "equipment_spent_eur": equipment.get("spent_eur"),
         "amoa_eur": grappe.get("amoa_eur"),
+        "solution_name": solution.get("name", ""),
+        "editor": solution.get("editor", ""),
+        "hosting": solution.get("hosting", ""),
+        "members": "\n".join(grappe.get("members", [])),
+        "national_entity": "\n".join(e["finess_et"] for e in grappe.get("essms", []) if e.get("national_entity")),
+        "previous_fundings": "\n".join(
+            ";".join(str(f.get(k, "")) for k in ("finess_et", "scheme", "operation", "year"))
+            for f in grappe.get("previous_fundings", [])
+        ),
     }
 
 
