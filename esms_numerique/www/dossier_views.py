@@ -24,10 +24,13 @@ from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
 from esms_numerique.dossiers.workflow import EDITABLE
+from esms_numerique.registry.simulation import simulate_with_registry
+from esms_numerique.rules.errors import InputError
 from esms_numerique.rules.explain import DESKS
 from esms_numerique.rules.geography import geography
 
 from .forms import DossierForm, MessageForm, PieceForm, TransitionForm, initial_from_grappe
+from .views import render_preview
 
 EXPORT_COLUMNS = [
     ("Référence", lambda d: d.reference),
@@ -94,6 +97,24 @@ def dossier_create(request):
             messages.success(request, f"Dossier {dossier.reference} créé.")
             return redirect("www:dossier_detail", reference=dossier.reference)
     return render(request, "www/dossiers/form.html", {"form": form, "errors": errors, "dossier": None})
+
+
+@require_POST
+@login_required
+def dossier_preview(request):
+    """What the rules say of the grappe being typed, before it is saved (htmx)."""
+    if role_of(request.user) != Role.PORTEUR:
+        raise PermissionDenied("Seul un porteur construit une grappe.")
+    form = DossierForm(request.POST)
+    if not form.is_valid():
+        return render_preview(request, None, [])
+    payload, errors = _porteur_payload(request, form)
+    if errors:
+        return render_preview(request, None, errors)
+    try:
+        return render_preview(request, simulate_with_registry(payload), [])
+    except InputError as error:
+        return render_preview(request, None, error.messages)
 
 
 @login_required

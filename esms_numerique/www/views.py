@@ -40,17 +40,44 @@ def _errors_by_line(messages: list[str], essms: list[dict]) -> list[str]:
     return [ESSMS_FIELD.sub(to_line, message) for message in messages]
 
 
+def run_form(form) -> tuple:
+    """The simulator's result for a valid form, or the French errors by line."""
+    payload, errors = form.simulation_input()
+    if errors:
+        return None, errors
+    try:
+        return simulate_with_registry(payload), []
+    except InputError as error:
+        return None, _errors_by_line(error.messages, payload["essms"])
+
+
+def render_preview(request, result, errors):
+    """The partial the page swaps in while the user types (htmx)."""
+    return render(
+        request,
+        "www/_preview.html",
+        {
+            "result": result,
+            "errors": errors,
+            "desk_label": DESKS.get(result.desk) if result and result.desk else None,
+        },
+    )
+
+
+@require_http_methods(["POST"])
+def simulator_preview(request):
+    form = SimulationForm(request.POST)
+    if not form.is_valid():
+        return render_preview(request, None, [])
+    return render_preview(request, *run_form(form))
+
+
 @require_http_methods(["GET", "POST"])
 def simulator(request):
     form = SimulationForm(request.POST or None)
     result, errors = None, []
     if request.method == "POST" and form.is_valid():
-        payload, errors = form.simulation_input()
-        if not errors:
-            try:
-                result = simulate_with_registry(payload)
-            except InputError as error:
-                errors = _errors_by_line(error.messages, payload["essms"])
+        result, errors = run_form(form)
     context = {
         "form": form,
         "result": result,

@@ -69,3 +69,14 @@ def test_a_mistyped_line_is_shown_in_french(live_server, browser):
     findings = page.locator('[data-rule="E-FINESS"][data-verdict="bloquant"]').inner_text()
     assert "clé de contrôle fausse" in findings
     page.close()
+
+
+def test_the_result_updates_while_the_porteur_types(live_server, browser):
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/simulateur/")
+    page.fill("input[name=filed_on]", "2024-03-10")
+    page.get_by_label("Solution DUI référencée Ségur (vague 1)").check(force=True)
+    page.locator("textarea[name=essms]").press_sequentially("350000022;PA;acquisition;35;12", delay=5)
+    page.wait_for_selector('#apercu [data-amount="total"]')
+    assert page.inner_text('#apercu [data-amount="total"]').replace("\u202f", " ") == "21 000 €"
+    page.close()

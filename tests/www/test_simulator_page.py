@@ -105,3 +105,11 @@ def test_finess_alone_is_completed_from_the_registry(client):
     result = response.context["result"]
     assert [e["sector"] for e in result.essms] == ["PA", "PH"]
     assert result.usage_eur == 10000
+
+
+def test_preview_partial(client):
+    response = client.post("/simulateur/apercu/", form_data())
+    assert 'data-amount="total"><strong>26\u202f000 €' in response.content.decode()
+    assert "<html" not in response.content.decode()
+    response = client.post("/simulateur/apercu/", form_data(essms="350000022;XX;acquisition"))
+    assert "ligne 1, secteur" in response.content.decode()
