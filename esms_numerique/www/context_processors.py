@@ -2,4 +2,8 @@ from django.conf import settings
 
 
 def site(request):
-    return {"SITE_TITLE": settings.SITE_TITLE, "SITE_TAGLINE": settings.SITE_TAGLINE}
+    return {
+        "SITE_TITLE": settings.SITE_TITLE,
+        "SITE_TAGLINE": settings.SITE_TAGLINE,
+        "OIDC_PROVIDER": getattr(settings, "OIDC_PROVIDER_NAME", None) if settings.OIDC_ENABLED else None,
+    }
