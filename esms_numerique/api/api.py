@@ -1,7 +1,9 @@
 """The JSON API (django-ninja), with its OpenAPI schema at /api/openapi.json."""
 
+import datetime as dt
 import json
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest
 from ninja import NinjaAPI, Query, Schema
@@ -11,6 +13,7 @@ from ninja.responses import Status
 from ninja.security import django_auth
 
 from esms_numerique.dossiers.access import visible_dossiers
+from esms_numerique.dossiers.services import DossierError, StaleDossier, apply_transition
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
@@ -171,3 +174,39 @@ def dossier_detail(request: HttpRequest, reference: str):
     if dossier is None:
         return Status(404, {"detail": "Dossier introuvable", "errors": []})
     return dossier
+
+
+class TransitionIn(Schema):
+    transition: str
+    version: int
+    comment: str = ""
+    date: dt.date | None = None
+    expenses_statement: bool = False
+
+
+@api.post(
+    "/dossiers/{reference}/transitions",
+    response={200: DossierOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    auth=django_auth,
+    tags=["dossiers"],
+    summary="Fait avancer un dossier (mêmes règles que l'interface)",
+)
+def dossier_transition(request: HttpRequest, reference: str, payload: TransitionIn):
+    dossier = visible_dossiers(request.user).filter(reference=reference).first()
+    if dossier is None:
+        return Status(404, {"detail": "Dossier introuvable", "errors": []})
+    try:
+        return apply_transition(
+            request.user,
+            dossier,
+            payload.transition,
+            payload.version,
+            payload.comment,
+            {"date": payload.date, "expenses_statement": payload.expenses_statement},
+        )
+    except PermissionDenied as error:
+        return Status(403, {"detail": str(error), "errors": []})
+    except StaleDossier as error:
+        return Status(409, {"detail": str(error), "errors": []})
+    except DossierError as error:
+        return Status(400, {"detail": str(error), "errors": []})

@@ -125,6 +125,7 @@ class EstablishmentOut(Schema):
 
 class DossierOut(Schema):
     reference: str
+    version: int
     title: str
     campaign: str
     porteur_finess_ej: str

@@ -152,3 +152,22 @@ def test_role_changes_in_the_admin_are_audited(users):
         "instructeur_ars",
     )
     assert admin.post(f"/admin/dossiers/dossier/{Profile.objects.count()}/change/", {}).status_code in (403, 404)
+
+
+def test_transitions_through_the_api(users, dossiers):
+    url = f"/api/dossiers/{dossiers.reference}/transitions"
+    body = {"transition": "declarer_recevable", "version": dossiers.version}
+    for who, status in (("anonyme", 401), ("autre_ars", 404), ("observateur", 403), ("porteur", 403)):
+        assert client_for(users, who).post(url, body, content_type="application/json").status_code == status, who
+    stale = client_for(users, "ars").post(
+        url, {**body, "version": dossiers.version - 1}, content_type="application/json"
+    )
+    assert stale.status_code == 409
+    assert "modifié par quelqu'un d'autre" in stale.json()["detail"]
+    done = client_for(users, "ars").post(url, body, content_type="application/json")
+    assert (done.status_code, done.json()["state"]) == (200, "recevable")
+    again = client_for(users, "ars").post(
+        url, {**body, "version": done.json()["version"]}, content_type="application/json"
+    )
+    assert again.status_code == 400
+    assert "impossible quand le dossier est « Recevable »" in again.json()["detail"]
