@@ -9,6 +9,8 @@ import sys
 SCRIPT = """
 import django, os
 django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
 from django.test import Client
 from django.test.utils import setup_test_environment
 setup_test_environment()
