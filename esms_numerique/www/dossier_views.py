@@ -23,13 +23,20 @@ from esms_numerique.dossiers.access import (
 from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
-from esms_numerique.dossiers.workflow import EDITABLE
+from esms_numerique.dossiers.workflow import DECIDED, EDITABLE
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError
 from esms_numerique.rules.explain import DESKS
 from esms_numerique.rules.geography import geography
 
-from .forms import DossierForm, MessageForm, PieceForm, TransitionForm, initial_from_grappe
+from .forms import (
+    AmountRevisionForm,
+    DossierForm,
+    MessageForm,
+    PieceForm,
+    TransitionForm,
+    initial_from_grappe,
+)
 from .views import render_preview
 
 EXPORT_COLUMNS = [
@@ -166,6 +173,12 @@ def dossier_detail(request, reference: str):
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
             "pieces": dossier.pieces.all(),
+            "can_revise": acting_role(request.user, dossier) in (Role.ARS, Role.NATIONAL)
+            and dossier.state in DECIDED
+            and dossier.state != State.CLOS,
+            "revision_form": AmountRevisionForm(
+                initial={"version": dossier.version, "amount_eur": dossier.engaged_eur}
+            ),
             "piece_form": PieceForm(piece_types=piece_types(dossier.campaign)),
             "result": dossier.filed_result or dossier.result,
             "result_title": "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe",
@@ -292,3 +305,26 @@ def dossier_notification(request, reference: str):
             "result": dossier.filed_result or {},
         },
     )
+
+
+@require_POST
+@login_required
+def dossier_revise_amount(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = AmountRevisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Révision refusée : montant et motif sont obligatoires.")
+    else:
+        try:
+            services.revise_amount(
+                request.user,
+                dossier,
+                form.cleaned_data["version"],
+                form.cleaned_data["amount_eur"],
+                form.cleaned_data["reason"],
+            )
+        except services.DossierError as error:
+            messages.error(request, f"Révision refusée : {error}")
+        else:
+            messages.success(request, "Nouvelle version du montant engagé enregistrée.")
+    return redirect("www:dossier_detail", reference=reference)

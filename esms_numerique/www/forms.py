@@ -155,6 +155,12 @@ class DossierForm(SimulationForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    saad_table = forms.CharField(
+        label="Heures SAAD de l'année N-1 (annexe 1) : FINESS ET ; heures totales ; heures APA ; heures PCH ; "
+        "autres heures médico-sociales ; financeur de ces autres heures",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     previous_fundings = forms.CharField(
         label="Financements antérieurs : FINESS ET ; programme (esms_numerique, sons, feder, fse) ; opération ; année",
         required=False,
@@ -170,6 +176,29 @@ class DossierForm(SimulationForm):
             if not LegalEntity.objects.filter(finess_ej=number).exists():
                 raise forms.ValidationError(f"FINESS EJ {number} inconnu du répertoire.")
         return numbers
+
+    def clean_saad_table(self) -> dict[str, dict]:
+        """AAP24 Annexe 1, columns c–h: médico-social hours are APA + PCH + other hours funded by départements
+        or caisses; their share of the total is what E-SAAD funds."""
+        rows = {}
+        for number, line in enumerate(self.cleaned_data["saad_table"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            cells = [c.strip() for c in line.replace("\t", ";").split(";")] + [""] * 6
+            finess, total, apa, pch, other, funder = cells[:6]
+            try:
+                hours = [float((v or "0").replace(",", ".")) for v in (total, apa, pch, other)]
+            except ValueError:
+                raise forms.ValidationError(f"ligne {number} : heures illisibles.") from None
+            rows[finess.upper()] = {
+                "total": hours[0],
+                "apa": hours[1],
+                "pch": hours[2],
+                "other": hours[3],
+                "other_funder": funder,
+                "medico_social": sum(hours[1:]),
+            }
+        return rows
 
     def clean_previous_fundings(self) -> list[dict]:
         fundings = []
@@ -204,10 +233,13 @@ class DossierForm(SimulationForm):
         data.setdefault("porteur_finess_ej", "")
         payload, errors = super().simulation_input()
         national = {n.strip().upper() for n in data.get("national_entity", "").split() if n.strip()}
+        saad = data.get("saad_table") or {}
         for entry in payload["essms"]:
             entry.pop("_line", None)
             if entry["finess_et"].upper() in national:
                 entry["national_entity"] = True
+            if entry["finess_et"].upper() in saad:
+                entry["saad_hours"] = saad[entry["finess_et"].upper()]
         for key in ("solution_name", "editor", "hosting"):
             if data.get(key):
                 payload["solution"][key.removeprefix("solution_")] = data[key]
@@ -216,6 +248,13 @@ class DossierForm(SimulationForm):
         if data.get("previous_fundings"):
             payload["previous_fundings"] = data["previous_fundings"]
         return payload, errors
+
+
+def _number(value: Any) -> str:
+    """Hours as the porteur typed them: 800, not 800.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 def initial_from_grappe(title: str, grappe: dict[str, Any], version: int) -> dict[str, Any]:
@@ -232,7 +271,7 @@ def initial_from_grappe(title: str, grappe: dict[str, Any], version: int) -> dic
             hours.get("medico_social", ""),
             hours.get("total", ""),
         ]
-        lines.append(";".join(str(c) for c in cells).rstrip(";"))
+        lines.append(";".join(_number(c) for c in cells).rstrip(";"))
     porteur, solution = grappe.get("porteur", {}), grappe.get("solution", {})
     equipment = grappe.get("equipment") or {}
     return {
@@ -254,6 +293,21 @@ def initial_from_grappe(title: str, grappe: dict[str, Any], version: int) -> dic
         "hosting": solution.get("hosting", ""),
         "members": "\n".join(grappe.get("members", [])),
         "national_entity": "\n".join(e["finess_et"] for e in grappe.get("essms", []) if e.get("national_entity")),
+        "saad_table": "\n".join(
+            ";".join(
+                _number(v)
+                for v in (
+                    e["finess_et"],
+                    h.get("total"),
+                    h.get("apa", ""),
+                    h.get("pch", ""),
+                    h.get("other", h.get("medico_social", "")),
+                    h.get("other_funder", ""),
+                )
+            )
+            for e in grappe.get("essms", [])
+            if (h := e.get("saad_hours"))
+        ),
         "previous_fundings": "\n".join(
             ";".join(str(f.get(k, "")) for k in ("finess_et", "scheme", "operation", "year"))
             for f in grappe.get("previous_fundings", [])
@@ -297,3 +351,9 @@ class CommitteeForm(DsfrBaseForm):
 class DecisionForm(DsfrBaseForm):
     decision = forms.ChoiceField(label="Décision", choices=[("retenu", "Retenu"), ("non_retenu", "Non retenu")])
     reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AmountRevisionForm(DsfrBaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    amount_eur = forms.IntegerField(label="Nouveau montant engagé (€)", min_value=0)
+    reason = forms.CharField(label="Motif de la révision", widget=forms.Textarea(attrs={"rows": 2}))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("dossiers/<str:reference>/modifier/", dossier_views.dossier_edit, name="dossier_edit"),
     path("dossiers/<str:reference>/action/", dossier_views.dossier_transition, name="dossier_transition"),
     path("dossiers/<str:reference>/notification/", dossier_views.dossier_notification, name="dossier_notification"),
+    path("dossiers/<str:reference>/montant/", dossier_views.dossier_revise_amount, name="dossier_revise_amount"),
     path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),
     path("dossiers/<str:reference>/pieces/", dossier_views.dossier_piece_upload, name="dossier_piece_upload"),
     path(

@@ -68,3 +68,44 @@ def test_form_errors_are_french_and_nothing_is_saved(users):
     assert "FINESS EJ « 350000015 » invalide." in page
     assert "ligne 1 : programme « dotation » inconnu" in page
     assert not Dossier.objects.exists()
+
+
+def test_saad_hours_from_the_annexe_1_table(users):
+    client = Client()
+    client.force_login(users["porteur"])
+    table = f"{GRAPPE_FINESS[2]};1000;400;200;200;Conseil départemental"
+    client.post("/dossiers/nouveau/", form(saad_table=table, members="", national_entity="", previous_fundings=""))
+    dossier = Dossier.objects.get()
+    entry = next(e for e in dossier.grappe["essms"] if e["finess_et"] == GRAPPE_FINESS[2])
+    assert entry["saad_hours"]["medico_social"] == 800
+    saad = next(f for f in dossier.result["findings"] if f["rule"] == "E-SAAD")
+    assert "800 h sur 1000 h" in saad["message"]
+    assert table in client.get(f"/dossiers/{dossier.reference}/modifier/").content.decode()
+
+
+def test_instructors_revise_the_engaged_amount_from_the_page(users):
+    from esms_numerique.dossiers.services import apply_transition, create_dossier
+
+    from .conftest import attach_pieces, grappe
+
+    dossier = attach_pieces(users["porteur"], create_dossier(users["porteur"], "G", "2024", grappe()))
+    dossier = apply_transition(users["porteur"], dossier, "deposer", dossier.version)
+    for name in ("declarer_recevable", "instruire", "inscrire_comite"):
+        dossier = apply_transition(users["ars"], dossier, name, dossier.version)
+    dossier = apply_transition(users["ars"], dossier, "retenir", dossier.version, "Retenu")
+    ars = Client()
+    ars.force_login(users["ars"])
+    assert "Réviser le montant engagé" in ars.get(f"/dossiers/{dossier.reference}/").content.decode()
+    ars.post(
+        f"/dossiers/{dossier.reference}/montant/",
+        {"version": dossier.version, "amount_eur": 400000, "reason": "Enveloppe"},
+    )
+    dossier.refresh_from_db()
+    assert dossier.engaged_eur == 400000
+    porteur = Client()
+    porteur.force_login(users["porteur"])
+    porteur.post(
+        f"/dossiers/{dossier.reference}/montant/", {"version": dossier.version, "amount_eur": 900000, "reason": "Plus"}
+    )
+    dossier.refresh_from_db()
+    assert dossier.engaged_eur == 400000
