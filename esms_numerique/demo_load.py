@@ -12,6 +12,7 @@ from django.db.models import Count
 
 from esms_numerique.dossiers.enums import Role
 from esms_numerique.dossiers.models import Dossier, Profile
+from esms_numerique.dossiers.pieces import standard_piece_codes
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import LegalEntity
@@ -40,19 +41,6 @@ PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1)] + [
     ["p:deposer", "declarer_non_recevable"],
     ["p:deposer", "declarer_recevable", "instruire", "inscrire_comite", "ne_pas_retenir"],
 ]
-# The pieces every 2024 dossier joins (AAP24 Annexe 2); the demo grappes need no conditional one.
-STANDARD_DEMO_PIECES = {
-    "note_presentation",
-    "gouvernance",
-    "attestation_mutualisation",
-    "strategie_deploiement",
-    "strategie_conduite_changement",
-    "planning_projet",
-    "planning_deploiement",
-    "planning_conduite_changement",
-    "plan_financement",
-    "lettre_engagement",
-}
 COMMENTED = ("demander_complement", "declarer_non_recevable", "retenir", "ne_pas_retenir")
 
 
@@ -95,7 +83,7 @@ DEMO_PDF = b"%PDF-1.4\n% Piece de demonstration (donnees synthetiques)\n%%EOF\n"
 
 
 def _attach_demo_pieces(user: User, dossier: Dossier) -> None:
-    for code in sorted(STANDARD_DEMO_PIECES):
+    for code in standard_piece_codes(dossier.campaign):
         add_piece(user, dossier, code, SimpleUploadedFile(f"{code}.pdf", DEMO_PDF, "application/pdf"))
 
 

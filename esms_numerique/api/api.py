@@ -149,6 +149,11 @@ def finess_detail(request: HttpRequest, finess: str):
     return entity
 
 
+def dossier_not_found() -> Status:
+    """A dossier the user may not see does not exist for them."""
+    return Status(404, {"detail": "Dossier introuvable", "errors": []})
+
+
 @api.get(
     "/dossiers",
     response=list[DossierOut],
@@ -170,10 +175,7 @@ def dossier_list(request: HttpRequest, state: str = ""):
     summary="Un dossier, s'il est visible par l'utilisateur",
 )
 def dossier_detail(request: HttpRequest, reference: str):
-    dossier = visible_dossiers(request.user).filter(reference=reference).first()
-    if dossier is None:
-        return Status(404, {"detail": "Dossier introuvable", "errors": []})
-    return dossier
+    return visible_dossiers(request.user).filter(reference=reference).first() or dossier_not_found()
 
 
 class TransitionIn(Schema):
@@ -194,7 +196,7 @@ class TransitionIn(Schema):
 def dossier_transition(request: HttpRequest, reference: str, payload: TransitionIn):
     dossier = visible_dossiers(request.user).filter(reference=reference).first()
     if dossier is None:
-        return Status(404, {"detail": "Dossier introuvable", "errors": []})
+        return dossier_not_found()
     try:
         return apply_transition(
             request.user,

@@ -65,6 +65,16 @@ class Extract:
     records: dict[str, dict] = field(default_factory=dict)  # FINESS → fields
     lines: dict[str, int] = field(default_factory=dict)  # FINESS → line number
 
+    def add(self, number: int, key_field: str, row: dict) -> None:
+        """Keeps the record under its FINESS, which must appear once in the file."""
+        finess = row[key_field]
+        if finess in self.records:
+            raise ExtractError(
+                self.name, number, f"FINESS en double (déjà ligne {self.lines[finess]})", key_field, finess
+            )
+        self.records[finess] = row
+        self.lines[finess] = number
+
 
 def decode(name: str, data: bytes) -> tuple[str, str]:
     if not data.strip():
@@ -127,12 +137,21 @@ class _Reader:
             yield number, cells, number == last and self.truncated_last
         self.progress(len(self.lines) % 5000)
 
-    def check_count(self, number: int, cells: list[str], expected: list[str], truncated: bool) -> None:
-        if len(cells) != len(expected):
-            reason = f"{len(cells)} champs au lieu de {len(expected)} pour un enregistrement {expected[0]}"
+    def row(self, number: int, cells: list[str], fields: list[str], truncated: bool, *finess_fields: str) -> dict:
+        """The record as a dict of its named fields, its FINESS numbers checked."""
+        if len(cells) != len(fields):
+            reason = f"{len(cells)} champs au lieu de {len(fields)} pour un enregistrement {fields[0]}"
             if truncated:
                 reason = f"fichier tronqué : dernière ligne incomplète ({reason})"
             raise ExtractError(self.name, number, reason)
+        row = dict(zip(fields, (c.strip() for c in cells), strict=True))
+        for name in finess_fields:
+            row[name] = _finess(self.name, number, name, row[name])
+        return row
+
+    def identifier(self, number: int, row: dict, name: str, is_valid, finess: str) -> None:
+        if row[name] and not is_valid(row[name]):
+            raise ExtractError(self.name, number, f"{name.upper()} invalide « {row[name]} »", name, finess)
 
     def dates(self, number: int, row: dict, names: tuple[str, ...], finess: str) -> None:
         for name in names:
@@ -149,25 +168,12 @@ def parse_et(name: str, data: bytes, progress: Callable[[int], None] | None = No
     for number, cells, truncated in reader.records():
         section = cells[0]
         if section == "structureet":
-            reader.check_count(number, cells, STRUCTUREET, truncated)
-            row = dict(zip(STRUCTUREET, (c.strip() for c in cells), strict=True))
-            finess = _finess(name, number, "nofinesset", row["nofinesset"])
-            row["nofinesset"] = finess
-            row["nofinessej"] = _finess(name, number, "nofinessej", row["nofinessej"])
-            if finess in extract.records:
-                raise ExtractError(
-                    name, number, f"FINESS en double (déjà ligne {extract.lines[finess]})", "nofinesset", finess
-                )
-            if row["siret"] and not stdnum_siret.is_valid(row["siret"]):
-                raise ExtractError(name, number, f"SIRET invalide « {row['siret']} »", "siret", finess)
-            reader.dates(number, row, ET_DATES, finess)
-            extract.records[finess] = row
-            extract.lines[finess] = number
+            row = reader.row(number, cells, STRUCTUREET, truncated, "nofinesset", "nofinessej")
+            extract.add(number, "nofinesset", row)
+            reader.identifier(number, row, "siret", stdnum_siret.is_valid, row["nofinesset"])
+            reader.dates(number, row, ET_DATES, row["nofinesset"])
         elif section == "geolocalisation":
-            reader.check_count(number, cells, GEOLOCALISATION, truncated)
-            row = dict(zip(GEOLOCALISATION, (c.strip() for c in cells), strict=True))
-            row["nofinesset"] = _finess(name, number, "nofinesset", row["nofinesset"])
-            geolocations.append((number, row))
+            geolocations.append((number, reader.row(number, cells, GEOLOCALISATION, truncated, "nofinesset")))
         else:
             raise ExtractError(name, number, f"type d'enregistrement inconnu « {section[:40]} »", "section")
     for number, row in geolocations:
@@ -200,17 +206,8 @@ def parse_ej(name: str, data: bytes, progress: Callable[[int], None] | None = No
     for number, cells, truncated in reader.records():
         if cells[0] != "structureej":
             raise ExtractError(name, number, f"type d'enregistrement inconnu « {cells[0][:40]} »", "section")
-        reader.check_count(number, cells, STRUCTUREEJ, truncated)
-        row = dict(zip(STRUCTUREEJ, (c.strip() for c in cells), strict=True))
-        finess = _finess(name, number, "nofinessej", row["nofinessej"])
-        row["nofinessej"] = finess
-        if finess in extract.records:
-            raise ExtractError(
-                name, number, f"FINESS en double (déjà ligne {extract.lines[finess]})", "nofinessej", finess
-            )
-        if row["siren"] and not stdnum_siren.is_valid(row["siren"]):
-            raise ExtractError(name, number, f"SIREN invalide « {row['siren']} »", "siren", finess)
-        reader.dates(number, row, EJ_DATES, finess)
-        extract.records[finess] = row
-        extract.lines[finess] = number
+        row = reader.row(number, cells, STRUCTUREEJ, truncated, "nofinessej")
+        extract.add(number, "nofinessej", row)
+        reader.identifier(number, row, "siren", stdnum_siren.is_valid, row["nofinessej"])
+        reader.dates(number, row, EJ_DATES, row["nofinessej"])
     return extract

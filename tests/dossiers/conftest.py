@@ -9,6 +9,7 @@ from esms_numerique.dossiers.enums import Role
 from esms_numerique.dossiers.models import Profile
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
+from esms_numerique.rules.parameters import default_tree
 from tests.registry.test_import import et_line, extract
 from tests.rules.grappes import finess_for
 
@@ -64,16 +65,7 @@ def grappe(count: int = 20, operation: str = "acquisition") -> dict:
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 STANDARD_PIECES = [
-    "note_presentation",
-    "gouvernance",
-    "attestation_mutualisation",
-    "strategie_deploiement",
-    "strategie_conduite_changement",
-    "planning_projet",
-    "planning_deploiement",
-    "planning_conduite_changement",
-    "plan_financement",
-    "lettre_engagement",
+    row["code"] for row in default_tree().get("esms_numerique/2024/eligibility/pieces.standard").values[-1].value
 ]
 
 
