@@ -1,4 +1,5 @@
-"""The platform's date. Demos and tests may pin it (ESMS_TODAY=AAAA-MM-JJ) so that a campaign's window is open."""
+"""The platform's date. Demos and tests may pin it (ESMS_TODAY=AAAA-MM-JJ) so that a campaign's window is open
+(docs/decisions.md, D-PLATFORM-DATE)."""
 
 from __future__ import annotations
 

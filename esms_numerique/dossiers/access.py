@@ -1,4 +1,5 @@
-"""Who sees which dossiers and who may act on them: the one place every view and endpoint asks."""
+"""Who sees which dossiers and who may act on them: the one place every view and endpoint asks
+(docs/decisions.md, D-DOSSIER-ROLES)."""
 
 from __future__ import annotations
 

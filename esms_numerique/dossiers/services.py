@@ -1,5 +1,6 @@
 """The only place that changes dossiers: creation, grappe edits, transitions, messages, amount versions.
-Every change is checked against access.py, written with optimistic locking, logged and audited."""
+Every change is checked against access.py, written with optimistic locking, logged and audited. Amounts and
+payments: docs/decisions.md, D-DOSSIER-PAYMENTS."""
 
 from __future__ import annotations
 

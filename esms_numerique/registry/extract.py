@@ -2,7 +2,8 @@
 
 Layout (SPEC §5): `;`-separated, no header; a first metadata line `finess;etalab;NNN;YYYY-MM-DD`; then
 `structureet` records of 32 fields and `geolocalisation` records of 6 fields. Legal entities come in a separate
-extract of `structureej` records (field list below: the platform's reading, to check against a real file).
+extract of `structureej` records (field list below: the platform's reading, to check against a real file —
+docs/decisions.md, D-EJ-LAYOUT).
 Older files are Windows-1252 with dd/mm/yyyy dates, recent ones UTF-8 with ISO dates.
 
 Every problem is an `ExtractError` naming the file, the line, the field and the FINESS: the caller imports all

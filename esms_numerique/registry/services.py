@@ -1,4 +1,5 @@
-"""The only place that changes the registry: imports of FINESS extracts and sector corrections."""
+"""The only place that changes the registry: imports of FINESS extracts and sector corrections
+(docs/decisions.md, D-REGISTRY-SNAPSHOTS, D-SECTOR-MAP)."""
 
 from __future__ import annotations
 

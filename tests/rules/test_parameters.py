@@ -99,8 +99,8 @@ def test_every_value_cites_an_existing_seed_or_a_written_decision():
 
 def test_decisions_cited_are_written_down_and_every_written_one_is_used():
     decisions = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "esms_numerique" / "rules").glob("*.py"))
-    cited = set(re.findall(r"DECISION (D-[A-Z0-9-]+)", code)) | set(re.findall(r"\((D-[A-Z0-9-]+)\)", code))
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "esms_numerique").rglob("*.py"))
+    cited = set(re.findall(r"\b(D-[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*)", code))
     params = "\n".join(p.read_text(encoding="utf-8") for p in PARAMETERS_DIR.rglob("*.yaml"))
     cited |= set(re.findall(r"section: \"(D-[A-Z0-9-]+)", params))
     written = set(re.findall(r"^## (D-[A-Z0-9-]+) ", decisions, flags=re.MULTILINE))
