@@ -3,6 +3,7 @@ and dossiers in every state. The accounts are for a local machine only; their pa
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from django.contrib.auth.models import Permission, User
@@ -10,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Count
 
+from esms_numerique.dossiers.committees import add_to_agenda, create_committee, decide
 from esms_numerique.dossiers.enums import Role
 from esms_numerique.dossiers.models import Dossier, Profile
-from esms_numerique.dossiers.pieces import standard_piece_codes
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import LegalEntity
@@ -41,7 +42,7 @@ PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1)] + [
     ["p:deposer", "declarer_non_recevable"],
     ["p:deposer", "declarer_recevable", "instruire", "inscrire_comite", "ne_pas_retenir"],
 ]
-COMMENTED = ("demander_complement", "declarer_non_recevable", "retenir", "ne_pas_retenir")
+COMMENTED = ("demander_complement", "declarer_non_recevable")
 
 
 def _demo_og() -> tuple[LegalEntity, list[str], str]:
@@ -83,7 +84,8 @@ DEMO_PDF = b"%PDF-1.4\n% Piece de demonstration (donnees synthetiques)\n%%EOF\n"
 
 
 def _attach_demo_pieces(user: User, dossier: Dossier) -> None:
-    for code in standard_piece_codes(dossier.campaign):
+    """The pieces E-PIECES asks of this grappe (standard ones, and conditional ones such as SAAD hours)."""
+    for code in dossier.result["required_pieces"]:
         add_piece(user, dossier, code, SimpleUploadedFile(f"{code}.pdf", DEMO_PDF, "application/pdf"))
 
 
@@ -107,6 +109,7 @@ def load_demo(directory: Path) -> list[str]:
                 lines.append(f"Compte de démonstration créé : {user.username}")
         porteur, instructor = accounts[4][0], accounts[1][0]
         if not Dossier.objects.filter(porteur=entity).exists():
+            committee = create_committee(instructor, "Comité d'avril 2024", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
             for steps in PATHS:
                 grappe = {
                     "porteur": {"finess_ej": entity.finess_ej, "vat_regime": "TTC"},
@@ -118,13 +121,19 @@ def load_demo(directory: Path) -> list[str]:
                 if steps:
                     _attach_demo_pieces(porteur, dossier)
                     dossier.refresh_from_db()
+                item = None
                 for step in steps:
                     actor = porteur if step.startswith("p:") else instructor
                     name = step.removeprefix("p:")
-                    comment = "Commentaire de démonstration" if name in COMMENTED else ""
-                    dossier = apply_transition(
-                        actor, dossier, name, dossier.version, comment, {"expenses_statement": True}
-                    )
+                    if name == "inscrire_comite":
+                        item = add_to_agenda(instructor, committee, dossier)
+                    elif name in ("retenir", "ne_pas_retenir"):
+                        decision = "retenu" if name == "retenir" else "non_retenu"
+                        decide(instructor, item, decision, "Décision de démonstration")
+                    else:
+                        comment = "Commentaire de démonstration" if name in COMMENTED else ""
+                        apply_transition(actor, dossier, name, dossier.version, comment, {"expenses_statement": True})
+                    dossier.refresh_from_db()
                 Dossier.objects.filter(pk=dossier.pk).update(title=f"Démonstration — {dossier.state_label}")
             lines.append(
                 f"{len(PATHS)} dossiers de démonstration pour {entity.finess_ej} ({len(essms)} ESSMS), "

@@ -59,6 +59,7 @@ class SimulationOut(BaseModel):
     findings: list[FindingOut]
     lines: list[LineOut]
     essms: list[EssmsOut]
+    required_pieces: list[str] = Field(description="Codes des pièces que E-PIECES demande à ce projet")
 
 
 class SonsOut(BaseModel):

@@ -60,8 +60,9 @@ def acting_role(user, dossier: Dossier) -> Role | None:
 
 
 def allowed_transitions(user, dossier: Dossier) -> list[Transition]:
+    """The actions offered on the dossier's page (committee decisions are taken on the committee's page)."""
     role = acting_role(user, dossier)
-    return [t for t in transitions_from(dossier.state) if role in t.roles]
+    return [t for t in transitions_from(dossier.state) if role in t.roles and not t.committee_only]
 
 
 def sees_annotations(user, dossier: Dossier) -> bool:

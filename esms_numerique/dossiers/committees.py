@@ -88,6 +88,7 @@ def add_to_agenda(user, committee: Committee, dossier: Dossier) -> CommitteeItem
             "inscrire_comite",
             dossier.version,
             f"Inscrit au comité « {committee.label} » du {committee.date:%d/%m/%Y}.",
+            from_committee=True,
         )
         return CommitteeItem.objects.create(committee=committee, dossier=dossier)
 
@@ -106,7 +107,7 @@ def decide(user, item: CommitteeItem, decision: str, reason: str) -> CommitteeIt
         raise DossierError("La décision doit être motivée.")
     with transaction.atomic():
         dossier = item.dossier
-        apply_transition(user, dossier, transition, dossier.version, reason)
+        apply_transition(user, dossier, transition, dossier.version, reason, from_committee=True)
         item.decision, item.reason, item.decided_at = decision, reason.strip(), timezone.now()
         item.save()
         audit_dossier(

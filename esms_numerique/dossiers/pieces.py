@@ -35,14 +35,6 @@ def piece_types(campaign: str) -> list[tuple[str, str]]:
     return [(row["code"], row["label"]) for row in rows] + [OTHER]
 
 
-def standard_piece_codes(campaign: str) -> list[str]:
-    """The pieces every dossier of the campaign joins (AAP24 Annexe 2, without the conditional ones)."""
-    context = CampaignContext(campaign, clock.today())
-    if not context.has("eligibility/pieces.standard"):
-        return []
-    return [row["code"] for row in context.get("eligibility/pieces.standard").value]
-
-
 def check_upload(name: str, head: bytes, size: int) -> str:
     """Refuses a file that is empty, too large, or not what its extension claims; returns the extension."""
     extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""

@@ -180,7 +180,13 @@ def _advance(dossier: Dossier) -> int:
 
 
 def apply_transition(
-    user, dossier: Dossier, name: str, expected_version: int, comment: str = "", data: dict[str, Any] | None = None
+    user,
+    dossier: Dossier,
+    name: str,
+    expected_version: int,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+    from_committee: bool = False,
 ) -> Dossier:
     transition = BY_NAME.get(name)
     if transition is None:
@@ -189,6 +195,8 @@ def apply_transition(
         raise PermissionDenied(f"Vous ne pouvez pas « {transition.label.lower()} » sur ce dossier.")
     if dossier.state not in transition.sources:
         raise DossierError(f"« {transition.label} » est impossible quand le dossier est « {dossier.state_label} ».")
+    if transition.committee_only and not from_committee:
+        raise DossierError(f"« {transition.label} » se fait depuis l'ordre du jour d'un comité de sélection.")
     if transition.needs_comment and not comment.strip():
         raise DossierError(f"« {transition.label} » demande un commentaire pour le porteur.")
     changes = _guard(dossier, name, data or {}, user)

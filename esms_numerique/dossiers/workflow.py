@@ -22,6 +22,8 @@ class Transition:
     target: State
     roles: frozenset[Role]
     needs_comment: bool = False
+    committee_only: bool = False  # taken from a selection committee's agenda (committees.py), not directly
+    committee_only: bool = False  # taken from a selection committee's agenda (committees.py), not directly
 
 
 TRANSITIONS = [
@@ -54,7 +56,12 @@ TRANSITIONS = [
     ),
     Transition("instruire", "Ouvrir l'instruction", frozenset({State.RECEVABLE}), State.EN_INSTRUCTION, INSTRUCTORS),
     Transition(
-        "inscrire_comite", "Inscrire en comité", frozenset({State.EN_INSTRUCTION}), State.PRESENTE_COMITE, INSTRUCTORS
+        "inscrire_comite",
+        "Inscrire en comité",
+        frozenset({State.EN_INSTRUCTION}),
+        State.PRESENTE_COMITE,
+        INSTRUCTORS,
+        committee_only=True,
     ),
     Transition(
         "retenir",
@@ -63,6 +70,7 @@ TRANSITIONS = [
         State.RETENU,
         INSTRUCTORS,
         needs_comment=True,
+        committee_only=True,
     ),
     Transition(
         "ne_pas_retenir",
@@ -71,6 +79,7 @@ TRANSITIONS = [
         State.NON_RETENU,
         INSTRUCTORS,
         needs_comment=True,
+        committee_only=True,
     ),
     Transition("engager", "Engager le montant", frozenset({State.RETENU}), State.ENGAGE, INSTRUCTORS),
     Transition(

@@ -38,6 +38,7 @@ class SimulationResult:
     findings: list[Finding]
     lines: list[AmountLine]
     essms: list[dict[str, Any]] = field(default_factory=list)
+    required_pieces: list[str] = field(default_factory=list)
 
     @property
     def admissible(self) -> bool:
@@ -62,6 +63,7 @@ class SimulationResult:
             "findings": [f.as_dict() for f in self.findings],
             "lines": [line.as_dict() for line in self.lines],
             "essms": self.essms,
+            "required_pieces": self.required_pieces,
         }
 
 
@@ -173,4 +175,5 @@ def simulate(
             }
             for e in project.essms
         ],
+        required_pieces=eligibility.required_piece_codes(project),
     )

@@ -78,3 +78,15 @@ def attach_pieces(user, dossier, codes=STANDARD_PIECES):
         add_piece(user, dossier, code, SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf"))
     dossier.refresh_from_db()
     return dossier
+
+
+def through_committee(instructor, dossier, decision: str = "retenu", reason: str = "Retenu au comité d'avril."):
+    """Takes a dossier under instruction through an April 2024 committee of its instructor's scope."""
+    import datetime as dt
+
+    from esms_numerique.dossiers.committees import add_to_agenda, create_committee, decide
+
+    committee = create_committee(instructor, "Comité d'avril", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
+    decide(instructor, add_to_agenda(instructor, committee, dossier), decision, reason)
+    dossier.refresh_from_db()
+    return dossier

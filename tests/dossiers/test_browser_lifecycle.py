@@ -73,9 +73,19 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users):  # noqa: F8
     assert porteur.text_content("#state").strip() == "Complété"
 
     ars.reload()
-    for transition in ("declarer_recevable", "instruire", "inscrire_comite"):
+    for transition in ("declarer_recevable", "instruire"):
         act(ars, transition)
-    act(ars, "retenir", "Retenu au comité d'avril.")
+    ars.get_by_role("link", name="Comités").click()
+    ars.fill("input[name=label]", "Comité d'avril")
+    ars.fill("input[name=date]", "2024-04-10")
+    ars.fill("input[name=cutoff_date]", "2024-03-31")
+    ars.get_by_role("button", name="Créer le comité").click()
+    ars.locator("#eligible").get_by_role("button", name="Inscrire").click()
+    ars.select_option("#agenda select[name=decision]", "retenu")
+    ars.fill("#agenda textarea[name=reason]", "Projet mutualisé, deux services socles.")
+    ars.get_by_role("button", name="Décider").click()
+    assert "Retenu — Projet mutualisé" in ars.inner_text("#agenda")
+    ars.get_by_role("link", name=reference).click()
     assert ars.inner_text("#engaged").replace("\u202f", " ") == "420 000 €"
     for transition in ("engager", "signer_convention", "verser_avance"):
         act(ars, transition)

@@ -86,13 +86,13 @@ def test_saad_hours_from_the_annexe_1_table(users):
 def test_instructors_revise_the_engaged_amount_from_the_page(users):
     from esms_numerique.dossiers.services import apply_transition, create_dossier
 
-    from .conftest import attach_pieces, grappe
+    from .conftest import attach_pieces, grappe, through_committee
 
     dossier = attach_pieces(users["porteur"], create_dossier(users["porteur"], "G", "2024", grappe()))
     dossier = apply_transition(users["porteur"], dossier, "deposer", dossier.version)
-    for name in ("declarer_recevable", "instruire", "inscrire_comite"):
+    for name in ("declarer_recevable", "instruire"):
         dossier = apply_transition(users["ars"], dossier, name, dossier.version)
-    dossier = apply_transition(users["ars"], dossier, "retenir", dossier.version, "Retenu")
+    dossier = through_committee(users["ars"], dossier)
     ars = Client()
     ars.force_login(users["ars"])
     assert "Réviser le montant engagé" in ars.get(f"/dossiers/{dossier.reference}/").content.decode()

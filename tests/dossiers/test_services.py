@@ -20,7 +20,7 @@ from esms_numerique.dossiers.services import (
     update_grappe,
 )
 
-from .conftest import attach_pieces, grappe
+from .conftest import attach_pieces, grappe, through_committee
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,11 @@ def test_full_lifecycle_from_draft_to_closing(users):
     assert dossier.filed_at.date().isoformat() == "2024-03-11"
     dossier = step(ars, dossier, "demander_complement", "Joindre la lettre d'engagement signée.")
     dossier = step(porteur, dossier, "completer")
-    for name in ("declarer_recevable", "instruire", "inscrire_comite"):
+    for name in ("declarer_recevable", "instruire"):
         dossier = step(ars, dossier, name)
-    dossier = step(ars, dossier, "retenir", "Projet retenu au comité d'avril.")
+    with pytest.raises(DossierError, match="se fait depuis l'ordre du jour d'un comité"):
+        step(ars, dossier, "inscrire_comite")
+    dossier = through_committee(ars, dossier)
     assert dossier.engaged_eur == 420000
     for name in ("engager", "signer_convention", "verser_avance"):
         dossier = step(ars, dossier, name)
@@ -60,7 +62,8 @@ def test_full_lifecycle_from_draft_to_closing(users):
     assert dossier.state == State.CLOS
     assert TransitionLog.objects.filter(dossier=dossier).count() == 14
     assert Message.objects.filter(dossier=dossier).count() == 2  # the correction request and the decision
-    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 25  # creation, 10 pieces, 14 steps
+    # creation, 10 pieces, 14 steps, the committee's decision
+    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 26
     assert verify_chain() == []
 
 
@@ -139,9 +142,9 @@ def test_the_grappe_is_frozen_once_filed_and_amounts_are_versioned(users):
     dossier = step(porteur, dossier, "deposer")
     with pytest.raises(DossierError, match="ne se modifie plus"):
         update_grappe(porteur, dossier, dossier.version, "Autre", grappe(15))
-    for name in ("declarer_recevable", "instruire", "inscrire_comite"):
+    for name in ("declarer_recevable", "instruire"):
         dossier = step(ars, dossier, name)
-    dossier = step(ars, dossier, "retenir", "Retenu")
+    dossier = through_committee(ars, dossier)
     with pytest.raises(DossierError, match="motif est obligatoire"):
         revise_amount(ars, dossier, dossier.version, 400000, "")
     with pytest.raises(PermissionDenied):

@@ -1,0 +1,29 @@
+"""`esms demo load` — what `make run` shows a newcomer: every role, a dossier in every state."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+
+from esms_numerique.audit.services import verify_chain
+from esms_numerique.demo_load import load_demo
+from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.models import Dossier
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
+    settings.ESMS_TODAY = "2024-03-11"
+    lines = load_demo(tmp_path)
+    assert "17 dossiers de démonstration" in lines[-1]
+    assert set(Dossier.objects.values_list("state", flat=True)) == set(State.values)
+    for username in ("admin", "instructeur", "cnsa", "grades", "porteur"):
+        assert authenticate(username=username, password=f"{username}-esms-demo") is not None, username
+    closed = Dossier.objects.get(state=State.CLOS)
+    assert closed.balance_paid_eur + closed.advance_paid_eur == closed.engaged_eur
+    assert closed.committee_items.get().decision == "retenu"
+    again = load_demo(tmp_path)
+    assert again == ["Extraction du 03/01/2024 déjà importée : rien n'a changé."]
+    assert Dossier.objects.count() == 17
+    assert verify_chain() == []
