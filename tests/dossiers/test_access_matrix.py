@@ -171,3 +171,19 @@ def test_transitions_through_the_api(users, dossiers):
     )
     assert again.status_code == 400
     assert "impossible quand le dossier est « Recevable »" in again.json()["detail"]
+
+
+def test_xlsx_export_lists_what_the_user_sees(users, dossiers):
+    import io
+
+    from openpyxl import load_workbook
+
+    response = client_for(users, "ars").get("/dossiers/export.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.values)
+    assert rows[0][:3] == ("Référence", "Intitulé", "Campagne")
+    assert [r[0] for r in rows[1:]] == [dossiers.reference]
+    assert rows[1][9] == 420000
+    empty = load_workbook(io.BytesIO(client_for(users, "autre_ars").get("/dossiers/export.xlsx").content)).active
+    assert len(list(empty.values)) == 1
+    assert client_for(users, "ars").get("/dossiers/export.pdf").status_code == 404

@@ -213,3 +213,22 @@ def test_a_piece_is_too_large(users, settings):
     dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
     with pytest.raises(DossierError, match="dépasse la taille maximale"):
         add_piece(users["porteur"], dossier, "gouvernance", SimpleUploadedFile("g.pdf", b"%PDF-" + b"x" * 200))
+
+
+def test_deadline_is_flagged_when_overdue(users, settings):
+    import datetime as dt
+
+    porteur, ars = users["porteur"], users["ars"]
+    dossier = step(
+        porteur, create_dossier(porteur, "Montée de version", "2024", grappe(operation="upgrade")), "deposer"
+    )
+    for name in ("declarer_recevable", "instruire"):
+        dossier = step(ars, dossier, name)
+    dossier = through_committee(ars, dossier)
+    dossier = step(ars, dossier, "engager")
+    dossier = step(ars, dossier, "signer_convention", date=dt.date(2024, 5, 15))
+    assert deadline(dossier) == {"months": 9, "due": dt.date(2025, 2, 15), "overdue": False}
+    settings.ESMS_TODAY = "2025-02-16"
+    assert deadline(dossier)["overdue"] is True
+    dossier.desk = "national"
+    assert deadline(dossier) is None
