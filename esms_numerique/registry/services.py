@@ -285,12 +285,7 @@ def override_sector(establishment: Establishment, sector: str, reason: str, acto
 
 def og_essms_count(finess_ej: str, on: dt.date) -> int:
     """ESSMS of an OG in the registry as it stood on `on` (the SONS barème and small-OG thresholds read this)."""
-    return (
-        Establishment.objects.open_on(on)
-        .filter(legal_entity__finess_ej=finess_ej)
-        .exclude(sector="", sector_override="")
-        .count()
-    )
+    return Establishment.objects.open_on(on).essms().filter(legal_entity__finess_ej=finess_ej).count()
 
 
 def registry_snapshot(on: dt.date | None) -> Snapshot | None:
@@ -322,8 +317,8 @@ def complete_from_registry(data: dict, on: dt.date | None = None) -> tuple[dict,
     ogs = {e.legal_entity.finess_ej for e in found.values()}
     counts = dict(
         Establishment.objects.open_on(snapshot.snapshot_date)
+        .essms()
         .filter(legal_entity__finess_ej__in=ogs)
-        .exclude(sector="", sector_override="")
         .values_list("legal_entity__finess_ej")
         .annotate(n=models.Count("id"))
     )

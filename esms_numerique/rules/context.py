@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 
 from .parameters import DatedValue, ParameterTree, default_tree
 
@@ -18,6 +19,18 @@ def available_campaigns(tree: ParameterTree | None = None) -> list[str]:
     return (tree or default_tree()).directories(CAMPAIGNS_ROOT)
 
 
+@cache
+def campaign_start(tree: ParameterTree, campaign: str) -> dt.date:
+    """The date of the campaign's first dated value."""
+    return min(
+        value.start
+        for key, file in tree.files.items()
+        if key.startswith(f"{CAMPAIGNS_ROOT}/{campaign}/")
+        for parameter in file.parameters.values()
+        for value in parameter.values
+    )
+
+
 @dataclass
 class CampaignContext:
     campaign: str
@@ -29,14 +42,7 @@ class CampaignContext:
         if self.campaign not in available_campaigns(self.tree):
             raise UnknownCampaign(self.campaign)
         # Before the campaign's first dated value (a project filed early), read the campaign as it opened.
-        first = min(
-            value.start
-            for key, file in self.tree.files.items()
-            if key.startswith(f"{CAMPAIGNS_ROOT}/{self.campaign}/")
-            for parameter in file.parameters.values()
-            for value in parameter.values
-        )
-        self.on = max(self.on, first)
+        self.on = max(self.on, campaign_start(self.tree, self.campaign))
 
     def name(self, short: str) -> str:
         return f"{CAMPAIGNS_ROOT}/{self.campaign}/{short}"
