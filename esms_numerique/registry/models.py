@@ -92,6 +92,10 @@ class EstablishmentQuerySet(models.QuerySet):
         """Establishments present in the registry on `date` (imported by then and not closed by then)."""
         return self.filter(first_snapshot__snapshot_date__lte=date).exclude(closed_snapshot__snapshot_date__lte=date)
 
+    def essms(self):
+        """Establishments whose category is an ESSMS for the platform (a sector from the table, or corrected)."""
+        return self.exclude(sector="", sector_override="")
+
 
 class Establishment(AddressFields):
     finess_et = models.CharField("FINESS ET", max_length=9, unique=True)
