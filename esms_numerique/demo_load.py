@@ -110,12 +110,17 @@ def load_demo(directory: Path) -> list[str]:
         porteur, instructor = accounts[4][0], accounts[1][0]
         if not Dossier.objects.filter(porteur=entity).exists():
             committee = create_committee(instructor, "Comité d'avril 2024", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
+            # Dossiers that reach a decision fund their ESSMS: each gets its own 15 (E-NO-DOUBLE); the others
+            # share the first 20.
+            decided = iter(range(20, len(essms), 15))
             for steps in PATHS:
+                start = next(decided) if "retenir" in steps else 0
+                size = 15 if start else 20
                 grappe = {
                     "porteur": {"finess_ej": entity.finess_ej, "vat_regime": "TTC"},
                     "solution": {"segur_referenced": True},
                     "operation": "upgrade",
-                    "essms": [{"finess_et": f} for f in essms[:20]],
+                    "essms": [{"finess_et": f} for f in essms[start : start + size]],
                 }
                 dossier = create_dossier(porteur, "Démonstration", "2024", grappe)
                 if steps:

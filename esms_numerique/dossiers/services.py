@@ -34,10 +34,38 @@ class StaleDossier(DossierError):
     pass
 
 
-def evaluate(grappe: dict[str, Any], on: dt.date, pieces: list[str] | None = None) -> dict[str, Any]:
-    """Runs the rules core on the grappe as if filed on `on`, with the pieces joined so far (E-PIECES);
-    an incomplete grappe gives its errors."""
+def platform_fundings(grappe: dict[str, Any], exclude: Dossier | None = None) -> list[dict[str, Any]]:
+    """ESMS numérique fundings the platform already decided for the grappe's ESSMS (E-NO-DOUBLE): one funding
+    per ESSMS over 2021-2025, whatever its porteur declares."""
+    wanted = {str(e.get("finess_et", "")).strip().upper() for e in grappe.get("essms", []) if isinstance(e, dict)}
+    funded = Dossier.objects.filter(state__in=DECIDED).exclude(filed_result=None)
+    if exclude is not None:
+        funded = funded.exclude(pk=exclude.pk)
+    fundings = []
+    for dossier in funded.only("reference", "filed_at", "filed_result"):
+        for essms in dossier.filed_result.get("essms", []):
+            if essms["finess_et"] in wanted and essms.get("fundable", True):
+                fundings.append(
+                    {
+                        "finess_et": essms["finess_et"],
+                        "scheme": "esms_numerique",
+                        "operation": essms["operation"],
+                        "year": dossier.filed_at.year,
+                        "dossier": dossier.reference,
+                    }
+                )
+    return fundings
+
+
+def evaluate(
+    grappe: dict[str, Any], on: dt.date, pieces: list[str] | None = None, dossier: Dossier | None = None
+) -> dict[str, Any]:
+    """Runs the rules core on the grappe as if filed on `on`, with the pieces joined so far (E-PIECES) and the
+    fundings the platform already decided (E-NO-DOUBLE); an incomplete grappe gives its errors."""
     data = {**grappe, "filed_on": on.isoformat()}
+    known = platform_fundings(grappe, exclude=dossier)
+    if known:
+        data["previous_fundings"] = [*grappe.get("previous_fundings", []), *known]
     if pieces is not None:
         data["pieces"] = pieces
     try:
@@ -103,7 +131,7 @@ def update_grappe(user, dossier: Dossier, expected_version: int, title: str, gra
     if dossier.state not in EDITABLE:
         raise DossierError(f"Le dossier est « {dossier.state_label} » : la grappe ne se modifie plus.")
     grappe = {**grappe, "campaign": dossier.campaign}
-    result = evaluate(grappe, clock.today(), _piece_codes(dossier))
+    result = evaluate(grappe, clock.today(), _piece_codes(dossier), dossier)
     with transaction.atomic():
         before = {"titre": dossier.title, "grappe": dossier.grappe, "total_eur": dossier.result.get("total_eur")}
         dossier = _locked_update(
@@ -129,7 +157,7 @@ def _guard(dossier: Dossier, name: str, data: dict[str, Any], user) -> dict[str,
     """Checks what the transition needs and returns the fields it sets."""
     today = clock.today()
     if name in ("deposer", "completer"):
-        result = evaluate(dossier.grappe, today, _piece_codes(dossier))
+        result = evaluate(dossier.grappe, today, _piece_codes(dossier), dossier)
         if result.get("errors"):
             raise DossierError("La grappe est incomplète : " + " ; ".join(result["errors"]))
         blocking = [f for f in result["findings"] if f["verdict"] == "bloquant"]
@@ -306,7 +334,7 @@ def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:
         )
         piece.file.save(f"{dossier.reference}-{code}-{sha[:12]}", upload, save=False)
         piece.save()
-        result = evaluate(dossier.grappe, clock.today(), _piece_codes(dossier))
+        result = evaluate(dossier.grappe, clock.today(), _piece_codes(dossier), dossier)
         Dossier.objects.filter(pk=dossier.pk).update(result=result)
         audit_dossier(user, "add_piece", dossier, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
     return piece

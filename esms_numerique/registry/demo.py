@@ -63,13 +63,18 @@ class Scale:
     essms: int
     og_sizes: tuple[tuple[float, int, int], ...]  # (share of OGs, smallest, largest)
     non_essms_share: float
+    # An OG of this size, all in Ille-et-Vilaine, drawn first: the local demo's porteur, whose dossiers need
+    # distinct ESSMS (one funding per ESSMS).
+    anchor_og: int = 0
 
 
 SCALES = {
     "national": Scale(
         36_500, ((0.72, 1, 1), (0.165, 2, 4), (0.07, 5, 10), (0.028, 11, 19), (0.015, 20, 99), (0.002, 100, 400)), 0.03
     ),
-    "small": Scale(400, ((0.55, 1, 1), (0.2, 2, 4), (0.12, 5, 10), (0.08, 11, 19), (0.05, 20, 60)), 0.15),
+    "small": Scale(
+        400, ((0.55, 1, 1), (0.2, 2, 4), (0.12, 5, 10), (0.08, 11, 19), (0.05, 20, 60)), 0.15, anchor_og=150
+    ),
 }
 
 
@@ -104,7 +109,8 @@ class _Numbers:
 
 
 def _og_sizes(rng: random.Random, scale: Scale) -> list[int]:
-    sizes, total = [], 0
+    sizes = [scale.anchor_og] if scale.anchor_og else []
+    total = scale.anchor_og
     bands = scale.og_sizes
     while total < scale.essms:
         _share, low, high = rng.choices(bands, weights=[b[0] for b in bands])[0]
@@ -141,7 +147,8 @@ def generate(
     essms_count = 0
     sizes = _og_sizes(rng, scale)
     for og_index, size in enumerate(sizes):
-        home = rng.choices(departments, weights=weights)[0]
+        anchored = og_index == 0 and scale.anchor_og > 0
+        home = geo.departments["35"] if anchored else rng.choices(departments, weights=weights)[0]
         home_code, home_prefix = prefix_of(home)
         finess_ej = numbers.draw(home.code, home_prefix, ej=True)
         og_name = f"ASSOCIATION {NAMES[og_index % len(NAMES)].upper()} {og_index + 1}"
@@ -175,7 +182,8 @@ def generate(
         )
         extra = 1 if rng.random() < scale.non_essms_share else 0
         for index in range(size + extra):
-            department = home if (size < 20 or rng.random() < 0.85) else rng.choices(departments, weights=weights)[0]
+            stays_home = anchored or size < 20 or rng.random() < 0.85
+            department = home if stays_home else rng.choices(departments, weights=weights)[0]
             code, prefix = prefix_of(department)
             finess_et = numbers.draw(department.code, prefix, ej=False)
             if index < size:

@@ -232,3 +232,19 @@ def test_deadline_is_flagged_when_overdue(users, settings):
     assert deadline(dossier)["overdue"] is True
     dossier.desk = "national"
     assert deadline(dossier) is None
+
+
+def test_an_essms_already_funded_on_the_platform_cannot_be_funded_again(users):
+    porteur, ars = users["porteur"], users["ars"]
+    first = step(porteur, create_dossier(porteur, "Première grappe", "2024", grappe(15)), "deposer")
+    for name in ("declarer_recevable", "instruire"):
+        first = step(ars, first, name)
+    first = through_committee(ars, first)
+    second = create_dossier(porteur, "Seconde grappe", "2024", grappe(20))
+    doubles = [f for f in second.result["findings"] if f["rule"] == "E-NO-DOUBLE" and f["verdict"] == "bloquant"]
+    assert len(doubles) == 15
+    assert "Déjà financé par ESMS numérique en 2024" in doubles[0]["message"]
+    assert second.result["total_eur"] == 5 * (7000 + 14000)
+    # the retained dossier itself is not its own double
+    first = revise_amount(ars, first, first.version, 300000, "Enveloppe")
+    assert not [f for f in first.result["findings"] if f["rule"] == "E-NO-DOUBLE" and f["verdict"] == "bloquant"]
