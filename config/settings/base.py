@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "esms_numerique.audit",
     "esms_numerique.registry",
     "esms_numerique.dossiers",
+    "esms_numerique.sons",
     "esms_numerique.www",
 ]
 

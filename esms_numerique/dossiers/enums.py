@@ -6,6 +6,7 @@ class Role(models.TextChoices):
     ARS = "instructeur_ars", "Instructeur ARS"
     NATIONAL = "instructeur_national", "Instructeur national (CNSA/DNS)"
     OBSERVER = "observateur", "GRADeS / collectif SI (lecture)"
+    EDITEUR = "editeur", "Éditeur (SONS)"
     ADMIN = "administrateur", "Administrateur"
 
 

@@ -28,6 +28,14 @@ class Profile(models.Model):
         on_delete=models.PROTECT,
         help_text="Pour un porteur.",
     )
+    editor = models.ForeignKey(
+        "sons.Editor",
+        verbose_name="éditeur",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Pour un utilisateur d'un éditeur (SONS).",
+    )
 
     class Meta:
         verbose_name = "profil"

@@ -1,0 +1,346 @@
+"""The only place that changes SONS orders: signature with the rules applied live, the order's lifecycle and
+the VA. A refused order or step changes nothing; every change is logged and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+
+from esms_numerique import clock
+from esms_numerique.audit.services import record
+from esms_numerique.dossiers.access import profile_of
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.workflow import DECIDED
+from esms_numerique.registry.models import Establishment, LegalEntity
+from esms_numerique.registry.services import og_essms_count, registry_snapshot
+from esms_numerique.rules.inputs import SonsInput
+from esms_numerique.rules.parameters import default_tree
+from esms_numerique.rules.results import Finding, Verdict
+from esms_numerique.rules.sons import simulate_sons
+
+from .access import actor_of
+from .models import Order, OrderItem, OrderTransitionLog, Solution
+from .workflow import ORDER_BY_NAME, Actor, OrderState
+
+SRC_ELIG = "HDF22 « Systeme Ouvert Non Sélectif — POUR QUI ? » (000_69ee26d990822291.txt) ; SONS23"
+SRC_PENDING = "SONS23 « Calendrier de dépôt des commandes » (004_3ca1a05999d1de3a.txt) ; FAQIDF (4 mois)"
+SRC_DOUBLE = "AAP24 3.2.A (001_098b5f25fa5a095c.txt) ; FAQN Q35 ; bon de commande SONS23 (mention d'information)"
+SRC_ONCE = "SONS23 ; FAQIDF « Pour un FINESS Géographique donné… » (003_602b4b7069bd7466.txt)"
+
+
+class OrderError(Exception):
+    """A refusal in French that says what and where (FINESS)."""
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    finess_et: str
+    current_version: str
+    target_version: str
+
+
+def _param(name: str, on: dt.date):
+    parameter = default_tree().get(name)
+    return parameter.at(on) or parameter.values[0]
+
+
+@transaction.atomic
+def check_order(
+    og: LegalEntity,
+    solution: Solution,
+    sector: str,
+    ordered_on: dt.date,
+    items: list[ItemRequest],
+    exclude: Order | None = None,
+) -> tuple[dict[str, Any], list[Establishment]]:
+    """Runs S-BAREME, S-ONCE, S-CALENDAR (rules core) and the checks that need the platform: S-ELIG,
+    S-PENDING, the ESSMS belonging to the OG, S-ONCE across orders, E-NO-DOUBLE with ESMS numérique."""
+    snapshot = registry_snapshot(ordered_on)
+    on = snapshot.snapshot_date if snapshot else ordered_on
+    count = og_essms_count(og.finess_ej, on)
+    result = simulate_sons(
+        SonsInput(
+            couloir=solution.couloir,
+            sector=sector or None,
+            og_essms_count=max(count, 1),
+            finess_et=[i.finess_et for i in items],
+            ordered_on=ordered_on,
+        )
+    ).as_dict()
+    result["og_essms_count"] = count
+    findings = [Finding(**{**f, "verdict": Verdict(f["verdict"])}) for f in result["findings"]]
+    establishments = {e.finess_et: e for e in Establishment.objects.filter(finess_et__in=[i.finess_et for i in items])}
+    eligible = set(_param("finess/categories.sons_aggregate_categories", ordered_on).value)
+    for item in items:
+        establishment = establishments.get(item.finess_et)
+        if establishment is None:
+            findings.append(
+                Finding("S-ELIG", Verdict.BLOQUANT, "ESSMS inconnu du répertoire FINESS.", SRC_ELIG, item.finess_et)
+            )
+            continue
+        if establishment.legal_entity_id != og.id:
+            findings.append(
+                Finding(
+                    "S-ELIG",
+                    Verdict.BLOQUANT,
+                    f"Cet ESSMS n'est pas géré par l'OG {og.finess_ej}.",
+                    SRC_ELIG,
+                    item.finess_et,
+                )
+            )
+        level2 = establishment.aggregate_category[:2] + "00" if establishment.aggregate_category else ""
+        if level2 not in eligible:
+            findings.append(
+                Finding(
+                    "S-ELIG",
+                    Verdict.BLOQUANT,
+                    f"Catégorie agrégée {establishment.aggregate_category or 'inconnue'} : seules les catégories "
+                    f"{', '.join(sorted(eligible))} relèvent de la Prestation Ségur.",
+                    SRC_ELIG,
+                    item.finess_et,
+                )
+            )
+        if not item.current_version.strip():
+            findings.append(
+                Finding(
+                    "S-ELIG",
+                    Verdict.BLOQUANT,
+                    "La Prestation Ségur ne concerne qu'un ESSMS déjà équipé d'un DUI : indiquez sa version installée.",
+                    SRC_ELIG,
+                    item.finess_et,
+                )
+            )
+    findings += _once_across_orders(solution, items, exclude)
+    findings += _no_acquisition_funding(items)
+    findings += _pending_referencing(solution, ordered_on)
+    result["findings"] = [f.as_dict() for f in findings]
+    return result, list(establishments.values())
+
+
+def _once_across_orders(solution: Solution, items: list[ItemRequest], exclude: Order | None) -> list[Finding]:
+    others = (
+        OrderItem.objects.filter(
+            establishment__finess_et__in=[i.finess_et for i in items], order__solution__couloir=solution.couloir
+        )
+        .exclude(order__state=OrderState.ANNULEE)
+        .select_related("order", "establishment")
+    )
+    if exclude is not None:
+        others = others.exclude(order=exclude)
+    return [
+        Finding(
+            "S-ONCE",
+            Verdict.BLOQUANT,
+            f"Une Prestation Ségur {solution.couloir} est déjà commandée pour cet ESSMS "
+            f"(commande {other.order.reference}).",
+            SRC_ONCE,
+            other.establishment.finess_et,
+        )
+        for other in others
+    ]
+
+
+def _no_acquisition_funding(items: list[ItemRequest]) -> list[Finding]:
+    """E-NO-DOUBLE: an ESSMS funded by ESMS numérique for the acquisition of a DUI cannot order the Prestation
+    Ségur of another one (the order says so in its mandatory mention)."""
+    wanted = {i.finess_et for i in items}
+    findings = []
+    for dossier in Dossier.objects.filter(state__in=DECIDED).exclude(filed_result=None):
+        for essms in dossier.filed_result.get("essms", []):
+            if essms["finess_et"] in wanted and essms["operation"] == "acquisition" and essms.get("fundable", True):
+                findings.append(
+                    Finding(
+                        "E-NO-DOUBLE",
+                        Verdict.BLOQUANT,
+                        f"Cet ESSMS est financé par ESMS numérique pour l'acquisition d'un DUI (dossier "
+                        f"{dossier.reference}) : il ne peut pas commander la Prestation Ségur d'un autre.",
+                        SRC_DOUBLE,
+                        essms["finess_et"],
+                    )
+                )
+    return findings
+
+
+def _pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Finding]:
+    """S-PENDING: an order may precede referencing if the complete proof file reaches the ANS within 120 days."""
+    days = _param("sons/flow.pending_referencing_days", ordered_on)
+    if solution.referencing == Solution.Referencing.REFERENCED:
+        return []
+    if solution.referencing == Solution.Referencing.REFUSED:
+        return [
+            Finding("S-PENDING", Verdict.BLOQUANT, "La solution a été refusée au référencement Ségur.", SRC_PENDING)
+        ]
+    deadline = ordered_on + dt.timedelta(days=days.value)
+    if solution.proof_sent_on and solution.proof_sent_on <= deadline:
+        return [
+            Finding(
+                "S-PENDING",
+                Verdict.A_APPRECIER,
+                f"Solution en cours de référencement ; dossier complet de preuves déposé à l'ANS le "
+                f"{solution.proof_sent_on:%d/%m/%Y}, dans les {days.value} jours.",
+                f"{days.reference}",
+            )
+        ]
+    if clock.today() > deadline:
+        return [
+            Finding(
+                "S-PENDING",
+                Verdict.BLOQUANT,
+                f"Le dossier complet de preuves n'a pas été déposé à l'ANS dans les {days.value} jours "
+                f"(avant le {deadline:%d/%m/%Y}) : la commande est en risque d'annulation, l'OG doit en "
+                "être informé.",
+                f"{days.reference}",
+            )
+        ]
+    return [
+        Finding(
+            "S-PENDING",
+            Verdict.A_APPRECIER,
+            f"Solution non encore référencée : l'éditeur doit déposer le dossier complet de preuves à "
+            f"l'ANS avant le {deadline:%d/%m/%Y}, faute de quoi la commande est en risque.",
+            f"{days.reference}",
+        )
+    ]
+
+
+def _refuse_if_blocking(result: dict[str, Any]) -> None:
+    blocking = [f for f in result["findings"] if f["verdict"] == "bloquant"]
+    if blocking:
+        raise OrderError(
+            "Commande refusée : "
+            + " ; ".join(
+                f"{f['rule']}{' ' + f['finess_et'] if f.get('finess_et') else ''} — {f['message']}" for f in blocking
+            )
+        )
+
+
+def _audit(user, action: str, order: Order, **fields: Any) -> None:
+    record(user.get_username(), action, "Order", order.reference, **fields)
+
+
+def sign_order(
+    user, og: LegalEntity, solution: Solution, sector: str, ordered_on: dt.date, items: list[ItemRequest]
+) -> Order:
+    """The éditeur records the order the OG signed; refused, with every reason, when a rule blocks it."""
+    profile = profile_of(user)
+    if profile is None or profile.editor_id != solution.editor_id:
+        raise PermissionDenied("Seul l'éditeur de la solution enregistre une commande de sa Prestation Ségur.")
+    if not items:
+        raise OrderError("Commande refusée : aucun ESSMS commandé.")
+    result, establishments = check_order(og, solution, sector, ordered_on, items)
+    _refuse_if_blocking(result)
+    by_finess = {e.finess_et: e for e in establishments}
+    with transaction.atomic():
+        count = Order.objects.count() + 1
+        order = Order.objects.create(
+            reference=f"AF-{solution.couloir}-DUI-Va1-{count:05d}",
+            og=og,
+            solution=solution,
+            sector=sector,
+            ordered_on=ordered_on,
+            og_essms_count=result["og_essms_count"],
+            result=result,
+            created_by=user,
+        )
+        OrderItem.objects.bulk_create(
+            [
+                OrderItem(
+                    order=order,
+                    establishment=by_finess[i.finess_et],
+                    current_version=i.current_version,
+                    target_version=i.target_version,
+                )
+                for i in items
+            ]
+        )
+        _audit(
+            user,
+            "sign_order",
+            order,
+            after={"og": og.finess_ej, "essms": [i.finess_et for i in items], "total_eur": result["total_eur"]},
+        )
+    return order
+
+
+def record_va(user, order: Order, finess_et: str, answers: dict[str, bool]) -> OrderItem:
+    """The OG answers the four VA columns for one ESSMS once the prestation is done."""
+    if actor_of(user, order) != Actor.OG:
+        raise PermissionDenied("Seul l'OG signe la VA de sa commande.")
+    if order.state != OrderState.PRESTATION_REALISEE:
+        raise OrderError("La VA se remplit une fois la prestation déclarée réalisée.")
+    item = order.items.filter(establishment__finess_et=finess_et).first()
+    if item is None:
+        raise OrderError(f"L'ESSMS {finess_et} n'est pas dans la commande {order.reference}.")
+    unknown = set(answers) - set(OrderItem.VA_FIELDS)
+    if unknown:
+        raise OrderError(f"Colonnes de VA inconnues : {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        for name, value in answers.items():
+            setattr(item, name, bool(value))
+        item.save()
+        _audit(user, "record_va", order, after={"essms": finess_et, **answers})
+    return item
+
+
+def _guard(order: Order, name: str) -> None:
+    today = clock.today()
+    if name == "signer_va":
+        missing = [
+            i.establishment.finess_et
+            for i in order.items.select_related("establishment")
+            if any(getattr(i, f) is None for f in OrderItem.VA_FIELDS)
+        ]
+        if missing:
+            raise OrderError("VA incomplète pour : " + ", ".join(missing) + ".")
+    if name == "demander_solde":
+        held = [i.establishment.finess_et for i in order.items.select_related("establishment") if not i.va_complete]
+        if held:
+            raise OrderError("Solde retenu : la VA porte un « non » pour " + ", ".join(held) + ".")
+        calendar = [
+            row
+            for row in _param("sons/calendar.couloirs", order.ordered_on).value
+            if row["couloir"] == order.couloir and (not order.sector or order.sector in row["sectors"])
+        ]
+        if calendar and today > calendar[0]["balance_close"]:
+            raise OrderError(
+                f"Les demandes de solde du couloir {order.couloir} sont closes depuis le "
+                f"{calendar[0]['balance_close']:%d/%m/%Y}."
+            )
+
+
+def apply_order_transition(user, order: Order, name: str, expected_version: int, comment: str = "") -> Order:
+    transition = ORDER_BY_NAME.get(name)
+    if transition is None:
+        raise OrderError(f"Action inconnue « {name} ».")
+    if actor_of(user, order) not in transition.actors:
+        raise PermissionDenied(f"Vous ne pouvez pas « {transition.label.lower()} » sur cette commande.")
+    if order.state not in transition.sources:
+        raise OrderError(
+            f"« {transition.label} » est impossible quand la commande est « {OrderState(order.state).label} »."
+        )
+    if name == "annuler" and not comment.strip():
+        raise OrderError("L'annulation se fait par attestation : indiquez son motif.")
+    _guard(order, name)
+    with transaction.atomic():
+        before = order.state
+        updated = Order.objects.filter(pk=order.pk, version=expected_version).update(
+            state=transition.target, version=F("version") + 1
+        )
+        if not updated:
+            raise OrderError("La commande a été modifiée entre-temps : rechargez-la.")
+        order.refresh_from_db()
+        OrderTransitionLog.objects.create(
+            order=order,
+            actor=user,
+            transition=name,
+            from_state=before,
+            to_state=transition.target,
+            comment=comment.strip(),
+        )
+        _audit(user, f"order:{name}", order, before={"état": before}, after={"état": transition.target}, reason=comment)
+    return order
