@@ -12,14 +12,17 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-if ! command -v chromium >/dev/null; then
-    if can_install; then
-        echo "Installation de chromium (Debian)…"
-        apt_install chromium
-    elif [ "${CI:-}" = true ]; then
-        echo "chromium est requis en CI" >&2; exit 1
+# Debian's chromium drives the page tests; poppler-utils renders the PDF documents in their tests.
+for tool in chromium:chromium pdftoppm:poppler-utils; do
+    if ! command -v "${tool%%:*}" >/dev/null; then
+        if can_install; then
+            echo "Installation de ${tool#*:} (Debian)…"
+            apt_install "${tool#*:}"
+        elif [ "${CI:-}" = true ]; then
+            echo "${tool#*:} est requis en CI" >&2; exit 1
+        fi
     fi
-fi
+done
 
 if [ -z "${DATABASE_URL:-}" ]; then
     if url=$(bash scripts/postgres.sh); then

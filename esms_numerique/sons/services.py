@@ -208,6 +208,16 @@ def _pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Findin
     ]
 
 
+def couloir_calendar(order: Order) -> dict[str, Any] | None:
+    """The order's row of the SONS calendar (S-CALENDAR): dates and appel à financement reference."""
+    rows = [
+        row
+        for row in _param("sons/calendar.couloirs", order.ordered_on).value
+        if row["couloir"] == order.couloir and (not order.sector or order.sector in row["sectors"])
+    ]
+    return rows[0] if rows else None
+
+
 def _refuse_if_blocking(result: dict[str, Any]) -> None:
     blocking = [f for f in result["findings"] if f["verdict"] == "bloquant"]
     if blocking:
@@ -238,7 +248,7 @@ def sign_order(
     with transaction.atomic():
         count = Order.objects.count() + 1
         order = Order.objects.create(
-            reference=f"AF-{solution.couloir}-DUI-Va1-{count:05d}",
+            reference=f"BC-{solution.couloir}-{count:05d}",
             og=og,
             solution=solution,
             sector=sector,
@@ -301,15 +311,11 @@ def _guard(order: Order, name: str) -> None:
         held = [i.establishment.finess_et for i in order.items.select_related("establishment") if not i.va_complete]
         if held:
             raise OrderError("Solde retenu : la VA porte un « non » pour " + ", ".join(held) + ".")
-        calendar = [
-            row
-            for row in _param("sons/calendar.couloirs", order.ordered_on).value
-            if row["couloir"] == order.couloir and (not order.sector or order.sector in row["sectors"])
-        ]
-        if calendar and today > calendar[0]["balance_close"]:
+        row = couloir_calendar(order)
+        if row and today > row["balance_close"]:
             raise OrderError(
                 f"Les demandes de solde du couloir {order.couloir} sont closes depuis le "
-                f"{calendar[0]['balance_close']:%d/%m/%Y}."
+                f"{row['balance_close']:%d/%m/%Y}."
             )
 
 

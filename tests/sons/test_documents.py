@@ -1,0 +1,46 @@
+"""SONS23 documents of an order, checked as text and rendered to pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from esms_numerique.sons.documents import cancellation_attestation, order_form, va_attestation
+from esms_numerique.sons.services import record_va
+from tests.pdfs import needs_poppler, pdf_text, rendered_pages
+
+from .test_orders import ESSMS, YES, sign, step, world  # noqa: F401 — the SONS fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@needs_poppler
+def test_order_form_va_and_cancellation(world, tmp_path):  # noqa: F811
+    order = sign(world, ESSMS[:3])
+    form = order_form(order)
+    assert form == order_form(order)  # reproducible
+    content = pdf_text(form)
+    for mention in (
+        "Référence de l'appel à financement",
+        "AF-MS1-DUI-Va1",
+        order.reference,
+        "n'ont ou ne souhaitent pas bénéficier des financements pour acquisition",
+        ESSMS[0],
+        "73282932000074",
+        "tranche E",
+        "3 696 €",
+    ):
+        assert mention in content, mention
+    assert len(rendered_pages(form, tmp_path)) >= 1
+    assert rendered_pages(form, tmp_path)[0].stat().st_size > 2000
+
+    for name, who in (("demander_avance", "editeur"), ("verser_avance", "cnsa"), ("declarer_prestation", "editeur")):
+        order = step(world[who], order, name)
+    record_va(world["og_user"], order, ESSMS[0], YES)
+    record_va(world["og_user"], order, ESSMS[1], {**YES, "va_tbb1": False})
+    va = pdf_text(va_attestation(order))
+    assert "Attestation de vérification d'aptitude (VA)" in va
+    assert "TBB.1" in va and "oui" in va and "non" in va and "à renseigner" in va
+
+    cancel = pdf_text(cancellation_attestation(order, "Changement de projet"))
+    assert f"j'annule la commande n° {order.reference} signée le 01/05/2023" in cancel
+    assert "un seul financement par SONS" in cancel
