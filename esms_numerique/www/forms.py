@@ -8,8 +8,10 @@ from django import forms
 from dsfr.forms import DsfrBaseForm
 
 from esms_numerique.registry.models import LegalEntity
+from esms_numerique.rules.checklist import REFERENCING, SITUATIONS
 from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.finess import KeyStatus, check_key, normalize
+from esms_numerique.sons.services import ItemRequest
 
 OPERATIONS = {
     "acquisition": "acquisition",
@@ -357,3 +359,61 @@ class AmountRevisionForm(DsfrBaseForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     amount_eur = forms.IntegerField(label="Nouveau montant engagé (€)", min_value=0)
     reason = forms.CharField(label="Motif de la révision", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OrderForm(DsfrBaseForm):
+    og = forms.CharField(label="FINESS juridique de l'OG client", max_length=9)
+    solution = forms.ModelChoiceField(label="Solution", queryset=None)
+    sector = forms.ChoiceField(
+        label="Secteur (pour le calendrier du couloir)",
+        required=False,
+        choices=[("", "—")] + [(s, s) for s in ("PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM")],
+    )
+    ordered_on = forms.DateField(
+        label="Date de signature du bon de commande", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    items = forms.CharField(
+        label="ESSMS commandés : FINESS ET ; version installée ; version cible (une ligne chacun)",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def __init__(self, *args, solutions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["solution"].queryset = solutions
+
+    def clean_og(self):
+        number = normalize(self.cleaned_data["og"])
+        entity = LegalEntity.objects.filter(finess_ej=number).first()
+        if entity is None:
+            raise forms.ValidationError(f"FINESS EJ {number} inconnu du répertoire.")
+        return entity
+
+    def clean_items(self):
+        requests = []
+        for number, line in enumerate(self.cleaned_data["items"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            cells = [c.strip() for c in line.replace("\\t", ";").split(";")] + ["", ""]
+            if not cells[0]:
+                raise forms.ValidationError(f"ligne {number} : FINESS ET manquant.")
+            requests.append(ItemRequest(normalize(cells[0]), cells[1], cells[2]))
+        if not requests:
+            raise forms.ValidationError("indiquez au moins un ESSMS")
+        return requests
+
+
+class ChecklistForm(DsfrBaseForm):
+    situation = forms.ChoiceField(
+        label="Quelle est ma situation concernant le DUI ?", widget=forms.RadioSelect, choices=[]
+    )
+    referencing = forms.ChoiceField(
+        label="Le DUI proposé par mon éditeur est-il référencé Ségur ?",
+        widget=forms.RadioSelect,
+        choices=[],
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["situation"].choices = list(SITUATIONS.items())
+        self.fields["referencing"].choices = list(REFERENCING.items())

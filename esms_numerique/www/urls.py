@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import committee_views, dossier_views, registry_views, views
+from . import committee_views, dossier_views, registry_views, sons_views, views
 
 app_name = "www"
 urlpatterns = [
@@ -30,6 +30,14 @@ urlpatterns = [
     path("comites/<int:pk>/", committee_views.committee_detail, name="committee_detail"),
     path("comites/<int:pk>/inscrire/", committee_views.committee_add, name="committee_add"),
     path("comites/<int:pk>/decision/<int:item_id>/", committee_views.committee_decide, name="committee_decide"),
+    path("sons/", sons_views.checklist, name="sons_checklist"),
+    path("sons/commandes/", sons_views.order_list, name="order_list"),
+    path("sons/commandes/nouvelle/", sons_views.order_create, name="order_create"),
+    path("sons/vue-par-og/", sons_views.side_by_side, name="sons_side_by_side"),
+    path("sons/commandes/<str:reference>/", sons_views.order_detail, name="order_detail"),
+    path("sons/commandes/<str:reference>/action/", sons_views.order_transition, name="order_transition"),
+    path("sons/commandes/<str:reference>/va/", sons_views.order_va, name="order_va"),
+    path("sons/commandes/<str:reference>/<str:document>.pdf", sons_views.order_document, name="order_document"),
     path("repertoire/", registry_views.search, name="registry_search"),
     path("repertoire/<str:finess>/", registry_views.detail, name="registry_detail"),
     path("repertoire/<str:finess>/secteur/", registry_views.correct_sector, name="registry_correct_sector"),

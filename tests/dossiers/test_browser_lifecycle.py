@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from esms_numerique.dossiers.models import Dossier
+from tests.conftest import CHROMIUM
 
-from ..www.test_browser import CHROMIUM, browser  # noqa: F401 — the shared browser fixture
 from .conftest import GRAPPE_FINESS, PDF, STANDARD_PIECES
 
 pytestmark = [
@@ -18,7 +18,7 @@ pytestmark = [
 ]
 
 
-def logged_in(browser, live_server, username):  # noqa: F811
+def logged_in(browser, live_server, username):
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{live_server.url}/connexion/")
@@ -36,7 +36,7 @@ def act(page, transition, comment=None):
     page.wait_for_load_state()
 
 
-def test_full_lifecycle_in_the_browser(live_server, browser, users):  # noqa: F811
+def test_full_lifecycle_in_the_browser(live_server, browser, users):
     porteur = logged_in(browser, live_server, "porteur")
     porteur.goto(f"{live_server.url}/dossiers/")
     porteur.get_by_role("link", name="Nouveau dossier").click()

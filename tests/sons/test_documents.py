@@ -8,13 +8,14 @@ from esms_numerique.sons.documents import cancellation_attestation, order_form, 
 from esms_numerique.sons.services import record_va
 from tests.pdfs import needs_poppler, pdf_text, rendered_pages
 
-from .test_orders import ESSMS, YES, sign, step, world  # noqa: F401 — the SONS fixture
+from .conftest import ESSMS
+from .test_orders import YES, sign, step
 
 pytestmark = pytest.mark.django_db
 
 
 @needs_poppler
-def test_order_form_va_and_cancellation(world, tmp_path):  # noqa: F811
+def test_order_form_va_and_cancellation(world, tmp_path):
     order = sign(world, ESSMS[:3])
     form = order_form(order)
     assert form == order_form(order)  # reproducible

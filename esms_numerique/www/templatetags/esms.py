@@ -21,3 +21,8 @@ def verdict_label(verdict):
 @register.filter
 def verdict_badge(verdict):
     return BADGES[Verdict(verdict)]
+
+
+@register.filter
+def attr(obj, name):
+    return getattr(obj, name)
