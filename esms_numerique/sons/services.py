@@ -117,7 +117,7 @@ def check_order(
             )
     findings += _once_across_orders(solution, items, exclude)
     findings += _no_acquisition_funding(items)
-    findings += _pending_referencing(solution, ordered_on)
+    findings += pending_referencing(solution, ordered_on)
     result["findings"] = [f.as_dict() for f in findings]
     return result, list(establishments.values())
 
@@ -166,7 +166,7 @@ def _no_acquisition_funding(items: list[ItemRequest]) -> list[Finding]:
     return findings
 
 
-def _pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Finding]:
+def pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Finding]:
     """S-PENDING: an order may precede referencing if the complete proof file reaches the ANS within 120 days."""
     days = _param("sons/flow.pending_referencing_days", ordered_on)
     if solution.referencing == Solution.Referencing.REFERENCED:

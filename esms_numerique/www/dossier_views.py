@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
+from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers import services
 from esms_numerique.dossiers.access import (
     acting_role,
@@ -328,3 +329,15 @@ def dossier_revise_amount(request, reference: str):
         else:
             messages.success(request, "Nouvelle version du montant engagé enregistrée.")
     return redirect("www:dossier_detail", reference=reference)
+
+
+@login_required
+def dossier_document(request, reference: str, document: str):
+    """AAP24 Annexe 1 (SAAD hours declaration) and Annexe 2 (pieces list) of the dossier, as PDF."""
+    dossier = visible_or_404(request.user, reference)
+    builders = {"annexe-1": dossier_documents.saad_declaration, "annexe-2": dossier_documents.pieces_list}
+    if document not in builders:
+        raise Http404("Document inconnu")
+    response = HttpResponse(builders[document](dossier), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{dossier.reference}-{document}.pdf"'
+    return response

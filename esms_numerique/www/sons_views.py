@@ -17,7 +17,13 @@ from esms_numerique.rules.checklist import sons_checklist
 from esms_numerique.sons import documents
 from esms_numerique.sons.access import actor_of, visible_orders
 from esms_numerique.sons.models import OrderItem, Solution
-from esms_numerique.sons.services import OrderError, apply_order_transition, record_va, sign_order
+from esms_numerique.sons.services import (
+    OrderError,
+    apply_order_transition,
+    pending_referencing,
+    record_va,
+    sign_order,
+)
 from esms_numerique.sons.workflow import ORDER_TRANSITIONS, OrderState
 
 from .forms import ChecklistForm, OrderForm
@@ -101,6 +107,10 @@ def order_detail(request, reference: str):
             "va_open": actor == "og" and order.state == OrderState.PRESTATION_REALISEE,
             "va_fields": [(name, OrderItem._meta.get_field(name).verbose_name) for name in OrderItem.VA_FIELDS],
             "log": order.transitions.select_related("actor"),
+            # S-PENDING is re-read every day: the OG is warned when the 120 days run out.
+            "pending": [f.as_dict() for f in pending_referencing(order.solution, order.ordered_on)]
+            if order.state != OrderState.ANNULEE
+            else [],
         },
     )
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("dossiers/<str:reference>/", dossier_views.dossier_detail, name="dossier_detail"),
     path("dossiers/<str:reference>/modifier/", dossier_views.dossier_edit, name="dossier_edit"),
     path("dossiers/<str:reference>/action/", dossier_views.dossier_transition, name="dossier_transition"),
+    path("dossiers/<str:reference>/<str:document>.pdf", dossier_views.dossier_document, name="dossier_document"),
     path("dossiers/<str:reference>/notification/", dossier_views.dossier_notification, name="dossier_notification"),
     path("dossiers/<str:reference>/montant/", dossier_views.dossier_revise_amount, name="dossier_revise_amount"),
     path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),

@@ -36,3 +36,18 @@ def test_saad_declaration_and_pieces_list(users, settings, tmp_path):
     assert "Gouvernance du projet oui gouvernance.pdf" in annexe2
     assert "Note de présentation générale du projet non" in annexe2
     assert "Déclaration des heures dédiées" in annexe2
+
+
+def test_dossier_documents_are_served_to_those_who_see_it(users, settings):
+    from django.test import Client
+
+    settings.ESMS_TODAY = "2024-03-11"
+    dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe(2))
+    own, other = Client(), Client()
+    own.force_login(users["porteur"])
+    other.force_login(users["autre_porteur"])
+    for document in ("annexe-1", "annexe-2"):
+        response = own.get(f"/dossiers/{dossier.reference}/{document}.pdf")
+        assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+        assert other.get(f"/dossiers/{dossier.reference}/{document}.pdf").status_code == 404
+    assert own.get(f"/dossiers/{dossier.reference}/annexe-9.pdf").status_code == 404

@@ -106,3 +106,15 @@ def test_va_form_and_amounts_due(world):
     assert "Solde retenu" in response.content.decode()
     order.refresh_from_db()
     assert order.state == "va_signee"
+
+
+def test_the_og_is_warned_when_the_120_days_run_out(world, settings):
+    from esms_numerique.sons.models import Solution
+
+    pending = Solution.objects.create(editor=world["solution"].editor, name="DUI", version="6.0", couloir="MS1")
+    order = sign(world, ESSMS[:1], solution=pending)
+    og = client_for(world["og_user"])
+    assert "avant le 29/08/2023" in og.get(f"/sons/commandes/{order.reference}/").content.decode()
+    settings.ESMS_TODAY = "2023-09-01"
+    page = og.get(f"/sons/commandes/{order.reference}/").content.decode()
+    assert "risque d&#x27;annulation, l&#x27;OG doit en être informé" in page
