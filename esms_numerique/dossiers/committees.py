@@ -8,8 +8,8 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
+from esms_numerique import clock
 from esms_numerique.audit.services import record
 
 from .access import profile_of, visible_dossiers
@@ -108,7 +108,7 @@ def decide(user, item: CommitteeItem, decision: str, reason: str) -> CommitteeIt
     with transaction.atomic():
         dossier = item.dossier
         apply_transition(user, dossier, transition, dossier.version, reason, from_committee=True)
-        item.decision, item.reason, item.decided_at = decision, reason.strip(), timezone.now()
+        item.decision, item.reason, item.decided_at = decision, reason.strip(), clock.now()
         item.save()
         audit_dossier(
             user,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.utils import timezone
 
+from esms_numerique import clock
 from esms_numerique.registry.models import LegalEntity
 
 from .enums import Role, State
@@ -54,7 +54,7 @@ class Dossier(models.Model):
     )
     members = models.ManyToManyField(LegalEntity, verbose_name="OG membres", blank=True, related_name="dossiers")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField("créé le", default=timezone.now)
+    created_at = models.DateTimeField("créé le", default=clock.now)
     state = models.CharField("état", max_length=32, choices=State.choices, default=State.BROUILLON, db_index=True)
     grappe = models.JSONField("grappe (entrée du simulateur)", default=dict)
     result = models.JSONField("résultat des règles (état courant)", default=dict)
@@ -100,7 +100,7 @@ class Dossier(models.Model):
 
 class TransitionLog(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="transitions")
-    at = models.DateTimeField("date", default=timezone.now)
+    at = models.DateTimeField("date", default=clock.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     transition = models.CharField("transition", max_length=64)
     from_state = models.CharField("état de départ", max_length=32, choices=State.choices)
@@ -118,7 +118,7 @@ class Message(models.Model):
     """The thread between porteur and instructors; `private` annotations are for instructors only."""
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="messages")
-    at = models.DateTimeField("date", default=timezone.now)
+    at = models.DateTimeField("date", default=clock.now)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField("message")
     private = models.BooleanField("annotation privée des instructeurs", default=False)
@@ -136,7 +136,7 @@ class AmountVersion(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="amount_versions")
     number = models.PositiveIntegerField("version")
     amount_eur = models.PositiveIntegerField("montant")
-    at = models.DateTimeField("date", default=timezone.now)
+    at = models.DateTimeField("date", default=clock.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField("motif")
 
@@ -163,7 +163,7 @@ class Piece(models.Model):
     size = models.PositiveIntegerField("taille (octets)")
     sha256 = models.CharField("empreinte SHA-256", max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField("déposée le", default=timezone.now)
+    uploaded_at = models.DateTimeField("déposée le", default=clock.now)
 
     class Meta:
         ordering = ["code", "-uploaded_at"]

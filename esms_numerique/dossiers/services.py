@@ -18,6 +18,7 @@ from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.context import CampaignContext
 from esms_numerique.rules.errors import InputError
 from esms_numerique.rules.money import share_eur
+from esms_numerique.sons.services import sons_facts
 
 from .access import acting_role, can_see, profile_of
 from .enums import Role, State
@@ -57,12 +58,31 @@ def platform_fundings(grappe: dict[str, Any], exclude: Dossier | None = None) ->
     return fundings
 
 
+def _with_sons_facts(essms: list[Any]) -> list[Any]:
+    """The platform's own SONS orders for these ESSMS (ordered, VA date) complete what the porteur declares."""
+    wanted = {str(e.get("finess_et", "")).strip().upper() for e in essms if isinstance(e, dict)}
+    facts = sons_facts(wanted) if wanted else {}
+    completed = []
+    for entry in essms:
+        fact = facts.get(str(entry.get("finess_et", "")).strip().upper()) if isinstance(entry, dict) else None
+        if fact:
+            entry = {
+                **entry,
+                "sons_order": True,
+                "sons_va_date": entry.get("sons_va_date")
+                or (fact["sons_va_date"] and fact["sons_va_date"].isoformat()),
+            }
+        completed.append(entry)
+    return completed
+
+
 def evaluate(
     grappe: dict[str, Any], on: dt.date, pieces: list[str] | None = None, dossier: Dossier | None = None
 ) -> dict[str, Any]:
     """Runs the rules core on the grappe as if filed on `on`, with the pieces joined so far (E-PIECES) and the
     fundings the platform already decided (E-NO-DOUBLE); an incomplete grappe gives its errors."""
     data = {**grappe, "filed_on": on.isoformat()}
+    data["essms"] = _with_sons_facts(grappe.get("essms", []))
     known = platform_fundings(grappe, exclude=dossier)
     if known:
         data["previous_fundings"] = [*grappe.get("previous_fundings", []), *known]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
+from esms_numerique import clock
 from esms_numerique.registry.models import Establishment, LegalEntity
 
 from .workflow import OrderState
@@ -55,7 +55,7 @@ class Order(models.Model):
     )
     solution = models.ForeignKey(Solution, on_delete=models.PROTECT, related_name="orders")
     sector = models.CharField("secteur", max_length=3, blank=True)
-    ordered_on = models.DateField("commande signée le", default=timezone.localdate)
+    ordered_on = models.DateField("commande signée le", default=clock.today)
     state = models.CharField("état", max_length=32, choices=OrderState.choices, default=OrderState.SIGNEE)
     og_essms_count = models.PositiveIntegerField("ESSMS de l'OG dans la base FINESS de référence")
     result = models.JSONField("résultat des règles", default=dict)
@@ -105,7 +105,7 @@ class OrderItem(models.Model):
 
 class OrderTransitionLog(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=clock.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     transition = models.CharField(max_length=64)
     from_state = models.CharField(max_length=32, choices=OrderState.choices)

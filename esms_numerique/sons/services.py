@@ -350,3 +350,20 @@ def apply_order_transition(user, order: Order, name: str, expected_version: int,
         )
         _audit(user, f"order:{name}", order, before={"état": before}, after={"état": transition.target}, reason=comment)
     return order
+
+
+def sons_facts(finess_ets: set[str]) -> dict[str, dict[str, Any]]:
+    """What ESMS numérique must know of these ESSMS' SONS orders (E-NO-DOUBLE, E-SONS-VA): ordered, and the date
+    the OG signed the VA."""
+    facts: dict[str, dict[str, Any]] = {}
+    items = (
+        OrderItem.objects.filter(establishment__finess_et__in=finess_ets)
+        .exclude(order__state=OrderState.ANNULEE)
+        .select_related("establishment", "order")
+    )
+    for item in items:
+        signed = item.order.transitions.filter(transition="signer_va").order_by("at").first()
+        fact = facts.setdefault(item.establishment.finess_et, {"sons_order": True, "sons_va_date": None})
+        if signed:
+            fact["sons_va_date"] = min(filter(None, [fact["sons_va_date"], signed.at.date()]))
+    return facts
