@@ -18,6 +18,8 @@ from esms_numerique.dossiers.services import add_piece, apply_transition, create
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
+from esms_numerique.sons.models import Editor, OrderItem, Solution
+from esms_numerique.sons.services import ItemRequest, apply_order_transition, record_va, sign_order
 
 PASSWORD_SUFFIX = "-esms-demo"
 # The main path of a dossier (instructor steps unless marked porteur); every prefix of it, and the side
@@ -58,6 +60,49 @@ def _demo_og() -> tuple[LegalEntity, list[str], str]:
     return entity, [f for f, _ in essms], region
 
 
+def _demo_editor() -> Editor:
+    editor, _ = Editor.objects.get_or_create(siret="73282932000074", defaults={"name": "Éditeur DUI synthétique"})
+    Solution.objects.get_or_create(
+        editor=editor,
+        name="DUI synthétique",
+        version="5.0",
+        couloir="MS1",
+        defaults={"referencing": Solution.Referencing.REFERENCED},
+    )
+    return editor
+
+
+def _demo_orders(editor_user: User, og_user: User, payer: User, entity: LegalEntity, essms: list[str]) -> int:
+    """Three SONS orders of the demo OG: paid, waiting for the VA, cancelled (distinct ESSMS: S-ONCE)."""
+    solution = Solution.objects.get(editor__siret="73282932000074", couloir="MS1")
+    paths = [
+        [
+            ("demander_avance", editor_user),
+            ("verser_avance", payer),
+            ("declarer_prestation", editor_user),
+            ("va", og_user),
+            ("signer_va", og_user),
+            ("demander_solde", editor_user),
+            ("verser_solde", payer),
+        ],
+        [("demander_avance", editor_user), ("verser_avance", payer), ("declarer_prestation", editor_user)],
+        [("annuler", og_user)],
+    ]
+    for index, path in enumerate(paths):
+        numbers = essms[index * 5 : index * 5 + 5]
+        order = sign_order(
+            editor_user, entity, solution, "PA", dt.date(2023, 10, 2), [ItemRequest(n, "4.2", "5.0") for n in numbers]
+        )
+        for name, actor in path:
+            if name == "va":
+                for number in numbers:
+                    record_va(actor, order, number, dict.fromkeys(OrderItem.VA_FIELDS, True))
+            else:
+                comment = "Annulation de démonstration" if name == "annuler" else ""
+                order = apply_order_transition(actor, order, name, order.version, comment)
+    return len(paths)
+
+
 def _user(
     username: str,
     role: Role | None,
@@ -65,6 +110,7 @@ def _user(
     entity: LegalEntity | None = None,
     superuser: bool = False,
     corrects_sectors: bool = False,
+    editor: Editor | None = None,
 ) -> tuple[User, bool]:
     user, created = User.objects.get_or_create(username=username)
     if created:
@@ -72,7 +118,7 @@ def _user(
         user.is_superuser = user.is_staff = superuser
         user.save()
         if role:
-            Profile.objects.create(user=user, role=role, region=region, legal_entity=entity)
+            Profile.objects.create(user=user, role=role, region=region, legal_entity=entity, editor=editor)
         if corrects_sectors:
             user.user_permissions.add(
                 Permission.objects.get(codename="change_establishment", content_type__app_label="registry")
@@ -103,11 +149,12 @@ def load_demo(directory: Path) -> list[str]:
             _user("cnsa", Role.NATIONAL),
             _user("grades", Role.OBSERVER, region=region),
             _user("porteur", Role.PORTEUR, entity=entity),
+            _user("editeur", Role.EDITEUR, editor=_demo_editor()),
         ]
         for user, created in accounts:
             if created:
                 lines.append(f"Compte de démonstration créé : {user.username}")
-        porteur, instructor = accounts[4][0], accounts[1][0]
+        porteur, instructor, payer, editor_user = accounts[4][0], accounts[1][0], accounts[2][0], accounts[5][0]
         if not Dossier.objects.filter(porteur=entity).exists():
             committee = create_committee(instructor, "Comité d'avril 2024", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
             # Dossiers that reach a decision fund their ESSMS: each gets its own 15 (E-NO-DOUBLE); the others
@@ -140,6 +187,8 @@ def load_demo(directory: Path) -> list[str]:
                         apply_transition(actor, dossier, name, dossier.version, comment, {"expenses_statement": True})
                     dossier.refresh_from_db()
                 Dossier.objects.filter(pk=dossier.pk).update(title=f"Démonstration — {dossier.state_label}")
+            count = _demo_orders(editor_user, porteur, payer, entity, essms[len(essms) - 15 :])
+            lines.append(f"{count} commandes SONS de démonstration (payée, en attente de VA, annulée).")
             lines.append(
                 f"{len(PATHS)} dossiers de démonstration pour {entity.finess_ej} ({len(essms)} ESSMS), "
                 f"instruits par l'ARS de la région {region}."

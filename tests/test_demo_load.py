@@ -17,8 +17,12 @@ def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
     settings.ESMS_TODAY = "2024-03-11"
     lines = load_demo(tmp_path)
     assert "17 dossiers de démonstration" in lines[-1]
+    assert "3 commandes SONS de démonstration" in lines[-2]
+    from esms_numerique.sons.models import Order
+
+    assert sorted(Order.objects.values_list("state", flat=True)) == ["annulee", "prestation_realisee", "solde_verse"]
     assert set(Dossier.objects.values_list("state", flat=True)) == set(State.values)
-    for username in ("admin", "instructeur", "cnsa", "grades", "porteur"):
+    for username in ("admin", "instructeur", "cnsa", "grades", "porteur", "editeur"):
         assert authenticate(username=username, password=f"{username}-esms-demo") is not None, username
     closed = Dossier.objects.get(state=State.CLOS)
     assert closed.balance_paid_eur + closed.advance_paid_eur == closed.engaged_eur
