@@ -3,7 +3,7 @@ national instructors (for the ASP) all of them; an ARS and a GRADeS read the ord
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from esms_numerique.dossiers.access import profile_of, role_of
 from esms_numerique.dossiers.enums import Role
@@ -21,7 +21,8 @@ def visible_orders(user) -> QuerySet[Order]:
     if role == Role.EDITEUR and profile.editor_id:
         return orders.filter(solution__editor_id=profile.editor_id)
     if role == Role.PORTEUR and profile.legal_entity_id:
-        return orders.filter(og_id=profile.legal_entity_id)
+        entity = profile.legal_entity_id
+        return orders.filter(Q(og_id=entity) | Q(other_ogs__id=entity)).distinct()
     if role in (Role.ARS, Role.OBSERVER) and profile.region:
         return orders.filter(items__establishment__region=profile.region).distinct()
     return orders.none()

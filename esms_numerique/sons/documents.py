@@ -38,11 +38,12 @@ def _answer(value: bool | None) -> str:
 
 
 def order_form(order: Order) -> bytes:
-    """Bon de commande, cas A : OG unique (SONS23, modèle de bon de commande)."""
-    items = list(order.items.select_related("establishment"))
+    """Bon de commande (SONS23, modèle de bon de commande) : cas A, OG unique ; cas B, plusieurs OG."""
+    items = list(order.items.select_related("establishment", "establishment__legal_entity"))
     editor, og = order.solution.editor, order.og
+    several = order.other_ogs.exists()
     doc = PdfDocument("Bon de commande", f"Prestation Ségur {order.reference}")
-    doc.paragraph("DUI Cas A : OG unique").fields(
+    doc.paragraph("DUI Cas B : plusieurs OG" if several else "DUI Cas A : OG unique").fields(
         [
             ("Référence de l'appel à financement", af_reference(order)),
             ("Numéro du bon de commande", order.reference),
@@ -58,14 +59,45 @@ def order_form(order: Order) -> bytes:
             ("Adresse de l'OG", f"{og.street_number} {og.street_type} {og.street} {og.postal_line}".strip()),
         ]
     )
+    if several:
+        doc.paragraph("OG clients de la commande (barème appliqué à chacun selon son nombre d'ESSMS)")
+        doc.table(
+            [
+                "N° de FINESS juridique",
+                "Nom de l'OG",
+                "ESSMS de l'OG",
+                "Tranche",
+                "Par ESSMS",
+                "ESSMS commandés",
+                "Montant",
+            ],
+            [
+                [
+                    c["finess_ej"],
+                    c["name"],
+                    c["og_essms_count"],
+                    c["tranche"],
+                    format_eur(c["rate_eur"]),
+                    c["essms_count"],
+                    format_eur(c["total_eur"]),
+                ]
+                for c in order.result.get("clients", [])
+            ],
+        )
     doc.paragraph("Clients ESMS bénéficiaires")
     doc.table(
-        ["N° de FINESS géographique", "Raison sociale des bénéficiaires de la prestation Ségur", "Catégorie FINESS"],
+        [
+            "N° de FINESS géographique",
+            "Raison sociale des bénéficiaires de la prestation Ségur",
+            "Catégorie FINESS",
+            "OG (FINESS juridique)",
+        ],
         [
             [
                 i.establishment.finess_et,
                 i.establishment.name,
                 f"{i.establishment.category} {i.establishment.category_label}",
+                i.establishment.legal_entity.finess_ej,
             ]
             for i in items
         ],
@@ -87,12 +119,18 @@ def order_form(order: Order) -> bytes:
         ],
     )
     result = order.result
-    doc.paragraph(
-        f"Barème SONS (S-BAREME) : OG de {order.og_essms_count} ESSMS, tranche {result.get('tranche')}, "
-        f"{format_eur(result.get('rate_eur'))} TTC par ESSMS ; {len(items)} ESSMS : "
-        f"{format_eur(result.get('total_eur'))} TTC, payés au fournisseur par l'ASP.",
-        small=True,
-    )
+    if not several:
+        doc.paragraph(
+            f"Barème SONS (S-BAREME) : OG de {order.og_essms_count} ESSMS, tranche {result.get('tranche')}, "
+            f"{format_eur(result.get('rate_eur'))} TTC par ESSMS ; {len(items)} ESSMS : "
+            f"{format_eur(result.get('total_eur'))} TTC, payés au fournisseur par l'ASP.",
+            small=True,
+        )
+    else:
+        doc.paragraph(
+            f"Total de la commande : {format_eur(result.get('total_eur'))} TTC, payés au fournisseur par l'ASP.",
+            small=True,
+        )
     doc.space().paragraph("Signature du client OG :").space().paragraph("Signature du fournisseur :")
     return doc.render()
 

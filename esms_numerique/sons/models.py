@@ -53,6 +53,9 @@ class Order(models.Model):
     og = models.ForeignKey(
         LegalEntity, verbose_name="organisme gestionnaire", on_delete=models.PROTECT, related_name="sons_orders"
     )
+    other_ogs = models.ManyToManyField(
+        LegalEntity, verbose_name="autres OG clients (cas B)", blank=True, related_name="sons_orders_as_client"
+    )
     solution = models.ForeignKey(Solution, on_delete=models.PROTECT, related_name="orders")
     sector = models.CharField("secteur", max_length=3, blank=True)
     ordered_on = models.DateField("commande signée le", default=clock.today)

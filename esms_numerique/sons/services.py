@@ -19,6 +19,7 @@ from esms_numerique.dossiers.workflow import DECIDED
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import og_essms_count, registry_snapshot
 from esms_numerique.rules.inputs import SonsInput
+from esms_numerique.rules.money import format_eur, format_share, share_eur
 from esms_numerique.rules.parameters import default_tree
 from esms_numerique.rules.results import Finding, Verdict
 from esms_numerique.rules.sons import simulate_sons
@@ -49,6 +50,47 @@ def _param(name: str, on: dt.date):
     return parameter.at(on) or parameter.values[0]
 
 
+def _barème_by_client(
+    clients: list[LegalEntity], groups: dict[int, list[str]], solution: Solution, sector: str, ordered_on: dt.date
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """S-BAREME for each client OG on its own count of ESSMS in the registry extract in force at the order date
+    (an order for several OGs pays each OG's ESSMS at that OG's tranche)."""
+    snapshot = registry_snapshot(ordered_on)
+    on = snapshot.snapshot_date if snapshot else ordered_on
+    rows, findings, seen = [], [], set()
+    for client in clients:
+        numbers = groups.get(client.id)
+        if not numbers:
+            continue
+        count = og_essms_count(client.finess_ej, on)
+        group = simulate_sons(
+            SonsInput(
+                couloir=solution.couloir,
+                sector=sector or None,
+                og_essms_count=max(count, 1),
+                finess_et=numbers,
+                ordered_on=ordered_on,
+            )
+        ).as_dict()
+        rows.append(
+            {
+                "finess_ej": client.finess_ej,
+                "name": client.name,
+                "og_essms_count": count,
+                "tranche": group["tranche"],
+                "rate_eur": group["rate_eur"],
+                "essms_count": group["essms_count"],
+                "total_eur": group["total_eur"],
+            }
+        )
+        for finding in group["findings"]:
+            key = (finding["rule"], finding["message"], finding.get("finess_et"))
+            if finding["rule"] != "S-FLOW" and key not in seen:
+                seen.add(key)
+                findings.append(Finding(**{**finding, "verdict": Verdict(finding["verdict"])}))
+    return rows, findings
+
+
 @transaction.atomic
 def check_order(
     og: LegalEntity,
@@ -57,25 +99,15 @@ def check_order(
     ordered_on: dt.date,
     items: list[ItemRequest],
     exclude: Order | None = None,
+    other_ogs: tuple[LegalEntity, ...] = (),
 ) -> tuple[dict[str, Any], list[Establishment]]:
     """Runs S-BAREME, S-ONCE, S-CALENDAR (rules core) and the checks that need the platform: S-ELIG,
-    S-PENDING, the ESSMS belonging to the OG, S-ONCE across orders, E-NO-DOUBLE with ESMS numérique."""
-    snapshot = registry_snapshot(ordered_on)
-    on = snapshot.snapshot_date if snapshot else ordered_on
-    count = og_essms_count(og.finess_ej, on)
-    result = simulate_sons(
-        SonsInput(
-            couloir=solution.couloir,
-            sector=sector or None,
-            og_essms_count=max(count, 1),
-            finess_et=[i.finess_et for i in items],
-            ordered_on=ordered_on,
-        )
-    ).as_dict()
-    result["og_essms_count"] = count
-    findings = [Finding(**{**f, "verdict": Verdict(f["verdict"])}) for f in result["findings"]]
+    S-PENDING, the ESSMS belonging to the client OGs, S-ONCE across orders, E-NO-DOUBLE with ESMS numérique."""
+    clients = [og, *other_ogs]
     establishments = {e.finess_et: e for e in Establishment.objects.filter(finess_et__in=[i.finess_et for i in items])}
     eligible = set(_param("finess/categories.sons_aggregate_categories", ordered_on).value)
+    findings: list[Finding] = []
+    groups: dict[int, list[str]] = {}
     for item in items:
         establishment = establishments.get(item.finess_et)
         if establishment is None:
@@ -83,16 +115,19 @@ def check_order(
                 Finding("S-ELIG", Verdict.BLOQUANT, "ESSMS inconnu du répertoire FINESS.", SRC_ELIG, item.finess_et)
             )
             continue
-        if establishment.legal_entity_id != og.id:
+        if establishment.legal_entity_id not in {c.id for c in clients}:
+            owners = ", ".join(c.finess_ej for c in clients)
             findings.append(
                 Finding(
                     "S-ELIG",
                     Verdict.BLOQUANT,
-                    f"Cet ESSMS n'est pas géré par l'OG {og.finess_ej}.",
+                    f"Cet ESSMS n'est pas géré par l'OG client ({owners}).",
                     SRC_ELIG,
                     item.finess_et,
                 )
             )
+        else:
+            groups.setdefault(establishment.legal_entity_id, []).append(item.finess_et)
         level2 = establishment.aggregate_category[:2] + "00" if establishment.aggregate_category else ""
         if level2 not in eligible:
             findings.append(
@@ -115,10 +150,39 @@ def check_order(
                     item.finess_et,
                 )
             )
+    rows, rule_findings = _barème_by_client(clients, groups, solution, sector, ordered_on)
+    findings = rule_findings + findings
     findings += _once_across_orders(solution, items, exclude)
     findings += _no_acquisition_funding(items)
     findings += pending_referencing(solution, ordered_on)
-    result["findings"] = [f.as_dict() for f in findings]
+    totals = [row["total_eur"] for row in rows]
+    total = sum(totals) if rows and None not in totals else None
+    share = _param("sons/flow.advance_share", ordered_on)
+    advance = share_eur(total, share.value) if total is not None else None
+    single = rows[0] if len(rows) == 1 else {}
+    result = {
+        "couloir": solution.couloir,
+        "clients": rows,
+        "tranche": single.get("tranche"),
+        "rate_eur": single.get("rate_eur"),
+        "essms_count": sum(row["essms_count"] for row in rows),
+        "og_essms_count": rows[0]["og_essms_count"] if rows else 0,
+        "total_eur": total,
+        "advance_eur": advance,
+        "balance_eur": None if total is None else total - advance,
+        "findings": [f.as_dict() for f in findings],
+    }
+    if total is not None:
+        result["findings"].append(
+            Finding(
+                "S-FLOW",
+                Verdict.OK,
+                f"{result['essms_count']} ESSMS, {format_eur(total)} TTC payés à l'éditeur par l'ASP : avance de "
+                f"{format_share(share.value)} ({format_eur(advance)}), solde ({format_eur(total - advance)}) "
+                "après la VA.",
+                str(share.reference),
+            ).as_dict()
+        )
     return result, list(establishments.values())
 
 
@@ -234,15 +298,22 @@ def _audit(user, action: str, order: Order, **fields: Any) -> None:
 
 
 def sign_order(
-    user, og: LegalEntity, solution: Solution, sector: str, ordered_on: dt.date, items: list[ItemRequest]
+    user,
+    og: LegalEntity,
+    solution: Solution,
+    sector: str,
+    ordered_on: dt.date,
+    items: list[ItemRequest],
+    other_ogs: tuple[LegalEntity, ...] = (),
 ) -> Order:
-    """The éditeur records the order the OG signed; refused, with every reason, when a rule blocks it."""
+    """The éditeur records the order the OG signed (with other client OGs: « cas B, plusieurs OG », the first
+    OG signing for them); refused, with every reason, when a rule blocks it."""
     profile = profile_of(user)
     if profile is None or profile.editor_id != solution.editor_id:
         raise PermissionDenied("Seul l'éditeur de la solution enregistre une commande de sa Prestation Ségur.")
     if not items:
         raise OrderError("Commande refusée : aucun ESSMS commandé.")
-    result, establishments = check_order(og, solution, sector, ordered_on, items)
+    result, establishments = check_order(og, solution, sector, ordered_on, items, other_ogs=tuple(other_ogs))
     _refuse_if_blocking(result)
     by_finess = {e.finess_et: e for e in establishments}
     with transaction.atomic():
@@ -257,6 +328,7 @@ def sign_order(
             result=result,
             created_by=user,
         )
+        order.other_ogs.set(other_ogs)
         OrderItem.objects.bulk_create(
             [
                 OrderItem(

@@ -363,6 +363,11 @@ class AmountRevisionForm(DsfrBaseForm):
 
 class OrderForm(DsfrBaseForm):
     og = forms.CharField(label="FINESS juridique de l'OG client", max_length=9)
+    other_ogs = forms.CharField(
+        label="Autres OG clients de la même commande — cas B (FINESS EJ, un par ligne)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     solution = forms.ModelChoiceField(label="Solution", queryset=None)
     sector = forms.ChoiceField(
         label="Secteur (pour le calendrier du couloir)",
@@ -387,6 +392,14 @@ class OrderForm(DsfrBaseForm):
         if entity is None:
             raise forms.ValidationError(f"FINESS EJ {number} inconnu du répertoire.")
         return entity
+
+    def clean_other_ogs(self):
+        numbers = [normalize(n) for n in self.cleaned_data["other_ogs"].split() if n.strip()]
+        entities = list(LegalEntity.objects.filter(finess_ej__in=numbers))
+        unknown = set(numbers) - {e.finess_ej for e in entities}
+        if unknown:
+            raise forms.ValidationError(f"FINESS EJ inconnu(s) du répertoire : {', '.join(sorted(unknown))}.")
+        return tuple(entities)
 
     def clean_items(self):
         requests = []

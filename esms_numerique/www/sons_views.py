@@ -83,7 +83,13 @@ def order_create(request):
         data = form.cleaned_data
         try:
             order = sign_order(
-                request.user, data["og"], data["solution"], data["sector"], data["ordered_on"], data["items"]
+                request.user,
+                data["og"],
+                data["solution"],
+                data["sector"],
+                data["ordered_on"],
+                data["items"],
+                other_ogs=data["other_ogs"],
             )
         except OrderError as problem:
             error = str(problem)

@@ -45,3 +45,32 @@ def test_order_form_va_and_cancellation(world, tmp_path):
     cancel = pdf_text(cancellation_attestation(order, "Changement de projet"))
     assert f"j'annule la commande n° {order.reference} signée le 01/05/2023" in cancel
     assert "un seul financement par SONS" in cancel
+
+
+def test_an_order_for_several_ogs_pays_each_at_its_tranche(world):
+    from esms_numerique.registry.models import LegalEntity
+    from esms_numerique.sons.services import ItemRequest, sign_order
+
+    other = LegalEntity.objects.get(finess_ej="290000009")
+    order = sign_order(
+        world["editeur"],
+        world["og"],
+        world["solution"],
+        "PA",
+        __import__("datetime").date(2023, 5, 1),
+        [
+            ItemRequest(ESSMS[0], "4.2", "5.0"),
+            ItemRequest(ESSMS[1], "4.2", "5.0"),
+            ItemRequest("290000017", "4.2", "5.0"),
+        ],
+        other_ogs=(other,),
+    )
+    # 35-ESSMS OG in tranche E (1 232 €), 1-ESSMS OG in tranche A (4 000 €)
+    assert [(c["finess_ej"], c["tranche"], c["total_eur"]) for c in order.result["clients"]] == [
+        ("350000014", "E", 2464),
+        ("290000009", "A", 4000),
+    ]
+    assert (order.result["total_eur"], order.result["advance_eur"]) == (6464, 1939)
+    content = pdf_text(order_form(order))
+    assert "DUI Cas B : plusieurs OG" in content
+    assert "290000009" in content and "6 464 €" in content

@@ -93,7 +93,7 @@ def test_cancellation_by_attestation_before_the_balance_only(world):
         ("twice", "S-ONCE"),
         ("after closing", "après la fermeture des commandes"),
         ("hospital", "seules les catégories 4100, 4300, 4400, 4600"),
-        ("other og", f"n'est pas géré par l'OG {OG}"),
+        ("other og", f"n'est pas géré par l'OG client ({OG})"),
         ("not equipped", "déjà équipé d'un DUI"),
     ],
 )
