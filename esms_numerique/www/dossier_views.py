@@ -38,7 +38,7 @@ from .forms import (
     TransitionForm,
     initial_from_grappe,
 )
-from .views import render_preview
+from .views import pdf_response, render_preview
 
 EXPORT_COLUMNS = [
     ("Référence", lambda d: d.reference),
@@ -338,6 +338,4 @@ def dossier_document(request, reference: str, document: str):
     builders = {"annexe-1": dossier_documents.saad_declaration, "annexe-2": dossier_documents.pieces_list}
     if document not in builders:
         raise Http404("Document inconnu")
-    response = HttpResponse(builders[document](dossier), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{dossier.reference}-{document}.pdf"'
-    return response
+    return pdf_response(builders[document](dossier), f"{dossier.reference}-{document}.pdf")

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -27,6 +27,7 @@ from esms_numerique.sons.services import (
 from esms_numerique.sons.workflow import ORDER_TRANSITIONS, OrderState
 
 from .forms import ChecklistForm, OrderForm
+from .views import pdf_response
 
 DOCUMENTS = {"bon-de-commande": documents.order_form, "va": documents.va_attestation}
 
@@ -165,9 +166,7 @@ def order_document(request, reference: str, document: str):
         content = DOCUMENTS[document](order)
     else:
         raise Http404("Document inconnu")
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{order.reference}-{document}.pdf"'
-    return response
+    return pdf_response(content, f"{order.reference}-{document}.pdf")
 
 
 @login_required

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -86,3 +87,9 @@ def simulator(request):
         "verdict_labels": VERDICT_LABELS,
     }
     return render(request, "www/simulator.html", context, status=400 if errors else 200)
+
+
+def pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from esms_numerique.sons.models import Order
+from tests.browser_steps import act, logged_in
 from tests.conftest import CHROMIUM
 
 from .conftest import ESSMS
@@ -15,23 +16,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(CHROMIUM is None, reason="chromium (Debian) n'est pas installé"),
 ]
-
-
-def logged_in(browser, live_server, username):
-    page = browser.new_context().new_page()
-    page.goto(f"{live_server.url}/connexion/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "x")
-    page.click("main button[type=submit]")
-    return page
-
-
-def act(page, transition, comment=None):
-    form = page.locator(f'form[data-transition="{transition}"]')
-    if comment:
-        form.locator("textarea").fill(comment)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def state(page):
