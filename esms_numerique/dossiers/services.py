@@ -173,7 +173,7 @@ def update_grappe(user, dossier: Dossier, expected_version: int, title: str, gra
     return dossier
 
 
-def _guard(dossier: Dossier, name: str, data: dict[str, Any], user) -> dict[str, Any]:
+def _guard(dossier: Dossier, name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Checks what the transition needs and returns the fields it sets."""
     today = clock.today()
     if name in ("deposer", "completer"):
@@ -247,7 +247,7 @@ def apply_transition(
         raise DossierError(f"« {transition.label} » se fait depuis l'ordre du jour d'un comité de sélection.")
     if transition.needs_comment and not comment.strip():
         raise DossierError(f"« {transition.label} » demande un commentaire pour le porteur.")
-    changes = _guard(dossier, name, data or {}, user)
+    changes = _guard(dossier, name, data or {})
     with transaction.atomic():
         before = dossier.state
         dossier = _locked_update(dossier, expected_version, state=transition.target, **changes)

@@ -126,12 +126,13 @@ def order_detail(request, reference: str):
 @login_required
 def order_transition(request, reference: str):
     order = _order_or_404(request.user, reference)
+    version = request.POST.get("version", "")
     try:
         apply_order_transition(
             request.user,
             order,
             request.POST.get("transition", ""),
-            int(request.POST.get("version", 0)),
+            int(version) if version.isdigit() else 0,
             request.POST.get("comment", ""),
         )
     except OrderError as problem:
