@@ -34,6 +34,8 @@ def test_oidc_login_redirects_to_the_provider_when_configured():
         "OIDC_OP_TOKEN_ENDPOINT": "https://fournisseur.example/token",
         "OIDC_OP_USER_ENDPOINT": "https://fournisseur.example/userinfo",
         "DJANGO_ALLOWED_HOSTS": "testserver",
+        # its own database: never the development or CI server's
+        "DATABASE_URL": "sqlite://:memory:",
     }
     run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "ok", run.stderr[-2000:]
