@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .parameters import default_tree
+
 SOURCE = "SONS23 §4 « Check-list OG/ESMS — Les questions à se poser en amont » (004_3ca1a05999d1de3a.txt)"
 
 SITUATIONS = {
@@ -62,8 +64,9 @@ def sons_checklist(situation: str, referencing: str | None) -> ChecklistAnswer:
     ]
     warning = ""
     if referencing == "engage":
+        days = default_tree().get("sons/flow.pending_referencing_days").values[-1].value
         warning = (
-            "L'éditeur dispose de 120 jours à partir de la commande pour déposer son dossier complet de "
+            f"L'éditeur dispose de {days} jours à partir de la commande pour déposer son dossier complet de "
             "référencement auprès de l'ANS : au-delà, la commande est en risque d'annulation."
         )
     return ChecklistAnswer("sons", "Je peux bénéficier du dispositif SONS (Prestation Ségur)", steps, warning)

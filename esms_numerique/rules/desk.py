@@ -71,7 +71,7 @@ def deposit_desk(project: Project, pivot: str | None) -> tuple[Desk, list[Findin
     if national:
         message = f"{where} : guichet national (CNSA et DNS), seuil de {threshold.value} ESSMS atteint."
     elif project.count >= threshold.value:
-        message = f"{where} : guichet régional (50 ESSMS ou plus dans une seule région)."
+        message = f"{where} : guichet régional ({threshold.value} ESSMS ou plus dans une seule région)."
     else:
         message = f"{where} : guichet régional (moins de {threshold.value} ESSMS)."
     if not national and pivot:
