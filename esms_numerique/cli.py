@@ -219,3 +219,60 @@ def audit_verify() -> None:
         click.echo("Journal d'audit altéré.", err=True)
         sys.exit(1)
     click.echo("Journal d'audit intact.")
+
+
+@main.group(help="Indicateurs d'usage (U-*), calculés là où vivent les données du DUI.")
+def indicateurs() -> None:
+    pass
+
+
+@indicateurs.command(
+    "calculer", help="Calcule les indicateurs U-* d'un export DUI (dossier de fichiers CSV ou Parquet)."
+)
+@click.argument("directory", metavar="DOSSIER", type=click.Path(exists=True, file_okay=False))
+@click.option("--date", "measurement_date", required=True, help="Date de mesure AAAA-MM-JJ.")
+@click.option(
+    "--window-months",
+    type=click.IntRange(1, 12),
+    default=None,
+    help="Mois de la fenêtre (défaut : celui de la campagne).",
+)
+@click.option("--campaign", default="2024", show_default=True, help="Campagne dont les cibles s'appliquent.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Écrit le résultat JSON ici.")
+def indicateurs_calculer(
+    directory: str, measurement_date: str, window_months: int | None, campaign: str, out: str | None
+) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from .indicators.compute import ExportError, Targets, compute_indicators
+    from .rules.context import CampaignContext, UnknownCampaign
+
+    try:
+        on = dt.date.fromisoformat(measurement_date)
+    except ValueError:
+        click.echo(f"Entrée invalide : date de mesure « {measurement_date} » illisible (AAAA-MM-JJ).", err=True)
+        sys.exit(INPUT_ERROR)
+    try:
+        context = CampaignContext(campaign, on)
+    except UnknownCampaign:
+        click.echo(f"Entrée invalide : campagne inconnue « {campaign} ».", err=True)
+        sys.exit(INPUT_ERROR)
+    targets = Targets(
+        **{
+            name: context.get(f"usage_targets.{name}").value
+            for name in ("active_rate", "pp_rate", "agenda_rate", "mss_rate", "dmp_rate")
+        }
+    )
+    months = window_months or context.get("usage_targets.window_months").value
+    try:
+        result = compute_indicators(Path(directory), on, targets, months)
+    except ExportError as error:
+        click.echo(f"Export refusé, aucun résultat : {error}", err=True)
+        sys.exit(INPUT_ERROR)
+    result["campaign"] = campaign
+    if out:
+        Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        click.echo(f"Résultat écrit dans {out}.")
+    else:
+        _print_json(result)

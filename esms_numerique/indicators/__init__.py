@@ -1,0 +1,1 @@
+"""Usage indicators (U-*), computed where the DUI data lives: only aggregates leave the OG."""
