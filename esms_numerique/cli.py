@@ -276,3 +276,21 @@ def indicateurs_calculer(
         click.echo(f"Résultat écrit dans {out}.")
     else:
         _print_json(result)
+
+
+@demo.command("dui-export", help="Écrit un export DUI synthétique au format canonique (réponses connues).")
+@click.option("--dossiers", type=click.IntRange(1), required=True)
+@click.option("--establishments", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--events-per-dossier", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option("--out", "out", type=click.Path(file_okay=False), default="var/dui-export", show_default=True)
+def demo_dui_export(dossiers: int, establishments: int, events_per_dossier: int, fmt: str, out: str) -> None:
+    from pathlib import Path
+
+    from .indicators.demo import MEASUREMENT_DATE, generate
+
+    sizes = generate(Path(out), dossiers, establishments, events_per_dossier, fmt)
+    click.echo(
+        f"{sizes['dossiers']} dossiers, {sizes['agenda']} événements d'agenda dans {out} "
+        f"(date de mesure prévue : {MEASUREMENT_DATE:%d/%m/%Y})."
+    )

@@ -1,0 +1,56 @@
+"""The synthetic export: its answers are known by construction, and the computation finds them."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from esms_numerique.cli import main
+from esms_numerique.indicators.compute import Targets, compute_indicators
+from esms_numerique.indicators.demo import MEASUREMENT_DATE, expected
+
+TARGETS = Targets(active_rate=0.9, pp_rate=0.9, agenda_rate=0.9, mss_rate=0.7, dmp_rate=0.7)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_generated_export_gives_the_known_answers(tmp_path, fmt):
+    result = CliRunner().invoke(
+        main,
+        [
+            "demo",
+            "dui-export",
+            "--dossiers",
+            "2000",
+            "--establishments",
+            "7",
+            "--events-per-dossier",
+            "3",
+            "--format",
+            fmt,
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    computed = compute_indicators(tmp_path, MEASUREMENT_DATE, TARGETS)
+    for finess, counts in expected(2000, 7).items():
+        essms = computed["essms"][finess]
+        assert (
+            essms["people_accompanied"],
+            essms["active_dossiers"],
+            essms["active_with_pp"],
+            essms["active_with_event"],
+            essms["mss_messages"],
+            essms["dmp_people_fed"],
+        ) == (
+            counts["people"],
+            counts["active"],
+            counts["with_pp"],
+            counts["with_event"],
+            counts["messages"],
+            counts["fed"],
+        ), finess
+    total = computed["total"]
+    assert total["people_accompanied"] == 1900
+    assert total["active_dossiers"] == 1700  # 100 left before the window, 200 not updated in it
+    assert total["active_rate"] == round(1700 / 1900, 6)
