@@ -32,4 +32,6 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/finess_import.py
+	$(PY) benchmarks/indicators.py
