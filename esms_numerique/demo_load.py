@@ -15,6 +15,7 @@ from esms_numerique.dossiers.committees import add_to_agenda, create_committee, 
 from esms_numerique.dossiers.enums import Role
 from esms_numerique.dossiers.models import Dossier, Profile
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
+from esms_numerique.indicators.services import funded_essms, record_measurements
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
@@ -58,6 +59,22 @@ def _demo_og() -> tuple[LegalEntity, list[str], str]:
     essms = list(entity.establishments.exclude(sector="").order_by("finess_et").values_list("finess_et", "region"))
     region = max({r for _, r in essms}, key=lambda r: sum(1 for _, x in essms if x == r))
     return entity, [f for f, _ in essms], region
+
+
+def _demo_measurements(porteur: User, dossier: Dossier) -> None:
+    """A measurement where every target is met, as `esms indicateurs calculer` would give it."""
+    rates = dict.fromkeys(("active_rate", "pp_rate", "agenda_rate"), 0.93) | {"mss_rate": 0.81, "dmp_rate": 0.76}
+    measure = {"people_accompanied": 40, "active_dossiers": 37, **rates}
+    record_measurements(
+        porteur,
+        dossier,
+        {
+            "measurement_date": "2024-03-10",
+            "window_start": "2023-12-11",
+            "window_end": "2024-03-10",
+            "essms": {f: dict(measure) for f in funded_essms(dossier)},
+        },
+    )
 
 
 def _demo_editor() -> Editor:
@@ -183,6 +200,8 @@ def load_demo(directory: Path) -> list[str]:
                         decision = "retenu" if name == "retenir" else "non_retenu"
                         decide(instructor, item, decision, "Décision de démonstration")
                     else:
+                        if name == "enregistrer_cibles":
+                            _demo_measurements(porteur, dossier)
                         comment = "Commentaire de démonstration" if name in COMMENTED else ""
                         apply_transition(actor, dossier, name, dossier.version, comment, {"expenses_statement": True})
                     dossier.refresh_from_db()

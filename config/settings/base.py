@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "esms_numerique.registry",
     "esms_numerique.dossiers",
     "esms_numerique.sons",
+    "esms_numerique.indicators",
     "esms_numerique.www",
 ]
 

@@ -13,6 +13,7 @@ from django.db.models import F
 
 from esms_numerique import clock
 from esms_numerique.audit.services import record
+from esms_numerique.indicators.services import final_status
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.context import CampaignContext
@@ -200,7 +201,20 @@ def _guard(dossier: Dossier, name: str, data: dict[str, Any]) -> dict[str, Any]:
     if name == "demarrer_deploiement":
         return {"deployment_started_on": data.get("date") or today}
     if name == "enregistrer_cibles":
-        return {"targets_met_on": data.get("date") or today}
+        status = final_status(dossier)
+        if not status["all_met"]:
+            if status["date"] is None:
+                raise DossierError(
+                    "Aucune mesure d'usage déposée : le porteur dépose le résultat du calcul des "
+                    "indicateurs (esms indicateurs calculer)."
+                )
+            details = [f"{f} sans mesure" for f in status["missing"]] + [
+                f"{f} : {', '.join(rules)}" for f, rules in status["unmet"].items()
+            ]
+            raise DossierError(
+                f"Cibles non atteintes à la mesure du {status['date']:%d/%m/%Y} : " + " ; ".join(details) + "."
+            )
+        return {"targets_met_on": status["date"]}
     if name == "verser_solde":
         if not dossier.targets_met_on:
             raise DossierError("Le solde suppose les cibles d'usage atteintes (U-*) : enregistrez-les d'abord.")

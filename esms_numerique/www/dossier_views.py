@@ -25,8 +25,9 @@ from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
 from esms_numerique.dossiers.workflow import DECIDED, EDITABLE
+from esms_numerique.indicators.services import OPEN_STATES, MeasurementError, final_status, record_measurements
 from esms_numerique.registry.simulation import simulate_with_registry
-from esms_numerique.rules.errors import InputError
+from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
 from esms_numerique.rules.geography import geography
 
@@ -40,6 +41,7 @@ from .forms import (
 )
 from .views import pdf_response, render_preview
 
+MEASUREMENT_MAX_BYTES = 2 * 1024 * 1024
 EXPORT_COLUMNS = [
     ("Référence", lambda d: d.reference),
     ("Intitulé", lambda d: d.title),
@@ -174,6 +176,9 @@ def dossier_detail(request, reference: str):
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
             "pieces": dossier.pieces.all(),
+            "measurements": dossier.measurements.all(),
+            "measurement_status": final_status(dossier) if dossier.measurements.exists() else None,
+            "can_measure": acting_role(request.user, dossier) == Role.PORTEUR and dossier.state in OPEN_STATES,
             "can_revise": acting_role(request.user, dossier) in (Role.ARS, Role.NATIONAL)
             and dossier.state in DECIDED
             and dossier.state != State.CLOS,
@@ -339,3 +344,22 @@ def dossier_document(request, reference: str, document: str):
     if document not in builders:
         raise Http404("Document inconnu")
     return pdf_response(builders[document](dossier), f"{dossier.reference}-{document}.pdf")
+
+
+@require_POST
+@login_required
+def dossier_measurements(request, reference: str):
+    """The porteur uploads the JSON result of `esms indicateurs calculer` for its dossier's ESSMS."""
+    dossier = visible_or_404(request.user, reference)
+    upload = request.FILES.get("result")
+    if upload is None or upload.size > MEASUREMENT_MAX_BYTES:
+        messages.error(request, "Mesures refusées : joignez le fichier JSON du calcul (2 Mo au plus).")
+        return redirect("www:dossier_detail", reference=reference)
+    try:
+        data = decode_json(upload.read())
+        rows = record_measurements(request.user, dossier, data)
+    except (InputError, MeasurementError) as error:
+        messages.error(request, f"Mesures refusées, rien n'est enregistré : {error}")
+    else:
+        messages.success(request, f"{len(rows)} mesure(s) d'usage enregistrée(s).")
+    return redirect("www:dossier_detail", reference=reference)

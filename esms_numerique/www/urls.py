@@ -20,6 +20,7 @@ urlpatterns = [
     path("dossiers/<str:reference>/<str:document>.pdf", dossier_views.dossier_document, name="dossier_document"),
     path("dossiers/<str:reference>/notification/", dossier_views.dossier_notification, name="dossier_notification"),
     path("dossiers/<str:reference>/montant/", dossier_views.dossier_revise_amount, name="dossier_revise_amount"),
+    path("dossiers/<str:reference>/mesures/", dossier_views.dossier_measurements, name="dossier_measurements"),
     path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),
     path("dossiers/<str:reference>/pieces/", dossier_views.dossier_piece_upload, name="dossier_piece_upload"),
     path(

@@ -90,3 +90,33 @@ def through_committee(instructor, dossier, decision: str = "retenu", reason: str
     decide(instructor, add_to_agenda(instructor, committee, dossier), decision, reason)
     dossier.refresh_from_db()
     return dossier
+
+
+def measurements(dossier, date: str = "2024-06-30", rate: float = 0.95, finess=None) -> dict:
+    """A result of `esms indicateurs calculer` for the dossier's funded ESSMS, every rate at `rate`."""
+    from esms_numerique.indicators.services import funded_essms
+
+    numbers = finess or funded_essms(dossier)
+    measure = {
+        "people_accompanied": 40,
+        "active_dossiers": 38,
+        "active_rate": rate,
+        "pp_rate": rate,
+        "agenda_rate": rate,
+        "mss_rate": rate,
+        "dmp_rate": rate,
+    }
+    return {
+        "measurement_date": date,
+        "window_start": "2024-03-31",
+        "window_end": date,
+        "essms": {n: dict(measure) for n in numbers},
+    }
+
+
+def measure(porteur, dossier, **kwargs):
+    from esms_numerique.indicators.services import record_measurements
+
+    record_measurements(porteur, dossier, measurements(dossier, **kwargs))
+    dossier.refresh_from_db()
+    return dossier

@@ -4,13 +4,15 @@ committee, retains it, records the convention and the advance; the balance is pa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from esms_numerique.dossiers.models import Dossier
 from tests.browser_steps import act, logged_in
 from tests.conftest import CHROMIUM
 
-from .conftest import GRAPPE_FINESS, PDF, STANDARD_PIECES
+from .conftest import GRAPPE_FINESS, PDF, STANDARD_PIECES, measurements
 
 pytestmark = [
     pytest.mark.browser,
@@ -77,6 +79,14 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users):
 
     porteur.reload()
     act(porteur, "demarrer_deploiement")
+    result = json.dumps(measurements(Dossier.objects.get(), date="2024-06-30")).encode()
+    porteur.set_input_files(
+        "#measurement-form input[name=result]",
+        files=[{"name": "resultat.json", "mimeType": "application/json", "buffer": result}],
+    )
+    porteur.get_by_role("button", name="Déposer les mesures").click()
+    assert "toutes les cibles sont atteintes" in porteur.text_content("#measurement-status")
+    assert porteur.locator("#measurements tbody tr").count() == 20
     ars.reload()
     act(ars, "enregistrer_cibles")
     form = ars.locator('form[data-transition="verser_solde"]')

@@ -20,7 +20,7 @@ from esms_numerique.dossiers.services import (
     update_grappe,
 )
 
-from .conftest import attach_pieces, grappe, through_committee
+from .conftest import attach_pieces, grappe, measure, through_committee
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,11 @@ def test_full_lifecycle_from_draft_to_closing(users):
     assert dossier.advance_paid_eur == 210000
     dossier = step(porteur, dossier, "demarrer_deploiement")
     assert deadline(dossier)["months"] == 18
+    with pytest.raises(DossierError, match="Aucune mesure d'usage déposée"):
+        step(ars, dossier, "enregistrer_cibles")
+    measure(porteur, dossier)
     dossier = step(ars, dossier, "enregistrer_cibles")
+    assert dossier.targets_met_on.isoformat() == "2024-06-30"
     with pytest.raises(DossierError, match="état récapitulatif des dépenses"):
         step(ars, dossier, "verser_solde")
     dossier = step(ars, dossier, "verser_solde", expenses_statement=True)
@@ -63,7 +67,7 @@ def test_full_lifecycle_from_draft_to_closing(users):
     assert TransitionLog.objects.filter(dossier=dossier).count() == 14
     assert Message.objects.filter(dossier=dossier).count() == 2  # the correction request and the decision
     # creation, 10 pieces, 14 steps, the committee's decision
-    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 26
+    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 27  # + the measurements
     assert verify_chain() == []
 
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IndicatorsConfig(AppConfig):
+    name = "esms_numerique.indicators"
+    verbose_name = "Indicateurs d'usage"

@@ -1,0 +1,56 @@
+"""Usage measurements the porteur brings from its OGs (aggregates only), per ESSMS of a dossier and per date."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from esms_numerique import clock
+
+RATE_FIELDS = ("active_rate", "pp_rate", "agenda_rate", "mss_rate", "dmp_rate")
+
+
+class UsageMeasurement(models.Model):
+    dossier = models.ForeignKey("dossiers.Dossier", on_delete=models.PROTECT, related_name="measurements")
+    finess_et = models.CharField("FINESS ET", max_length=9)
+    measurement_date = models.DateField("date de mesure")
+    window_start = models.DateField("début de la fenêtre")
+    window_end = models.DateField("fin de la fenêtre")
+    people_accompanied = models.PositiveIntegerField("personnes accompagnées")
+    active_dossiers = models.PositiveIntegerField("dossiers actifs")
+    active_rate = models.FloatField("taux de dossiers actifs")
+    pp_rate = models.FloatField("taux avec projet personnalisé")
+    agenda_rate = models.FloatField("taux avec événement d'agenda")
+    mss_rate = models.FloatField("taux MSSanté")
+    dmp_rate = models.FloatField("taux DMP")
+    targets_met = models.JSONField("cibles atteintes (recalculées par la plateforme)")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["measurement_date", "finess_et"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier", "finess_et", "measurement_date"], name="one_measurement_per_essms_and_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finess_et} {self.measurement_date:%d/%m/%Y}"
+
+    @property
+    def all_met(self) -> bool:
+        return all(self.targets_met.values())
+
+    @property
+    def rates(self) -> list[dict]:
+        """Each rate with its percentage, whether its target is met, and a bar width (for the page's chart)."""
+        rules = ["U-ACTIVE", "U-PP", "U-AGENDA", "U-MSS", "U-DMP"]
+        return [
+            {
+                "percent": f"{getattr(self, name) * 100:.0f} %".replace(".", ","),
+                "met": self.targets_met.get(rule),
+                "width": int(min(getattr(self, name), 1) * 60),
+            }
+            for name, rule in zip(RATE_FIELDS, rules, strict=True)
+        ]
