@@ -14,10 +14,11 @@ from ninja.security import django_auth
 
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError, StaleDossier, apply_transition
+from esms_numerique.indicators.services import MeasurementError, final_status, record_measurements
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
-from esms_numerique.rules.errors import InputError, french_messages, parse
+from esms_numerique.rules.errors import InputError, decode_json, french_messages, parse
 from esms_numerique.rules.inputs import SimulationInput, SonsInput
 from esms_numerique.rules.sons import simulate_sons
 
@@ -212,3 +213,28 @@ def dossier_transition(request: HttpRequest, reference: str, payload: Transition
         return Status(409, {"detail": str(error), "errors": []})
     except DossierError as error:
         return Status(400, {"detail": str(error), "errors": []})
+
+
+@api.post(
+    "/dossiers/{reference}/measurements",
+    response={200: dict, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    auth=django_auth,
+    tags=["dossiers"],
+    summary="Dépose le résultat de « esms indicateurs calculer » pour les ESSMS du dossier",
+)
+def dossier_measurements(request: HttpRequest, reference: str):
+    dossier = visible_dossiers(request.user).filter(reference=reference).first()
+    if dossier is None:
+        return dossier_not_found()
+    try:
+        rows = record_measurements(request.user, dossier, decode_json(request.body))
+    except PermissionDenied as error:
+        return Status(403, {"detail": str(error), "errors": []})
+    except MeasurementError as error:
+        return Status(400, {"detail": "Mesures refusées", "errors": [str(error)]})
+    status = final_status(dossier)
+    return {
+        "recorded": len(rows),
+        "all_targets_met": status["all_met"],
+        "measurement_date": status["date"].isoformat() if status["date"] else None,
+    }

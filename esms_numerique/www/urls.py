@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import committee_views, dossier_views, registry_views, sons_views, views
+from . import committee_views, dashboard_views, dossier_views, registry_views, sons_views, views
 
 app_name = "www"
 urlpatterns = [
@@ -28,6 +28,8 @@ urlpatterns = [
         dossier_views.dossier_piece_download,
         name="dossier_piece_download",
     ),
+    path("suivi/", dashboard_views.follow_up, name="follow_up"),
+    path("suivi/export.csv", dashboard_views.follow_up_csv, name="follow_up_csv"),
     path("comites/", committee_views.committee_list, name="committee_list"),
     path("comites/<int:pk>/", committee_views.committee_detail, name="committee_detail"),
     path("comites/<int:pk>/inscrire/", committee_views.committee_add, name="committee_add"),

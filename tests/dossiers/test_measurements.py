@@ -86,3 +86,35 @@ def test_upload_page(users, deploying):
     bad = SimpleUploadedFile("resultat.json", b"{pas du json", "application/json")
     page = client.post(url, {"result": bad}, follow=True).content.decode()
     assert "Mesures refusées, rien n&#x27;est enregistré : JSON illisible" in page
+
+
+def test_follow_up_page_and_export(users, deploying):
+    measure(users["porteur"], deploying)
+    ars = Client()
+    ars.force_login(users["ars"])
+    page = ars.get("/suivi/").content.decode()
+    assert "DUI actifs : 114 sur 410000 visés" in page  # 3 ESSMS × 38 active dossiers
+    assert "Bretagne" in page and 'data-region="53"' in page
+    export = ars.get("/suivi/export.csv").content.decode("utf-8-sig")
+    assert export.splitlines()[1] == "53;114;63000;31500"
+    other = Client()
+    other.force_login(users["autre_ars"])
+    assert "DUI actifs : 0 sur 410000" in other.get("/suivi/").content.decode()
+    porteur = Client()
+    porteur.force_login(users["porteur"])
+    assert porteur.get("/suivi/").status_code == 403
+
+
+def test_measurements_through_the_api(users, deploying):
+    url = f"/api/dossiers/{deploying.reference}/measurements"
+    porteur = Client()
+    porteur.force_login(users["porteur"])
+    ok = porteur.post(url, measurements(deploying), content_type="application/json")
+    assert ok.json() == {"recorded": 3, "all_targets_met": True, "measurement_date": "2024-06-30"}
+    bad = porteur.post(
+        url, measurements(deploying, date="2024-07-31", finess=["750000101"]), content_type="application/json"
+    )
+    assert bad.status_code == 400 and "n'appartient pas" in bad.json()["errors"][0]
+    ars = Client()
+    ars.force_login(users["ars"])
+    assert ars.post(url, measurements(deploying, date="2024-08-31"), content_type="application/json").status_code == 403

@@ -1,0 +1,91 @@
+"""The ARS and national follow-up: projects at risk, active DUI by region against the national target, the
+envelope engaged and paid — over the dossiers the user may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from esms_numerique import clock
+from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.services import deadline
+from esms_numerique.rules.geography import geography
+from esms_numerique.rules.parameters import default_tree
+
+from .models import UsageMeasurement
+from .services import final_status
+
+FOLLOWED = (State.CONVENTION_SIGNEE, State.AVANCE_VERSEE, State.EN_DEPLOIEMENT, State.CIBLES_MESUREES)
+
+
+def at_risk(dossiers) -> list[dict[str, Any]]:
+    """Dossiers being deployed whose deadline is passed or near (60 days), or whose last measurement misses a target."""
+    rows = []
+    for dossier in dossiers.filter(state__in=FOLLOWED):
+        due = deadline(dossier)
+        status = final_status(dossier)
+        near = due is not None and due["due"] <= clock.today() + dt.timedelta(days=60)
+        unmet = status["date"] is not None and not status["all_met"]
+        if near or unmet:
+            rows.append(
+                {
+                    "dossier": dossier,
+                    "due": due,
+                    "status": status,
+                    "reason": "échéance dépassée"
+                    if due and due["overdue"]
+                    else ("échéance proche" if near else "cibles non atteintes"),
+                }
+            )
+    return rows
+
+
+def active_dui_by_region(dossiers) -> dict[str, Any]:
+    """Active dossiers of the last measurement of each ESSMS, summed by region, against U-NATIONAL."""
+    geo = geography()
+    latest: dict[tuple[int, str], UsageMeasurement] = {}
+    for m in UsageMeasurement.objects.filter(dossier__in=dossiers).order_by("measurement_date"):
+        latest[(m.dossier_id, m.finess_et)] = m
+    regions_of = {}
+    for dossier in dossiers:
+        for essms in (dossier.filed_result or {}).get("essms", []):
+            regions_of[essms["finess_et"]] = essms.get("region", "")
+    by_region: dict[str, int] = defaultdict(int)
+    for (_, finess), measure in latest.items():
+        by_region[regions_of.get(finess, "")] += measure.active_dossiers
+    target = default_tree().get("national_targets.active_dui").values[-1]
+    total = sum(by_region.values())
+    most = max(by_region.values(), default=1) or 1
+    rows = [
+        {"region": code, "name": geo.region_name(code), "active": count, "width": 100 * count // most}
+        for code, count in sorted(by_region.items(), key=lambda item: -item[1])
+    ]
+    return {
+        "rows": rows,
+        "total": total,
+        "target": target.value,
+        "source": str(target.reference),
+        "share": total / target.value if target.value else 0,
+    }
+
+
+def envelope(dossiers) -> list[dict[str, Any]]:
+    """Amounts engaged and paid (advance + balance) by pivot region."""
+    regions: dict[str, dict[str, int]] = defaultdict(lambda: {"engaged": 0, "paid": 0})
+    for dossier in dossiers.exclude(engaged_eur=None):
+        row = regions[dossier.pivot_region]
+        row["engaged"] += dossier.engaged_eur
+        row["paid"] += (dossier.advance_paid_eur or 0) + (dossier.balance_paid_eur or 0)
+    geo = geography()
+    most = max((r["engaged"] for r in regions.values()), default=1) or 1
+    return [
+        {
+            "region": code,
+            "name": geo.region_name(code),
+            **row,
+            "engaged_width": 100 * row["engaged"] // most,
+            "paid_width": 100 * row["paid"] // most,
+        }
+        for code, row in sorted(regions.items())
+    ]
