@@ -23,6 +23,7 @@ from esms_numerique.sons.services import sons_facts
 
 from .access import acting_role, can_see, profile_of
 from .enums import Role, State
+from .fundings import platform_fundings
 from .models import AmountVersion, Dossier, Message, Piece, TransitionLog
 from .pieces import PieceError, check_upload, digest, piece_types
 from .workflow import BY_NAME, DECIDED, EDITABLE
@@ -34,29 +35,6 @@ class DossierError(Exception):
 
 class StaleDossier(DossierError):
     pass
-
-
-def platform_fundings(grappe: dict[str, Any], exclude: Dossier | None = None) -> list[dict[str, Any]]:
-    """ESMS numérique fundings the platform already decided for the grappe's ESSMS (E-NO-DOUBLE): one funding
-    per ESSMS over 2021-2025, whatever its porteur declares."""
-    wanted = {str(e.get("finess_et", "")).strip().upper() for e in grappe.get("essms", []) if isinstance(e, dict)}
-    funded = Dossier.objects.filter(state__in=DECIDED).exclude(filed_result=None)
-    if exclude is not None:
-        funded = funded.exclude(pk=exclude.pk)
-    fundings = []
-    for dossier in funded.only("reference", "filed_at", "filed_result"):
-        for essms in dossier.filed_result.get("essms", []):
-            if essms["finess_et"] in wanted and essms.get("fundable", True):
-                fundings.append(
-                    {
-                        "finess_et": essms["finess_et"],
-                        "scheme": "esms_numerique",
-                        "operation": essms["operation"],
-                        "year": dossier.filed_at.year,
-                        "dossier": dossier.reference,
-                    }
-                )
-    return fundings
 
 
 def _with_sons_facts(essms: list[Any]) -> list[Any]:
@@ -84,7 +62,8 @@ def evaluate(
     fundings the platform already decided (E-NO-DOUBLE); an incomplete grappe gives its errors."""
     data = {**grappe, "filed_on": on.isoformat()}
     data["essms"] = _with_sons_facts(grappe.get("essms", []))
-    known = platform_fundings(grappe, exclude=dossier)
+    wanted = {str(e.get("finess_et", "")).strip().upper() for e in grappe.get("essms", []) if isinstance(e, dict)}
+    known = platform_fundings(wanted, exclude=dossier)
     if known:
         data["previous_fundings"] = [*grappe.get("previous_fundings", []), *known]
     if pieces is not None:

@@ -14,8 +14,7 @@ from django.db.models import F
 from esms_numerique import clock
 from esms_numerique.audit.services import record
 from esms_numerique.dossiers.access import profile_of
-from esms_numerique.dossiers.models import Dossier
-from esms_numerique.dossiers.workflow import DECIDED
+from esms_numerique.dossiers.fundings import platform_fundings
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import og_essms_count, registry_snapshot
 from esms_numerique.rules.inputs import SonsInput
@@ -212,22 +211,18 @@ def _once_across_orders(solution: Solution, items: list[ItemRequest], exclude: O
 def _no_acquisition_funding(items: list[ItemRequest]) -> list[Finding]:
     """E-NO-DOUBLE: an ESSMS funded by ESMS numérique for the acquisition of a DUI cannot order the Prestation
     Ségur of another one (the order says so in its mandatory mention)."""
-    wanted = {i.finess_et for i in items}
-    findings = []
-    for dossier in Dossier.objects.filter(state__in=DECIDED).exclude(filed_result=None):
-        for essms in dossier.filed_result.get("essms", []):
-            if essms["finess_et"] in wanted and essms["operation"] == "acquisition" and essms.get("fundable", True):
-                findings.append(
-                    Finding(
-                        "E-NO-DOUBLE",
-                        Verdict.BLOQUANT,
-                        f"Cet ESSMS est financé par ESMS numérique pour l'acquisition d'un DUI (dossier "
-                        f"{dossier.reference}) : il ne peut pas commander la Prestation Ségur d'un autre.",
-                        SRC_DOUBLE,
-                        essms["finess_et"],
-                    )
-                )
-    return findings
+    return [
+        Finding(
+            "E-NO-DOUBLE",
+            Verdict.BLOQUANT,
+            f"Cet ESSMS est financé par ESMS numérique pour l'acquisition d'un DUI (dossier {f['dossier']}) : "
+            "il ne peut pas commander la Prestation Ségur d'un autre.",
+            SRC_DOUBLE,
+            f["finess_et"],
+        )
+        for f in platform_fundings({i.finess_et for i in items})
+        if f["operation"] == "acquisition"
+    ]
 
 
 def pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Finding]:
