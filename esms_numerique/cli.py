@@ -118,7 +118,7 @@ def params_list(on: str | None) -> None:
     for key, file in default_tree().files.items():
         click.echo(f"{key}  (valable au {file.last_value_still_valid_on:%d/%m/%Y})")
         for name, parameter in file.parameters.items():
-            value = parameter.at(date) or parameter.values[0]
+            value = parameter.in_force(date)
             shown = f"{len(value.value)} lignes" if parameter.unit == "table" else value.value
             click.echo(f"  {name} = {shown} [{parameter.unit}] — {value.reference}")
 

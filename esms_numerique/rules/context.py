@@ -58,6 +58,4 @@ class CampaignContext:
 
     def shared(self, name: str) -> DatedValue:
         """A parameter outside the campaign tree (geography, SONS, sectors), read on the same date."""
-        parameter = self.tree.get(name)
-        value = parameter.at(self.on) or parameter.values[0]
-        return value
+        return self.tree.get(name).in_force(self.on)

@@ -58,6 +58,10 @@ class Parameter:
     regions: dict[str, tuple[DatedValue, ...]] = field(default_factory=dict)
     note: str = ""
 
+    def in_force(self, date: dt.date, region: str | None = None) -> DatedValue:
+        """The value on `date`; before the first dated value, the first one (a text read ahead of its date)."""
+        return self.at(date, region) or (self.regions.get(region) or self.values)[0]
+
     def at(self, date: dt.date, region: str | None = None) -> DatedValue | None:
         """The value in force on `date` (the region's own if it has one), or None before the first one."""
         values = self.regions.get(region) if region else None

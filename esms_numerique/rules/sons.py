@@ -82,7 +82,7 @@ def bareme(inp: SonsInput, tree: ParameterTree) -> tuple[str | None, int | None,
     """Rate per ESSMS by tranche of the OG's number of ESSMS in the reference FINESS snapshot."""
     on = _on(inp)
     snapshot = tree.get("sons/bareme.reference_snapshot")
-    snapshot_value = snapshot.at(on) or snapshot.values[0]
+    snapshot_value = snapshot.in_force(on)
     if not tree.has(f"sons/bareme.{inp.couloir}"):
         return (
             None,
@@ -98,7 +98,7 @@ def bareme(inp: SonsInput, tree: ParameterTree) -> tuple[str | None, int | None,
             ],
         )
     parameter = tree.get(f"sons/bareme.{inp.couloir}")
-    table = parameter.at(on) or parameter.values[0]
+    table = parameter.in_force(on)
     for row in table.value:
         if row["min"] <= inp.og_essms_count and (row["max"] is None or inp.og_essms_count <= row["max"]):
             upper = f"à {row['max']}" if row["max"] is not None else "et plus"
@@ -121,7 +121,7 @@ def bareme(inp: SonsInput, tree: ParameterTree) -> tuple[str | None, int | None,
 @rule("S-CALENDAR", "SONS23 calendrier de dépôt des commandes")
 def order_calendar(inp: SonsInput, tree: ParameterTree) -> list[Finding]:
     table = tree.get("sons/calendar.couloirs")
-    rows = [row for row in (table.at(_on(inp)) or table.values[0]).value if row["couloir"] == inp.couloir]
+    rows = [row for row in table.in_force(_on(inp)).value if row["couloir"] == inp.couloir]
     if inp.sector:
         rows = [row for row in rows if inp.sector in row["sectors"]]
     src = f"{source_of(table.values[-1])} ; DECISION D-SONS-CALENDAR (docs/decisions.md)"
@@ -193,7 +193,7 @@ def simulate_sons(inp: SonsInput, tree: ParameterTree | None = None) -> SonsResu
         return SonsResult(inp.couloir, tranche, None, len(essms), None, None, None, findings)
     total = rate * len(essms)
     share = tree.get("sons/flow.advance_share")
-    share_value = share.at(_on(inp)) or share.values[0]
+    share_value = share.in_force(_on(inp))
     advance = share_eur(total, share_value.value)
     findings.append(
         Finding(

@@ -45,8 +45,7 @@ class ItemRequest:
 
 
 def _param(name: str, on: dt.date):
-    parameter = default_tree().get(name)
-    return parameter.at(on) or parameter.values[0]
+    return default_tree().get(name).in_force(on)
 
 
 def _barème_by_client(
