@@ -39,7 +39,8 @@ $VENV/bin/ruff check .
 $VENV/bin/ruff format --check .
 $VENV/bin/yamllint -s esms_numerique/rules/parameters tests/rules/scenarios
 $VENV/bin/esms params check
-$VENV/bin/python -m pytest "$@"
+# The whole suite takes a few minutes; past 30 something hangs, and CI should say so rather than wait.
+timeout 30m $VENV/bin/python -m pytest "$@"
 if [ -n "${DATABASE_URL:-}" ] && [ $# -eq 0 ]; then
     echo "Répertoire FINESS, une seconde fois sur SQLite (la base embarquée par défaut) :"
     env -u DATABASE_URL $VENV/bin/python -m pytest tests/registry -q
