@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from esms_numerique.indicators.compute import Targets, compute_indicators, window_start
+from esms_numerique.indicators.compute import DuiExport, Targets, window_start
 from esms_numerique.indicators.demo import MEASUREMENT_DATE, generate
 
 DOSSIERS = 1_000_000
@@ -70,7 +70,9 @@ def main() -> int:
         generated = time.perf_counter() - started
 
         started = time.perf_counter()
-        result = compute_indicators(out, MEASUREMENT_DATE, TARGETS)
+        # The same work as the pandas side: load, check, one measure (not the file active nor a series).
+        with DuiExport(out) as export:
+            result = export.measure(MEASUREMENT_DATE, TARGETS, 3)
         duck = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -238,9 +238,26 @@ def indicateurs() -> None:
     help="Mois de la fenêtre (défaut : celui de la campagne).",
 )
 @click.option("--campaign", default="2024", show_default=True, help="Campagne dont les cibles s'appliquent.")
+@click.option(
+    "--monthly-from",
+    default=None,
+    help="Série mensuelle : une mesure à chaque fin de mois depuis le mois de cette date AAAA-MM-JJ (D-USAGE-SERIES).",
+)
+@click.option(
+    "--file-active-year",
+    type=click.IntRange(2000, 2100),
+    default=None,
+    help="Année de la file active CNSA (défaut : dernière année complète, D-FILE-ACTIVE).",
+)
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Écrit le résultat JSON ici.")
 def indicateurs_calculer(
-    directory: str, measurement_date: str, window_months: int | None, campaign: str, out: str | None
+    directory: str,
+    measurement_date: str,
+    window_months: int | None,
+    campaign: str,
+    monthly_from: str | None,
+    file_active_year: int | None,
+    out: str | None,
 ) -> None:
     import datetime as dt
     from pathlib import Path
@@ -248,10 +265,16 @@ def indicateurs_calculer(
     from .indicators.compute import ExportError, Targets, compute_indicators
     from .rules.context import CampaignContext, UnknownCampaign
 
-    try:
-        on = dt.date.fromisoformat(measurement_date)
-    except ValueError:
-        click.echo(f"Entrée invalide : date de mesure « {measurement_date} » illisible (AAAA-MM-JJ).", err=True)
+    dates = {}
+    for option, value in (("--date", measurement_date), ("--monthly-from", monthly_from)):
+        try:
+            dates[option] = dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            click.echo(f"Entrée invalide : {option} « {value} » illisible (AAAA-MM-JJ).", err=True)
+            sys.exit(INPUT_ERROR)
+    on, series_from = dates["--date"], dates["--monthly-from"]
+    if series_from and series_from > on:
+        click.echo(f"Entrée invalide : --monthly-from {series_from:%d/%m/%Y} est après la date de mesure.", err=True)
         sys.exit(INPUT_ERROR)
     try:
         context = CampaignContext(campaign, on)
@@ -266,7 +289,20 @@ def indicateurs_calculer(
     )
     months = window_months or context.get("usage_targets.window_months").value
     try:
-        result = compute_indicators(Path(directory), on, targets, months)
+        result = compute_indicators(
+            Path(directory),
+            on,
+            targets,
+            months,
+            monthly_from=series_from,
+            # D-USAGE-SERIES: a campaign without a monthly period gives a rolling series over its own window.
+            series_window_months=(
+                context.get("usage_targets.series_window_months").value
+                if context.has("usage_targets.series_window_months")
+                else months
+            ),
+            file_active_in=file_active_year,
+        )
     except ExportError as error:
         click.echo(f"Export refusé, aucun résultat : {error}", err=True)
         sys.exit(INPUT_ERROR)

@@ -227,14 +227,16 @@ def dossier_measurements(request: HttpRequest, reference: str):
     if dossier is None:
         return dossier_not_found()
     try:
-        rows = record_measurements(request.user, dossier, decode_json(request.body))
+        recorded = record_measurements(request.user, dossier, decode_json(request.body))
     except PermissionDenied as error:
         return Status(403, {"detail": str(error), "errors": []})
     except MeasurementError as error:
         return Status(400, {"detail": "Mesures refusées", "errors": [str(error)]})
     status = final_status(dossier)
     return {
-        "recorded": len(rows),
+        "recorded": len(recorded.rows),
+        "dates": [on.isoformat() for on in recorded.dates],
+        "kept": [on.isoformat() for on in recorded.kept],
         "all_targets_met": status["all_met"],
         "measurement_date": status["date"].isoformat() if status["date"] else None,
     }

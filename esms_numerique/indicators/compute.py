@@ -1,8 +1,8 @@
 """The U-* indicators from a DUI export in the canonical layout, with DuckDB (pure Python, no Django).
 
 Definitions, as this platform reads the texts until the ANAP guide says otherwise (docs/indicateurs.md):
-- the window is the `window_months` months that end on the measurement date, both ends included
-  (start = date − N months + 1 day);
+- the window is the `window_months` months that end on the measurement date, both ends included: whole calendar
+  months when the date is a month end, else from the day after the same day N months earlier;
 - people accompanied: distinct persons present on at least one day of the window (admitted on or before its end,
   and without a definitive exit before its start; a temporary exit does not end the accompaniment);
 - an active dossier concerns such a person and was updated in the window;
@@ -10,7 +10,13 @@ Definitions, as this platform reads the texts until the ANAP guide says otherwis
 - with an agenda event: an event in the window;
 - MSSanté rate: messages sent in the window ÷ people accompanied; DMP rate: people with at least one document fed
   to the DMP in the window ÷ people accompanied;
-- active rate: active dossiers ÷ people accompanied; PP and agenda rates: ÷ active dossiers.
+- active rate: active dossiers ÷ people accompanied; PP and agenda rates: ÷ active dossiers;
+- U-OPTIONAL (no target): e-prescriptions imported into the DUI and exchanges with an e-parcours platform in the
+  window, counted when those files are given;
+- CNSA yearly file active (D-FILE-ACTIVE): distinct persons present on 31/12 of the year or with a definitive exit in
+  the year, each person once;
+- monthly series (D-USAGE-SERIES): one measure at each month end, the first over the campaign's window, the next
+  ones over the series window (one month in 2022: « sur le mois écoulé mesuré à chaque fin de mois »).
 """
 
 from __future__ import annotations
@@ -38,16 +44,27 @@ TABLES = {
     "mssante": {"finess_et": "VARCHAR", "message_id": "VARCHAR", "sent_at": "DATE"},
     "dmp": {"dossier_id": "VARCHAR", "fed_at": "DATE"},
 }
+# U-OPTIONAL (AAP24 4.C): counted when the OG's export has them, no target.
+OPTIONAL_TABLES = {
+    "eprescription": {"dossier_id": "VARCHAR", "imported_at": "DATE"},
+    "eparcours": {"dossier_id": "VARCHAR", "exchanged_at": "DATE"},
+}
+OPTIONAL_COUNTS = {"eprescription": "eprescription_imports", "eparcours": "eparcours_exchanges"}
+_DATE_COLUMN = {"eprescription": "imported_at", "eparcours": "exchanged_at"}
 EXIT_TYPES = ("definitive", "temporary", "empty")
 DEFINITIONS = (
     "Lecture de la plateforme en attendant le guide de l'ANAP (docs/indicateurs.md) : la fenêtre couvre les N mois "
-    "qui finissent à la date de mesure, bornes comprises ; personnes accompagnées : personnes distinctes présentes "
+    "qui finissent à la date de mesure, bornes comprises (des mois civils entiers si la date est une fin de mois) ; "
+    "personnes accompagnées : personnes distinctes présentes "
     "au moins un jour de la fenêtre (admises au plus tard à sa fin, sans sortie définitive avant son début ; une "
     "sortie temporaire n'interrompt pas l'accompagnement) ; dossier actif : dossier d'une telle personne mis à jour "
     "dans la fenêtre ; avec projet personnalisé : PP daté au plus tard de la date de mesure ; avec événement : "
     "événement d'agenda dans la fenêtre ; taux MSSanté : messages envoyés dans la fenêtre ÷ personnes accompagnées ; "
     "taux DMP : personnes dont le DMP a reçu au moins un document dans la fenêtre ÷ personnes accompagnées ; taux de "
-    "dossiers actifs : dossiers actifs ÷ personnes accompagnées ; taux PP et agenda : ÷ dossiers actifs."
+    "dossiers actifs : dossiers actifs ÷ personnes accompagnées ; taux PP et agenda : ÷ dossiers actifs. "
+    "Facultatifs, sans cible (U-OPTIONAL) : prescriptions électroniques importées et échanges avec la plateforme "
+    "e-parcours dans la fenêtre. File active CNSA de l'année N : personnes présentes au 31/12/N ou sorties "
+    "définitivement dans l'année, chacune comptée une fois."
 )
 RATES = {
     "active_rate": "U-ACTIVE",
@@ -72,25 +89,36 @@ class Targets:
 
 
 def window_start(measurement_date: dt.date, months: int) -> dt.date:
-    """The day after the same day `months` months earlier (clamped to that month's last day)."""
+    """The first day of the `months` months that end on the measurement date. On a month end, the window is made of
+    whole calendar months (30/06, 3 months → 01/04; 1 month → 01/06); on another day, it starts the day after the
+    same day `months` months earlier, clamped to that month's last day (15/01 → 16/10)."""
+    if measurement_date.day == calendar.monthrange(measurement_date.year, measurement_date.month)[1]:
+        year, month = divmod(measurement_date.month - months, 12)
+        return dt.date(measurement_date.year + year, month + 1, 1)
     year, month = divmod(measurement_date.month - 1 - months, 12)
     year, month = measurement_date.year + year, month + 1
     day = min(measurement_date.day, calendar.monthrange(year, month)[1])
     return dt.date(year, month, day) + dt.timedelta(days=1)
 
 
-def _source(directory: Path, name: str) -> Path:
+def _find(directory: Path, name: str) -> Path | None:
     for suffix in (".parquet", ".csv"):
         path = directory / f"{name}{suffix}"
         if path.exists():
             return path
-    raise ExportError(f"{directory}/{name}.csv (ou .parquet) : fichier manquant")
+    return None
 
 
-def _load(connection: duckdb.DuckDBPyConnection, directory: Path, name: str) -> None:
+def _source(directory: Path, name: str) -> Path:
+    path = _find(directory, name)
+    if path is None:
+        raise ExportError(f"{directory}/{name}.csv (ou .parquet) : fichier manquant")
+    return path
+
+
+def _load(connection: duckdb.DuckDBPyConnection, directory: Path, name: str, columns: dict[str, str]) -> None:
     """Loads a table as text, checks its columns, then converts it: a bad value names its file and line."""
     path = _source(directory, name)
-    columns = TABLES[name]
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     options = "" if path.suffix == ".parquet" else ", all_varchar = true, header = true"
     try:
@@ -125,7 +153,7 @@ def _load(connection: duckdb.DuckDBPyConnection, directory: Path, name: str) -> 
     connection.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, _row FROM raw_{name}")
 
 
-def _check(connection: duckdb.DuckDBPyConnection, directory: Path) -> None:
+def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tuple[str, ...]) -> None:
     duplicate = connection.execute(
         "SELECT dossier_id, min(_row), max(_row) FROM dossiers GROUP BY dossier_id HAVING count(*) > 1 "
         "ORDER BY 2 LIMIT 1"
@@ -144,7 +172,7 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path) -> None:
             f"{_source(directory, 'dossiers').name}, ligne {wrong_type[0] + 1}, colonne « exit_type » : "
             f"« {wrong_type[1]} » inconnu ({', '.join(EXIT_TYPES)})"
         )
-    for name in ("projets_personnalises", "agenda", "dmp"):
+    for name in ("projets_personnalises", "agenda", "dmp", *optional):
         orphan = connection.execute(
             f"SELECT t._row, t.dossier_id FROM {name} t LEFT JOIN dossiers d USING (dossier_id) "
             f"WHERE d.dossier_id IS NULL ORDER BY t._row LIMIT 1"
@@ -164,7 +192,23 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path) -> None:
         )
 
 
-SQL = """
+def _sql(optional: tuple[str, ...]) -> str:
+    """One row per FINESS ET and a total row (finess_et NULL, ROLLUP): the counts of one window."""
+    extra_ctes = "".join(
+        f""",
+{name}_counts AS (
+    SELECT p.finess_et, count(*) AS n
+    FROM {name} x JOIN dossiers p USING (dossier_id) WHERE x.{_DATE_COLUMN[name]} BETWEEN $start AND $end
+    GROUP BY ROLLUP (p.finess_et)
+)"""
+        for name in optional
+    )
+    extra_columns = "".join(f", coalesce({name}_counts.n, 0)" for name in optional)
+    extra_joins = "".join(
+        f"\nLEFT JOIN {name}_counts ON {name}_counts.finess_et IS NOT DISTINCT FROM people.finess_et"
+        for name in optional
+    )
+    return f"""
 WITH present AS (
     SELECT * FROM dossiers
     WHERE admission_date <= $end
@@ -193,14 +237,39 @@ fed AS (
     SELECT p.finess_et, count(DISTINCT p.person_id) AS n
     FROM dmp d JOIN present p USING (dossier_id) WHERE d.fed_at BETWEEN $start AND $end
     GROUP BY ROLLUP (p.finess_et)
-)
+){extra_ctes}
 SELECT people.finess_et, people.n, coalesce(c.active, 0), coalesce(c.with_pp, 0), coalesce(c.with_event, 0),
-       coalesce(m.n, 0), coalesce(f.n, 0)
+       coalesce(m.n, 0), coalesce(f.n, 0){extra_columns}
 FROM people
 LEFT JOIN dossier_counts c ON c.finess_et IS NOT DISTINCT FROM people.finess_et
 LEFT JOIN messages m ON m.finess_et IS NOT DISTINCT FROM people.finess_et
-LEFT JOIN fed f ON f.finess_et IS NOT DISTINCT FROM people.finess_et
+LEFT JOIN fed f ON f.finess_et IS NOT DISTINCT FROM people.finess_et{extra_joins}
 ORDER BY people.finess_et NULLS LAST
+"""
+
+
+# D-FILE-ACTIVE: the CNSA file active of year N (« effectif au 31/12/N + sorties définitives dans l'année, une
+# personne n'est comptée qu'une fois »). Present on 31/12 = admitted on or before it and no definitive exit before it
+# (a definitive exit on 31/12 is an exit of the year: the person is counted once either way).
+FILE_ACTIVE_SQL = """
+WITH at_year_end AS (
+    SELECT finess_et, person_id FROM dossiers
+    WHERE admission_date <= $year_end
+      AND NOT (exit_type = 'definitive' AND exit_date IS NOT NULL AND exit_date < $year_end)
+),
+exits AS (
+    SELECT finess_et, person_id FROM dossiers
+    WHERE exit_type = 'definitive' AND exit_date BETWEEN $year_start AND $year_end
+),
+counted AS (SELECT * FROM at_year_end UNION SELECT * FROM exits),
+present AS (SELECT finess_et, count(DISTINCT person_id) AS n FROM at_year_end GROUP BY ROLLUP (finess_et)),
+exited AS (SELECT finess_et, count(DISTINCT person_id) AS n FROM exits GROUP BY ROLLUP (finess_et)),
+file_active AS (SELECT finess_et, count(DISTINCT person_id) AS n FROM counted GROUP BY ROLLUP (finess_et))
+SELECT fa.finess_et, coalesce(p.n, 0), coalesce(e.n, 0), fa.n
+FROM file_active fa
+LEFT JOIN present p ON p.finess_et IS NOT DISTINCT FROM fa.finess_et
+LEFT JOIN exited e ON e.finess_et IS NOT DISTINCT FROM fa.finess_et
+ORDER BY fa.finess_et NULLS LAST
 """
 
 
@@ -208,8 +277,8 @@ def _ratio(numerator: int, denominator: int) -> float:
     return round(numerator / denominator, 6) if denominator else 0.0
 
 
-def _measure(row: tuple, targets: Targets) -> dict[str, Any]:
-    _, people, active, with_pp, with_event, messages, fed = row
+def _measure(row: tuple, targets: Targets, optional: tuple[str, ...]) -> dict[str, Any]:
+    _, people, active, with_pp, with_event, messages, fed = row[:7]
     measure = {
         "people_accompanied": people,
         "active_dossiers": active,
@@ -223,30 +292,103 @@ def _measure(row: tuple, targets: Targets) -> dict[str, Any]:
         "mss_rate": _ratio(messages, people),
         "dmp_rate": _ratio(fed, people),
     }
+    measure.update({OPTIONAL_COUNTS[name]: count for name, count in zip(optional, row[7:], strict=True)})
     measure["targets_met"] = {rule: measure[rate] >= getattr(targets, rate) for rate, rule in RATES.items()}
     return measure
 
 
+def file_active_year(measurement_date: dt.date) -> int:
+    """D-FILE-ACTIVE: the last complete year on the measurement date (the date's own year if it is a 31/12)."""
+    return (
+        measurement_date.year
+        if (measurement_date.month, measurement_date.day) == (12, 31)
+        else measurement_date.year - 1
+    )
+
+
+def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The month ends from the one of `first`'s month to the last one on or before `last`."""
+    ends = []
+    year, month = first.year, first.month
+    while True:
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        if end > last:
+            return ends
+        ends.append(end)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+class DuiExport:
+    """A DUI export loaded and checked once, then measured on as many dates and windows as asked."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.optional = tuple(name for name in OPTIONAL_TABLES if _find(directory, name))
+        self.connection = duckdb.connect()
+        try:
+            for name, columns in TABLES.items():
+                _load(self.connection, directory, name, columns)
+            for name in self.optional:
+                _load(self.connection, directory, name, OPTIONAL_TABLES[name])
+            _check(self.connection, directory, self.optional)
+        except BaseException:
+            self.connection.close()
+            raise
+
+    def __enter__(self) -> DuiExport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+    def measure(self, measurement_date: dt.date, targets: Targets, window_months: int) -> dict[str, Any]:
+        start = window_start(measurement_date, window_months)
+        rows = self.connection.execute(_sql(self.optional), {"start": start, "end": measurement_date}).fetchall()
+        return {
+            "measurement_date": measurement_date.isoformat(),
+            "window_start": start.isoformat(),
+            "window_end": measurement_date.isoformat(),
+            "window_months": window_months,
+            "essms": {row[0]: _measure(row, targets, self.optional) for row in rows if row[0] is not None},
+            "total": next((_measure(row, targets, self.optional) for row in rows if row[0] is None), None),
+        }
+
+    def file_active(self, year: int) -> dict[str, Any]:
+        rows = self.connection.execute(
+            FILE_ACTIVE_SQL, {"year_start": dt.date(year, 1, 1), "year_end": dt.date(year, 12, 31)}
+        ).fetchall()
+
+        def counts(row: tuple) -> dict[str, int]:
+            return {"present_at_year_end": row[1], "definitive_exits": row[2], "file_active": row[3]}
+
+        return {
+            "year": year,
+            "essms": {row[0]: counts(row) for row in rows if row[0] is not None},
+            "total": next((counts(row) for row in rows if row[0] is None), None),
+        }
+
+
 def compute_indicators(
-    directory: Path, measurement_date: dt.date, targets: Targets, window_months: int = 3
+    directory: Path,
+    measurement_date: dt.date,
+    targets: Targets,
+    window_months: int = 3,
+    *,
+    monthly_from: dt.date | None = None,
+    series_window_months: int | None = None,
+    file_active_in: int | None = None,
 ) -> dict[str, Any]:
-    start = window_start(measurement_date, window_months)
-    connection = duckdb.connect()
-    try:
-        for name in TABLES:
-            _load(connection, directory, name)
-        _check(connection, directory)
-        rows = connection.execute(SQL, {"start": start, "end": measurement_date}).fetchall()
-    finally:
-        connection.close()
-    essms = {row[0]: _measure(row, targets) for row in rows if row[0] is not None}
-    total = next((_measure(row, targets) for row in rows if row[0] is None), None)
-    return {
-        "measurement_date": measurement_date.isoformat(),
-        "window_start": start.isoformat(),
-        "window_end": measurement_date.isoformat(),
-        "window_months": window_months,
-        "essms": essms,
-        "total": total,
-        "definitions": DEFINITIONS,
-    }
+    """The measure on the date; the CNSA file active; with `monthly_from`, the monthly series up to the date
+    (D-USAGE-SERIES: the first month end over `window_months`, the next ones over `series_window_months`)."""
+    with DuiExport(directory) as export:
+        result = export.measure(measurement_date, targets, window_months)
+        result["file_active"] = export.file_active(file_active_in or file_active_year(measurement_date))
+        if monthly_from is not None:
+            ends = month_ends(monthly_from, measurement_date)
+            result["monthly"] = [
+                export.measure(end, targets, window_months if n == 0 else series_window_months or window_months)
+                for n, end in enumerate(ends)
+            ]
+    result["optional_indicators"] = [OPTIONAL_COUNTS[name] for name in export.optional]
+    result["definitions"] = DEFINITIONS
+    return result

@@ -66,7 +66,7 @@ def generate(
 
 
 def expected(dossiers: int, establishments: int = 50) -> dict[str, dict[str, int]]:
-    """The answers, counted from the construction above (window 31/03/2024 – 30/06/2024)."""
+    """The answers, counted from the construction above (window 01/04/2024 – 30/06/2024)."""
     finess = finess_list(establishments)
     counts = {f: dict.fromkeys(("people", "active", "with_pp", "with_event", "messages", "fed"), 0) for f in finess}
     for i in range(dossiers):

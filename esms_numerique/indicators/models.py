@@ -7,7 +7,10 @@ from django.db import models
 
 from esms_numerique import clock
 
-RATE_FIELDS = ("active_rate", "pp_rate", "agenda_rate", "mss_rate", "dmp_rate")
+from .compute import RATES
+
+RATE_FIELDS = tuple(RATES)  # active_rate, pp_rate, agenda_rate, mss_rate, dmp_rate
+RULES = tuple(RATES.values())  # U-ACTIVE, U-PP, U-AGENDA, U-MSS, U-DMP
 
 
 class UsageMeasurement(models.Model):
@@ -23,6 +26,9 @@ class UsageMeasurement(models.Model):
     agenda_rate = models.FloatField("taux avec événement d'agenda")
     mss_rate = models.FloatField("taux MSSanté")
     dmp_rate = models.FloatField("taux DMP")
+    # U-OPTIONAL, no target: present when the OG's export had the file.
+    eprescription_imports = models.PositiveIntegerField("prescriptions électroniques importées", null=True, blank=True)
+    eparcours_exchanges = models.PositiveIntegerField("échanges avec la plateforme e-parcours", null=True, blank=True)
     targets_met = models.JSONField("cibles atteintes (recalculées par la plateforme)")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=clock.now)
@@ -43,14 +49,18 @@ class UsageMeasurement(models.Model):
         return all(self.targets_met.values())
 
     @property
+    def unmet_rules(self) -> list[str]:
+        """In the order of the rules (PostgreSQL's jsonb does not keep the keys' order)."""
+        return [rule for rule in RULES if not self.targets_met.get(rule, False)]
+
+    @property
     def rates(self) -> list[dict]:
         """Each rate with its percentage, whether its target is met, and a bar width (for the page's chart)."""
-        rules = ["U-ACTIVE", "U-PP", "U-AGENDA", "U-MSS", "U-DMP"]
         return [
             {
                 "percent": f"{getattr(self, name) * 100:.0f} %".replace(".", ","),
                 "met": self.targets_met.get(rule),
                 "width": int(min(getattr(self, name), 1) * 60),
             }
-            for name, rule in zip(RATE_FIELDS, rules, strict=True)
+            for name, rule in zip(RATE_FIELDS, RULES, strict=True)
         ]

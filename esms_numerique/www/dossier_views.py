@@ -357,9 +357,9 @@ def dossier_measurements(request, reference: str):
         return redirect("www:dossier_detail", reference=reference)
     try:
         data = decode_json(upload.read())
-        rows = record_measurements(request.user, dossier, data)
+        recorded = record_measurements(request.user, dossier, data)
     except (InputError, MeasurementError) as error:
         messages.error(request, f"Mesures refusées, rien n'est enregistré : {error}")
     else:
-        messages.success(request, f"{len(rows)} mesure(s) d'usage enregistrée(s).")
+        messages.success(request, recorded.message())
     return redirect("www:dossier_detail", reference=reference)

@@ -108,7 +108,7 @@ def measurements(dossier, date: str = "2024-06-30", rate: float = 0.95, finess=N
     }
     return {
         "measurement_date": date,
-        "window_start": "2024-03-31",
+        "window_start": "2024-04-01",
         "window_end": date,
         "essms": {n: dict(measure) for n in numbers},
     }

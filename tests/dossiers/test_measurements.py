@@ -11,7 +11,7 @@ from django.test import Client
 
 from esms_numerique.dossiers.services import DossierError, apply_transition, create_dossier
 from esms_numerique.indicators.models import UsageMeasurement
-from esms_numerique.indicators.services import MeasurementError, final_status, record_measurements
+from esms_numerique.indicators.services import MeasurementError, final_status, funded_essms, record_measurements
 
 from .conftest import attach_pieces, grappe, measure, measurements, through_committee
 
@@ -71,7 +71,7 @@ def test_only_the_porteur_uploads_and_only_once_per_date(users, deploying):
     with pytest.raises(PermissionDenied):
         record_measurements(users["ars"], deploying, measurements(deploying))
     measure(users["porteur"], deploying)
-    with pytest.raises(MeasurementError, match="déjà enregistrées"):
+    with pytest.raises(MeasurementError, match=r"Des mesures du 30/06/2024 sont déjà enregistrées .* rien de nouveau"):
         record_measurements(users["porteur"], deploying, measurements(deploying))
 
 
@@ -81,7 +81,7 @@ def test_upload_page(users, deploying):
     url = f"/dossiers/{deploying.reference}/mesures/"
     upload = SimpleUploadedFile("resultat.json", json.dumps(measurements(deploying)).encode(), "application/json")
     page = client.post(url, {"result": upload}, follow=True).content.decode()
-    assert "3 mesure(s) d&#x27;usage enregistrée(s)" in page
+    assert "3 mesure(s) d&#x27;usage enregistrée(s) (30/06/2024)." in page
     assert 'id="measurements"' in page and "95 %" in page
     bad = SimpleUploadedFile("resultat.json", b"{pas du json", "application/json")
     page = client.post(url, {"result": bad}, follow=True).content.decode()
@@ -110,7 +110,13 @@ def test_measurements_through_the_api(users, deploying):
     porteur = Client()
     porteur.force_login(users["porteur"])
     ok = porteur.post(url, measurements(deploying), content_type="application/json")
-    assert ok.json() == {"recorded": 3, "all_targets_met": True, "measurement_date": "2024-06-30"}
+    assert ok.json() == {
+        "recorded": 3,
+        "dates": ["2024-06-30"],
+        "kept": [],
+        "all_targets_met": True,
+        "measurement_date": "2024-06-30",
+    }
     bad = porteur.post(
         url, measurements(deploying, date="2024-07-31", finess=["750000101"]), content_type="application/json"
     )
@@ -118,3 +124,87 @@ def test_measurements_through_the_api(users, deploying):
     ars = Client()
     ars.force_login(users["ars"])
     assert ars.post(url, measurements(deploying, date="2024-08-31"), content_type="application/json").status_code == 403
+
+
+def monthly(dossier, ends: list[str], rate: float = 0.95) -> dict:
+    """A result with its monthly series (D-USAGE-SERIES): the main measure on the last month end, over 3 months."""
+    data = measurements(dossier, date=ends[-1], rate=rate)
+    data["monthly"] = []
+    for n, end in enumerate(ends):
+        month = measurements(dossier, date=end, rate=rate)
+        month["window_start"] = "2024-02-01" if n == 0 else end[:8] + "01"
+        data["monthly"].append(month)
+    return data
+
+
+def test_a_monthly_series_is_recorded_then_only_new_months_are_added(users, deploying):
+    porteur = users["porteur"]
+    recorded = record_measurements(porteur, deploying, monthly(deploying, ["2024-04-30", "2024-05-31", "2024-06-30"]))
+    assert [d.isoformat() for d in recorded.dates] == ["2024-04-30", "2024-05-31", "2024-06-30"]
+    assert len(recorded.rows) == 9 and recorded.kept == []
+    # On 30/06 the main measure (window of 3 months) wins over the series' month of June.
+    june = UsageMeasurement.objects.filter(measurement_date="2024-06-30")
+    assert {m.window_start.isoformat() for m in june} == {"2024-04-01"}
+    # Next month the OG sends the whole series again: only July is new, the rest is kept as it was.
+    again = monthly(deploying, ["2024-04-30", "2024-05-31", "2024-06-30", "2024-07-31"], rate=0.5)
+    recorded = record_measurements(porteur, deploying, again)
+    assert [d.isoformat() for d in recorded.dates] == ["2024-07-31"]
+    assert [d.isoformat() for d in recorded.kept] == ["2024-04-30", "2024-05-31", "2024-06-30"]
+    assert "déjà enregistrées, laissées telles quelles : 30/04/2024, 31/05/2024, 30/06/2024" in recorded.message()
+    assert UsageMeasurement.objects.count() == 12
+    assert {m.active_rate for m in UsageMeasurement.objects.filter(measurement_date="2024-05-31")} == {0.95}
+    from esms_numerique.audit.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(action="record_measurements").latest("id")
+    assert entry.after["dates"] == ["2024-07-31"] and len(entry.after["kept"]) == 3
+    with pytest.raises(MeasurementError, match="rien de nouveau"):
+        record_measurements(porteur, deploying, again)
+
+
+def test_a_bad_month_in_the_series_refuses_the_whole_file(users, deploying):
+    data = monthly(deploying, ["2024-04-30", "2024-05-31", "2024-06-30"])
+    data["monthly"][1]["essms"]["750000101"] = data["monthly"][1]["essms"][funded_essms(deploying)[0]]
+    with pytest.raises(MeasurementError, match="750000101 : n'appartient pas"):
+        record_measurements(users["porteur"], deploying, data)
+    data = monthly(deploying, ["2024-04-30", "2024-05-31"])
+    data["monthly"][0]["window_end"] = "2024-04-29"
+    with pytest.raises(MeasurementError, match="mesure du 30/04/2024 : la fenêtre doit finir à la date de mesure"):
+        record_measurements(users["porteur"], deploying, data)
+    assert not UsageMeasurement.objects.exists()
+
+
+def test_the_result_of_the_cli_is_recorded_as_it_is(users, deploying, tmp_path):
+    """End to end: an OG's export, `esms indicateurs calculer` with its series and optional counts, the upload."""
+    import datetime as dt
+
+    from esms_numerique.indicators.compute import Targets, compute_indicators
+
+    a, b, c = funded_essms(deploying)
+    files = {
+        "dossiers": "dossier_id,finess_et,person_id,admission_date,exit_date,exit_type,last_updated_at\n"
+        f"d1,{a},p1,2023-01-01,,,2024-06-10\nd2,{b},p2,2023-01-01,,,2024-05-10\nd3,{c},p3,2023-01-01,,,2024-06-20\n",
+        "projets_personnalises": "dossier_id,pp_date\nd1,2023-02-01\nd2,2023-02-01\nd3,2023-02-01\n",
+        "agenda": "dossier_id,event_date\nd1,2024-06-01\nd2,2024-05-01\nd3,2024-06-02\n",
+        "mssante": f"finess_et,message_id,sent_at\n{a},m1,2024-06-03\n{c},m2,2024-06-04\n",
+        "dmp": "dossier_id,fed_at\nd1,2024-06-05\nd3,2024-06-06\n",
+        "eprescription": "dossier_id,imported_at\nd1,2024-06-07\nd1,2024-06-08\n",
+    }
+    for name, content in files.items():
+        (tmp_path / f"{name}.csv").write_text(content, encoding="utf-8")
+    targets = Targets(active_rate=0.9, pp_rate=0.9, agenda_rate=0.9, mss_rate=0.7, dmp_rate=0.7)
+    result = compute_indicators(
+        tmp_path, dt.date(2024, 6, 30), targets, 3, monthly_from=dt.date(2024, 5, 1), series_window_months=1
+    )
+    result = json.loads(json.dumps(result))  # as the file the porteur uploads
+    recorded = record_measurements(users["porteur"], deploying, result)
+    assert [d.isoformat() for d in recorded.dates] == ["2024-05-31", "2024-06-30"]
+    june = {m.finess_et: m for m in UsageMeasurement.objects.filter(measurement_date="2024-06-30")}
+    assert (june[a].active_rate, june[a].eprescription_imports, june[a].eparcours_exchanges) == (1.0, 2, None)
+    assert june[a].all_met and june[c].all_met
+    # b sent no message and fed no DMP: its socle targets are missed, so is the balance.
+    assert june[b].unmet_rules == ["U-MSS", "U-DMP"]
+    assert final_status(deploying)["unmet"] == {b: ["U-MSS", "U-DMP"]}
+    may = {m.finess_et: m for m in UsageMeasurement.objects.filter(measurement_date="2024-05-31")}
+    # In May alone (1-month window), only d2 was updated and nobody's DMP was fed.
+    assert (may[b].active_rate, may[a].active_rate, may[b].dmp_rate) == (1.0, 0.0, 0.0)
+    assert not may[b].targets_met["U-DMP"]

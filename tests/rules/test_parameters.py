@@ -120,10 +120,12 @@ def test_both_campaigns_have_the_same_shape():
         }
     only_2022 = shapes["2022"] - shapes["2024"]
     only_2024 = shapes["2024"] - shapes["2022"]
-    # 2022 alone has the SAD software rates; 2024 alone has the SONS VA date and the Annexe 2 pieces.
+    # 2022 alone has the SAD software rates and monthly usage measures; 2024 alone has the SONS VA date and the
+    # Annexe 2 pieces.
     assert only_2022 == {
         ("funding/software", "unreferenced_full_rate"),
         ("funding/software", "unreferenced_volume_rate"),
+        ("usage_targets", "series_window_months"),
     }
     assert only_2024 == {
         ("eligibility/sons_va", "va_not_before"),
