@@ -41,12 +41,20 @@ def at_risk(dossiers) -> list[dict[str, Any]]:
     return rows
 
 
+def latest_measurements(dossiers) -> list[UsageMeasurement]:
+    """The last measurement of each ESSMS of each dossier."""
+    latest: dict[tuple[int, str], UsageMeasurement] = {}
+    for m in (
+        UsageMeasurement.objects.filter(dossier__in=dossiers).select_related("dossier").order_by("measurement_date")
+    ):
+        latest[(m.dossier_id, m.finess_et)] = m
+    return sorted(latest.values(), key=lambda m: (m.dossier.reference, m.finess_et))
+
+
 def active_dui_by_region(dossiers) -> dict[str, Any]:
     """Active dossiers of the last measurement of each ESSMS, summed by region, against U-NATIONAL."""
     geo = geography()
-    latest: dict[tuple[int, str], UsageMeasurement] = {}
-    for m in UsageMeasurement.objects.filter(dossier__in=dossiers).order_by("measurement_date"):
-        latest[(m.dossier_id, m.finess_et)] = m
+    latest = {(m.dossier_id, m.finess_et): m for m in latest_measurements(dossiers)}
     regions_of = {}
     for dossier in dossiers:
         for essms in (dossier.filed_result or {}).get("essms", []):

@@ -1,17 +1,18 @@
-"""The ARS and national follow-up page, and its CSV export."""
+"""The ARS and national follow-up page, and its CSV and XLSX exports."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import render
 
 from esms_numerique.dossiers.access import role_of, visible_dossiers
 from esms_numerique.dossiers.enums import Role
-from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, envelope
+from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, envelope, latest_measurements
+from esms_numerique.indicators.models import RATE_FIELDS, RULES
+from esms_numerique.rules.geography import geography
+
+from .exports import table_response
 
 FOLLOWERS = (Role.ARS, Role.NATIONAL, Role.OBSERVER, Role.ADMIN)
 
@@ -37,22 +38,74 @@ def follow_up(request):
 
 
 @login_required
-def follow_up_csv(request):
+def follow_up_export(request, fmt: str):
+    """The page's numbers as tables: by region (the CSV), and in the workbook also the projects at risk and the last
+    measurement of each ESSMS."""
     dossiers = _dossiers(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="suivi-esms-numerique.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";")
-    writer.writerow(["Région", "DUI actifs (dernière mesure)", "Montant engagé (€)", "Montant versé (€)"])
+    geo = geography()
     active = {row["region"]: row["active"] for row in active_dui_by_region(dossiers)["rows"]}
     money = {row["region"]: row for row in envelope(dossiers)}
-    for region in sorted(set(active) | set(money)):
-        writer.writerow(
-            [
-                region,
-                active.get(region, 0),
-                money.get(region, {}).get("engaged", 0),
-                money.get(region, {}).get("paid", 0),
-            ]
-        )
-    return response
+    regions = [
+        [
+            code,
+            geo.region_name(code),
+            active.get(code, 0),
+            money.get(code, {}).get("engaged", 0),
+            money.get(code, {}).get("paid", 0),
+        ]
+        for code in sorted(set(active) | set(money))
+    ]
+    risks = [
+        [
+            row["dossier"].reference,
+            row["dossier"].title,
+            geo.region_name(row["dossier"].pivot_region),
+            row["dossier"].state_label,
+            row["reason"],
+            row["due"]["due"] if row["due"] else None,
+            ", ".join(f"{finess} ({', '.join(rules)})" for finess, rules in row["status"]["unmet"].items()),
+        ]
+        for row in at_risk(dossiers)
+    ]
+    measures = [
+        [
+            m.dossier.reference,
+            m.finess_et,
+            m.measurement_date,
+            m.window_start,
+            m.window_end,
+            m.people_accompanied,
+            m.active_dossiers,
+            *(getattr(m, name) for name in RATE_FIELDS),
+            "oui" if m.all_met else "non",
+        ]
+        for m in latest_measurements(dossiers)
+    ]
+    return table_response(
+        fmt,
+        "suivi-esms-numerique",
+        {
+            "Régions": (
+                ["Région", "Nom", "DUI actifs (dernière mesure)", "Montant engagé (€)", "Montant versé (€)"],
+                regions,
+            ),
+            "Projets à risque": (
+                ["Dossier", "Intitulé", "ARS pivot", "État", "Motif", "Échéance", "Cibles non atteintes"],
+                risks,
+            ),
+            "Dernières mesures": (
+                [
+                    "Dossier",
+                    "FINESS ET",
+                    "Date de mesure",
+                    "Début de fenêtre",
+                    "Fin de fenêtre",
+                    "Personnes accompagnées",
+                    "Dossiers actifs",
+                    *(f"{rule} (taux)" for rule in RULES),
+                    "Cibles atteintes",
+                ],
+                measures,
+            ),
+        },
+    )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 
 from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers import services
@@ -25,12 +22,22 @@ from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
 from esms_numerique.dossiers.workflow import DECIDED, EDITABLE
-from esms_numerique.indicators.services import OPEN_STATES, MeasurementError, final_status, record_measurements
+from esms_numerique.indicators.services import (
+    OPEN_STATES,
+    MeasurementError,
+    final_status,
+    funded_essms,
+    record_measurements,
+)
+from esms_numerique.indicators.trajectory import LABELS, targets_caption, trajectory
+from esms_numerique.indicators.trajectory import targets as usage_targets
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
 from esms_numerique.rules.geography import geography
 
+from .charts import trajectory_svg
+from .exports import table_response
 from .forms import (
     AmountRevisionForm,
     DossierForm,
@@ -151,6 +158,25 @@ def dossier_edit(request, reference: str):
     return render(request, "www/dossiers/form.html", {"form": form, "errors": errors, "dossier": dossier})
 
 
+def _measurement_context(request, dossier) -> dict:
+    """The trajectory part of the dossier page: the project's table, the chart's scope, the ESSMS' table."""
+    measurements = dossier.measurements.all()
+    if not measurements:
+        return {"measurements": [], "measurement_status": None}
+    points = trajectory(dossier)
+    chart_essms = request.GET.get("essms", "")
+    funded = funded_essms(dossier)
+    return {
+        "measurements": measurements,
+        "measurement_status": final_status(dossier),
+        "project_points": points,
+        "rate_labels": list(LABELS.values()),
+        "targets_caption": targets_caption(usage_targets(dossier, points[-1].date)),
+        "chart_essms": chart_essms if chart_essms in funded else "",
+        "measured_essms": sorted({m.finess_et for m in measurements}),
+    }
+
+
 @login_required
 def dossier_detail(request, reference: str):
     dossier = visible_or_404(request.user, reference)
@@ -176,8 +202,7 @@ def dossier_detail(request, reference: str):
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
             "pieces": dossier.pieces.all(),
-            "measurements": dossier.measurements.all(),
-            "measurement_status": final_status(dossier) if dossier.measurements.exists() else None,
+            **_measurement_context(request, dossier),
             "can_measure": acting_role(request.user, dossier) == Role.PORTEUR and dossier.state in OPEN_STATES,
             "can_revise": acting_role(request.user, dossier) in (Role.ARS, Role.NATIONAL)
             and dossier.state in DECIDED
@@ -234,29 +259,10 @@ def dossier_message(request, reference: str):
 
 @login_required
 def dossier_export(request, fmt: str):
-    if fmt not in ("csv", "xlsx"):
-        raise Http404("Format d'export inconnu")
     dossiers = visible_dossiers(request.user).order_by("reference")
     rows = [[get(d) for _, get in EXPORT_COLUMNS] for d in dossiers]
     header = [name for name, _ in EXPORT_COLUMNS]
-    if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="dossiers-esms-numerique.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response, delimiter=";")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return response
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Dossiers"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = 'attachment; filename="dossiers-esms-numerique.xlsx"'
-    workbook.save(response)
-    return response
+    return table_response(fmt, "dossiers-esms-numerique", {"Dossiers": (header, rows)})
 
 
 @require_POST
@@ -344,6 +350,21 @@ def dossier_document(request, reference: str, document: str):
     if document not in builders:
         raise Http404("Document inconnu")
     return pdf_response(builders[document](dossier), f"{dossier.reference}-{document}.pdf")
+
+
+@login_required
+def dossier_trajectory_svg(request, reference: str):
+    """The trajectory chart of the dossier (or of one of its funded ESSMS, `?essms=`), as an SVG image."""
+    dossier = visible_or_404(request.user, reference)
+    finess = request.GET.get("essms") or None
+    if finess is not None and finess not in funded_essms(dossier):
+        raise Http404("ESSMS hors du dossier")
+    points = trajectory(dossier, finess)
+    title = f"ESSMS {finess}" if finess else f"Projet {dossier.reference}"
+    svg = trajectory_svg(points, usage_targets(dossier, points[-1].date if points else None), title)
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
 
 
 @require_POST

@@ -21,6 +21,11 @@ urlpatterns = [
     path("dossiers/<str:reference>/notification/", dossier_views.dossier_notification, name="dossier_notification"),
     path("dossiers/<str:reference>/montant/", dossier_views.dossier_revise_amount, name="dossier_revise_amount"),
     path("dossiers/<str:reference>/mesures/", dossier_views.dossier_measurements, name="dossier_measurements"),
+    path(
+        "dossiers/<str:reference>/trajectoire.svg",
+        dossier_views.dossier_trajectory_svg,
+        name="dossier_trajectory",
+    ),
     path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),
     path("dossiers/<str:reference>/pieces/", dossier_views.dossier_piece_upload, name="dossier_piece_upload"),
     path(
@@ -29,7 +34,7 @@ urlpatterns = [
         name="dossier_piece_download",
     ),
     path("suivi/", dashboard_views.follow_up, name="follow_up"),
-    path("suivi/export.csv", dashboard_views.follow_up_csv, name="follow_up_csv"),
+    path("suivi/export.<str:fmt>", dashboard_views.follow_up_export, name="follow_up_export"),
     path("comites/", committee_views.committee_list, name="committee_list"),
     path("comites/<int:pk>/", committee_views.committee_detail, name="committee_detail"),
     path("comites/<int:pk>/inscrire/", committee_views.committee_add, name="committee_add"),

@@ -87,6 +87,14 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users):
     porteur.get_by_role("button", name="Déposer les mesures").click()
     assert "toutes les cibles sont atteintes" in porteur.text_content("#measurement-status")
     assert porteur.locator("#measurements tbody tr").count() == 20
+    # The trajectory chart is an SVG drawn by the server: it loads, for the project and for one ESSMS.
+    porteur.wait_for_function("document.getElementById('trajectory-chart').naturalWidth > 0")
+    one = porteur.locator("#essms option").nth(1).get_attribute("value")
+    porteur.select_option("#essms", one)
+    porteur.get_by_role("button", name="Afficher").click()
+    porteur.wait_for_function("document.getElementById('trajectory-chart').naturalWidth > 0")
+    assert porteur.get_attribute("#trajectory-chart", "src").endswith(f"?essms={one}")
+    assert porteur.locator("#project-trajectory tbody tr").count() == 1
     ars.reload()
     act(ars, "enregistrer_cibles")
     form = ars.locator('form[data-transition="verser_solde"]')

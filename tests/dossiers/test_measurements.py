@@ -96,7 +96,8 @@ def test_follow_up_page_and_export(users, deploying):
     assert "DUI actifs : 114 sur 410000 visés" in page  # 3 ESSMS × 38 active dossiers
     assert "Bretagne" in page and 'data-region="53"' in page
     export = ars.get("/suivi/export.csv").content.decode("utf-8-sig")
-    assert export.splitlines()[1] == "53;114;63000;31500"
+    assert export.splitlines()[1] == "53;Bretagne;114;63000;31500"
+    assert ars.get("/suivi/export.ods").status_code == 404
     other = Client()
     other.force_login(users["autre_ars"])
     assert "DUI actifs : 0 sur 410000" in other.get("/suivi/").content.decode()
@@ -208,3 +209,75 @@ def test_the_result_of_the_cli_is_recorded_as_it_is(users, deploying, tmp_path):
     # In May alone (1-month window), only d2 was updated and nobody's DMP was fed.
     assert (may[b].active_rate, may[a].active_rate, may[b].dmp_rate) == (1.0, 0.0, 0.0)
     assert not may[b].targets_met["U-DMP"]
+
+
+def test_trajectory_table_and_chart_weigh_each_essms(users, deploying):
+    b = funded_essms(deploying)[1]
+    data = measurements(deploying)
+    data["essms"][b].update(people_accompanied=10, active_dossiers=5, active_rate=0.5, pp_rate=0.0)
+    record_measurements(users["porteur"], deploying, data)
+    measure(users["porteur"], deploying, date="2024-07-31")
+    porteur = Client()
+    porteur.force_login(users["porteur"])
+    page = porteur.get(f"/dossiers/{deploying.reference}/").content.decode()
+    # Active: (0.95×40 + 0.5×10 + 0.95×40) ÷ 90 = 90 %; PP: (0.95×38 + 0×5 + 0.95×38) ÷ 81 = 89 %; agenda 95 %.
+    june = page[page.index('data-date="2024-06-30"') :].split("</tr>")[0]
+    assert "<td>3</td><td>90 %</td><td>89 %</td><td>95 %</td>" in june
+    july = page[page.index('data-date="2024-07-31"') :].split("</tr>")[0]
+    assert "<td>95 %</td><td>95 %</td><td>95 %</td>" in july
+    assert "U-ACTIVE 90 % ; U-PP 90 % ; U-AGENDA 90 % ; U-MSS 70 % ; U-DMP 70 %" in page
+    assert "non atteintes : U-ACTIVE, U-PP" in page
+    svg = porteur.get(f"/dossiers/{deploying.reference}/trajectoire.svg")
+    assert svg["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert "default-src 'none'" in svg["Content-Security-Policy"]
+    text = svg.content.decode()
+    assert text.startswith("<svg") and f"Projet {deploying.reference}" in text
+    assert "30/06/2024" in text and "31/07/2024" in text
+    assert "cible U-ACTIVE, U-PP, U-AGENDA (90 %)" in text and "cible U-MSS, U-DMP (70 %)" in text
+    one = porteur.get(f"/dossiers/{deploying.reference}/trajectoire.svg?essms={b}").content.decode()
+    assert f"ESSMS {b}" in one
+    assert porteur.get(f"/dossiers/{deploying.reference}/trajectoire.svg?essms=750000101").status_code == 404
+    page = porteur.get(f"/dossiers/{deploying.reference}/?essms={b}").content.decode()
+    assert f"trajectoire.svg?essms={b}" in page
+    other = Client()
+    other.force_login(users["autre_ars"])
+    assert other.get(f"/dossiers/{deploying.reference}/trajectoire.svg").status_code == 404
+
+
+def test_follow_up_workbook(users, deploying):
+    import io
+
+    from openpyxl import load_workbook
+
+    data = measurements(deploying)
+    b = funded_essms(deploying)[1]
+    data["essms"][b]["dmp_rate"] = 0.5
+    record_measurements(users["porteur"], deploying, data)
+    ars = Client()
+    ars.force_login(users["ars"])
+    response = ars.get("/suivi/export.xlsx")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Régions", "Projets à risque", "Dernières mesures"]
+    regions = list(workbook["Régions"].values)
+    assert regions == [
+        ("Région", "Nom", "DUI actifs (dernière mesure)", "Montant engagé (€)", "Montant versé (€)"),
+        ("53", "Bretagne", 114, 63000, 31500),
+    ]
+    risks = list(workbook["Projets à risque"].values)
+    assert risks[1][0] == deploying.reference and risks[1][4] == "cibles non atteintes"
+    assert risks[1][6] == f"{b} (U-DMP)"
+    rows = list(workbook["Dernières mesures"].values)
+    assert len(rows) == 4 and rows[0][7:] == (
+        "U-ACTIVE (taux)",
+        "U-PP (taux)",
+        "U-AGENDA (taux)",
+        "U-MSS (taux)",
+        "U-DMP (taux)",
+        "Cibles atteintes",
+    )
+    by_finess = {row[1]: row for row in rows[1:]}
+    assert by_finess[b][11:] == (0.5, "non") and by_finess[b][2].date().isoformat() == "2024-06-30"
+    porteur = Client()
+    porteur.force_login(users["porteur"])
+    assert porteur.get("/suivi/export.xlsx").status_code == 403

@@ -1,0 +1,70 @@
+"""The trajectory of a dossier towards the usage targets: each rate at each measurement date, for one ESSMS or for
+the whole project. A project's rate weighs each ESSMS by the rate's denominator (people accompanied for U-ACTIVE,
+U-MSS and U-DMP, active dossiers for U-PP and U-AGENDA), as if the project were one ESSMS."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from esms_numerique import clock
+from esms_numerique.rules.context import CampaignContext
+
+from .compute import RATES
+
+RATE_FIELDS = tuple(RATES)
+RULES = tuple(RATES.values())
+
+LABELS = {
+    "active_rate": "Dossiers actifs",
+    "pp_rate": "Avec projet personnalisé",
+    "agenda_rate": "Avec événement d'agenda",
+    "mss_rate": "MSSanté",
+    "dmp_rate": "DMP",
+}
+PER_ACTIVE_DOSSIER = ("pp_rate", "agenda_rate")
+
+
+@dataclass(frozen=True)
+class Point:
+    date: dt.date
+    rates: dict[str, float]  # keyed by RATE_FIELDS, fractions
+    essms_count: int
+
+    def met(self, targets: dict[str, float]) -> dict[str, bool]:
+        return {name: self.rates[name] >= targets[name] for name in RATE_FIELDS}
+
+    @property
+    def cells(self) -> list[str]:
+        return [f"{self.rates[name] * 100:.0f} %" for name in RATE_FIELDS]
+
+
+def trajectory(dossier, finess: str | None = None) -> list[Point]:
+    by_date = defaultdict(list)
+    measurements = dossier.measurements.all()
+    if finess:
+        measurements = measurements.filter(finess_et=finess)
+    for m in measurements.order_by("measurement_date"):
+        by_date[m.measurement_date].append(m)
+    points = []
+    for on, rows in by_date.items():
+        rates = {}
+        for name in RATE_FIELDS:
+            weight = [(r.active_dossiers if name in PER_ACTIVE_DOSSIER else r.people_accompanied) for r in rows]
+            total = sum(weight)
+            rates[name] = (
+                round(sum(getattr(r, name) * w for r, w in zip(rows, weight, strict=True)) / total, 6) if total else 0.0
+            )
+        points.append(Point(on, rates, len(rows)))
+    return points
+
+
+def targets(dossier, on: dt.date | None = None) -> dict[str, float]:
+    """The campaign's targets in force on the date (the last measurement's, else the platform's today)."""
+    context = CampaignContext(dossier.campaign, on or clock.today())
+    return {name: context.get(f"usage_targets.{name}").value for name in RATE_FIELDS}
+
+
+def targets_caption(values: dict[str, float]) -> str:
+    return " ; ".join(f"{rule} {values[name] * 100:.0f} %" for name, rule in zip(RATE_FIELDS, RULES, strict=True))

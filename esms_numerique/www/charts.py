@@ -1,0 +1,63 @@
+"""Charts drawn on the server as SVG with pygal: no script, no outside resource, the same numbers as the table."""
+
+from __future__ import annotations
+
+import pygal
+from pygal.style import Style
+
+from esms_numerique.indicators.trajectory import LABELS, RULES, Point
+
+# DSFR palette: blue France, its lighter tint, green, orange, purple.
+COLORS = ("#000091", "#6a6af4", "#18753c", "#b34000", "#a558a0")
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    colors=(*COLORS, "#3a3a3a", "#929292", "#666666"),
+    font_family="Marianne, Arial, sans-serif",
+    label_font_size=12,
+    legend_font_size=12,
+    # Plain light guides, so that the only dashed lines are the targets.
+    guide_stroke_color="#e5e5e5",
+    major_guide_stroke_color="#cecece",
+    guide_stroke_dasharray="0",
+    major_guide_stroke_dasharray="0",
+)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f} %"
+
+
+def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -> str:
+    """One line per rate over the measurement dates, and the target of each rate as a dashed line of its colour."""
+    highest = max([100.0, *(p.rates[name] * 100 for p in points for name in LABELS)])
+    chart = pygal.Line(
+        js=[],
+        disable_xml_declaration=True,
+        width=860,
+        height=420,
+        range=(0, highest),
+        style=STYLE,
+        title=title,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=3,
+        truncate_legend=-1,
+        value_formatter=_percent,
+        dots_size=3,
+        no_data_text="Aucune mesure",
+    )
+    chart.x_labels = [f"{p.date:%d/%m/%Y}" for p in points]
+    for name, label in LABELS.items():
+        chart.add(label, [round(p.rates[name] * 100, 1) for p in points])
+    # The targets as dashed grey lines, one per value (90 % for the DUI rates, 70 % for the socle services).
+    by_value: dict[float, list[str]] = {}
+    for name, rule in zip(LABELS, RULES, strict=True):
+        by_value.setdefault(targets[name], []).append(rule)
+    for value, rules in sorted(by_value.items(), reverse=True):
+        chart.add(
+            f"cible {', '.join(rules)} ({value * 100:.0f} %)",
+            [value * 100] * len(points),
+            show_dots=False,
+            stroke_style={"dasharray": "8, 5", "width": 2.5},
+        )
+    return chart.render(is_unicode=True)
