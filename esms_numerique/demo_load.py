@@ -12,9 +12,10 @@ from django.db import transaction
 from django.db.models import Count
 
 from esms_numerique.dossiers.committees import add_to_agenda, create_committee, decide
-from esms_numerique.dossiers.enums import Role
+from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.dossiers.models import Dossier, Profile
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
+from esms_numerique.indicators.compute import window_start
 from esms_numerique.indicators.services import funded_essms, record_measurements
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import LegalEntity
@@ -61,20 +62,33 @@ def _demo_og() -> tuple[LegalEntity, list[str], str]:
     return entity, [f for f, _ in essms], region
 
 
-def _demo_measurements(porteur: User, dossier: Dossier) -> None:
-    """A measurement where every target is met, as `esms indicateurs calculer` would give it."""
-    rates = dict.fromkeys(("active_rate", "pp_rate", "agenda_rate"), 0.93) | {"mss_rate": 0.81, "dmp_rate": 0.76}
-    measure = {"people_accompanied": 40, "active_dossiers": 37, **rates}
-    record_measurements(
-        porteur,
-        dossier,
-        {
-            "measurement_date": "2024-03-10",
-            "window_start": "2023-12-11",
-            "window_end": "2024-03-10",
-            "essms": {f: dict(measure) for f in funded_essms(dossier)},
-        },
-    )
+# A demo trajectory: three month-end measures, rising; the last one meets every target (U-*) when `reached`.
+DEMO_MEASURES = (
+    ("2023-12-31", {"active_rate": 0.62, "pp_rate": 0.48, "agenda_rate": 0.55, "mss_rate": 0.31, "dmp_rate": 0.22}),
+    ("2024-01-31", {"active_rate": 0.81, "pp_rate": 0.74, "agenda_rate": 0.79, "mss_rate": 0.58, "dmp_rate": 0.49}),
+    ("2024-02-29", {"active_rate": 0.93, "pp_rate": 0.92, "agenda_rate": 0.93, "mss_rate": 0.81, "dmp_rate": 0.76}),
+)
+
+
+def _demo_measurements(porteur: User, dossier: Dossier, reached: bool = True) -> None:
+    """Measures as `esms indicateurs calculer` gives them, per funded ESSMS, over the campaign's 3-month window."""
+    measures = DEMO_MEASURES if reached else DEMO_MEASURES[:2]
+    for on, rates in measures:
+        date = dt.date.fromisoformat(on)
+        record_measurements(
+            porteur,
+            dossier,
+            {
+                "measurement_date": on,
+                "window_start": window_start(date, 3).isoformat(),
+                "window_end": on,
+                "essms": {
+                    f: {"people_accompanied": 40 + n % 7, "active_dossiers": round((40 + n % 7) * rates["active_rate"])}
+                    | rates
+                    for n, f in enumerate(funded_essms(dossier))
+                },
+            },
+        )
 
 
 def _demo_editor() -> Editor:
@@ -205,6 +219,8 @@ def load_demo(directory: Path) -> list[str]:
                         comment = "Commentaire de démonstration" if name in COMMENTED else ""
                         apply_transition(actor, dossier, name, dossier.version, comment, {"expenses_statement": True})
                     dossier.refresh_from_db()
+                if dossier.state == State.EN_DEPLOIEMENT:
+                    _demo_measurements(porteur, dossier, reached=False)
                 Dossier.objects.filter(pk=dossier.pk).update(title=f"Démonstration — {dossier.state_label}")
             count = _demo_orders(editor_user, porteur, payer, entity, essms[len(essms) - 15 :])
             lines.append(f"{count} commandes SONS de démonstration (payée, en attente de VA, annulée).")

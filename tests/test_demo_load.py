@@ -27,6 +27,18 @@ def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
     closed = Dossier.objects.get(state=State.CLOS)
     assert closed.balance_paid_eur + closed.advance_paid_eur == closed.engaged_eur
     assert closed.committee_items.get().decision == "retenu"
+    # A trajectory to show: three rising measures where the targets were reached, two (not yet) in deployment.
+    from esms_numerique.indicators.services import final_status
+
+    assert sorted({m.measurement_date.isoformat() for m in closed.measurements.all()}) == [
+        "2023-12-31",
+        "2024-01-31",
+        "2024-02-29",
+    ]
+    assert final_status(closed)["all_met"]
+    deploying = Dossier.objects.get(state=State.EN_DEPLOIEMENT)
+    assert deploying.measurements.values("measurement_date").distinct().count() == 2
+    assert final_status(deploying)["unmet"]
     again = load_demo(tmp_path)
     assert again == ["Extraction du 03/01/2024 déjà importée : rien n'a changé."]
     assert Dossier.objects.count() == 17
