@@ -29,6 +29,8 @@ from typing import Any
 
 import duckdb
 
+from esms_numerique.rules.finess import KeyStatus, check_key
+
 TABLES = {
     "dossiers": {
         "dossier_id": "VARCHAR",
@@ -153,7 +155,25 @@ def _load(connection: duckdb.DuckDBPyConnection, directory: Path, name: str, col
     connection.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}, _row FROM raw_{name}")
 
 
+REQUIRED = ("dossier_id", "finess_et", "person_id", "admission_date")
+
+
 def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tuple[str, ...]) -> None:
+    dossiers_file = _source(directory, "dossiers").name
+    for column in REQUIRED:
+        empty = connection.execute(
+            f"SELECT min(_row) FROM dossiers WHERE {column} IS NULL OR trim(CAST({column} AS VARCHAR)) = ''"
+        ).fetchone()[0]
+        if empty is not None:
+            raise ExportError(f"{dossiers_file}, ligne {empty + 1}, colonne « {column} » : valeur manquante")
+    # E-FINESS: every FINESS ET of the export is a well-formed number with its check key (Corsica: D-FINESS-CORSICA).
+    rows = connection.execute("SELECT finess_et, min(_row) FROM dossiers GROUP BY finess_et ORDER BY 2").fetchall()
+    for finess, row in rows:
+        if check_key(finess) in (KeyStatus.MALFORMED, KeyStatus.BAD_KEY):
+            raise ExportError(
+                f"{dossiers_file}, ligne {row + 1}, colonne « finess_et » : FINESS « {finess} » invalide "
+                "(9 caractères dont une clé de contrôle)"
+            )
     duplicate = connection.execute(
         "SELECT dossier_id, min(_row), max(_row) FROM dossiers GROUP BY dossier_id HAVING count(*) > 1 "
         "ORDER BY 2 LIMIT 1"

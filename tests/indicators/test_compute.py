@@ -87,6 +87,22 @@ def test_every_definition_counted_by_hand(tmp_path):
             "dossiers.csv, ligne 9 : dossier_id « d1 » en double (déjà ligne 2)",
         ),
         (
+            {"dossiers": DOSSIERS + "d8,350000023,p8,2024-01-01,,,2024-05-01\n"},
+            "dossiers.csv, ligne 9, colonne « finess_et » : FINESS « 350000023 » invalide",
+        ),
+        (
+            {"dossiers": DOSSIERS + "d8,35000002,p8,2024-01-01,,,2024-05-01\n"},
+            "dossiers.csv, ligne 9, colonne « finess_et » : FINESS « 35000002 » invalide",
+        ),
+        (
+            {"dossiers": DOSSIERS + f"d8,{A},p8,,,,2024-05-01\n"},
+            "dossiers.csv, ligne 9, colonne « admission_date » : valeur manquante",
+        ),
+        (
+            {"dossiers": DOSSIERS + f"d8,{A},,2024-01-01,,,2024-05-01\n"},
+            "dossiers.csv, ligne 9, colonne « person_id » : valeur manquante",
+        ),
+        (
             {"agenda": "dossier_id,event_date\nd99,2024-04-01\n"},
             "agenda.csv, ligne 2 : dossier « d99 » absent de dossiers",
         ),
