@@ -64,9 +64,8 @@ def active_dui_by_region(dossiers) -> dict[str, Any]:
         by_region[regions_of.get(finess, "")] += measure.active_dossiers
     target = default_tree().get("national_targets.active_dui").values[-1]
     total = sum(by_region.values())
-    most = max(by_region.values(), default=1) or 1
     rows = [
-        {"region": code, "name": geo.region_name(code), "active": count, "width": 100 * count // most}
+        {"region": code, "name": geo.region_name(code), "active": count}
         for code, count in sorted(by_region.items(), key=lambda item: -item[1])
     ]
     return {
@@ -86,14 +85,11 @@ def envelope(dossiers) -> list[dict[str, Any]]:
         row["engaged"] += dossier.engaged_eur
         row["paid"] += (dossier.advance_paid_eur or 0) + (dossier.balance_paid_eur or 0)
     geo = geography()
-    most = max((r["engaged"] for r in regions.values()), default=1) or 1
     return [
         {
             "region": code,
             "name": geo.region_name(code),
             **row,
-            "engaged_width": 100 * row["engaged"] // most,
-            "paid_width": 100 * row["paid"] // most,
         }
         for code, row in sorted(regions.items())
     ]

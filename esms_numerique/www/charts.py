@@ -28,6 +28,45 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{value:.0f} %"
 
 
+def count_label(value: float | None) -> str:
+    """12 345 the French way (narrow no-break space)."""
+    return "" if value is None else f"{round(value):,d}".replace(",", "\u202f")
+
+
+def euros_label(value: float | None) -> str:
+    return "" if value is None else f"{count_label(value)} €"
+
+
+def bars_svg(
+    title: str,
+    labels: list[str],
+    series: dict[str, list[float]],
+    formatter=count_label,
+    horizontal: bool = False,
+) -> str:
+    """Bars per label, one colour per series (e.g. engaged and paid by region)."""
+    kind = pygal.HorizontalBar if horizontal else pygal.Bar
+    chart = kind(
+        js=[],
+        disable_xml_declaration=True,
+        width=860,
+        height=max(260, 60 + 34 * len(labels)) if horizontal else 380,
+        style=STYLE,
+        title=title,
+        legend_at_bottom=True,
+        truncate_legend=-1,
+        truncate_label=-1,
+        value_formatter=formatter,
+        print_values=True,
+        no_data_text="Aucune donnée",
+        show_legend=len(series) > 1,
+    )
+    chart.x_labels = labels
+    for name, values in series.items():
+        chart.add(name, values)
+    return chart.render(is_unicode=True)
+
+
 def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -> str:
     """One line per rate over the measurement dates, and the target of each rate as a dashed line of its colour."""
     highest = max([100.0, *(p.rates[name] * 100 for p in points for name in LABELS)])

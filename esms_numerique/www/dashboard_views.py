@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from esms_numerique.dossiers.access import role_of, visible_dossiers
@@ -12,6 +13,7 @@ from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, e
 from esms_numerique.indicators.models import RATE_FIELDS, RULES
 from esms_numerique.rules.geography import geography
 
+from .charts import bars_svg, euros_label
 from .exports import table_response
 
 FOLLOWERS = (Role.ARS, Role.NATIONAL, Role.OBSERVER, Role.ADMIN)
@@ -35,6 +37,33 @@ def follow_up(request):
             "envelope": envelope(dossiers),
         },
     )
+
+
+@login_required
+def follow_up_chart(request, name: str):
+    """The page's charts as SVG images, over the same dossiers as the page."""
+    dossiers = _dossiers(request)
+    if name == "dui-actifs":
+        rows = active_dui_by_region(dossiers)["rows"]
+        svg = bars_svg(
+            "DUI actifs par région (dernière mesure)",
+            [row["name"] for row in rows],
+            {"DUI actifs": [row["active"] for row in rows]},
+            horizontal=True,
+        )
+    elif name == "enveloppe":
+        rows = envelope(dossiers)
+        svg = bars_svg(
+            "Enveloppe engagée et versée par région pivot",
+            [row["name"] for row in rows],
+            {"Engagé": [row["engaged"] for row in rows], "Versé": [row["paid"] for row in rows]},
+            formatter=euros_label,
+        )
+    else:
+        raise Http404("Graphique inconnu")
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
 
 
 @login_required

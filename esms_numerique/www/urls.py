@@ -35,6 +35,7 @@ urlpatterns = [
     ),
     path("suivi/", dashboard_views.follow_up, name="follow_up"),
     path("suivi/export.<str:fmt>", dashboard_views.follow_up_export, name="follow_up_export"),
+    path("suivi/graphique-<str:name>.svg", dashboard_views.follow_up_chart, name="follow_up_chart"),
     path("comites/", committee_views.committee_list, name="committee_list"),
     path("comites/<int:pk>/", committee_views.committee_detail, name="committee_detail"),
     path("comites/<int:pk>/inscrire/", committee_views.committee_add, name="committee_add"),

@@ -93,17 +93,26 @@ def test_follow_up_page_and_export(users, deploying):
     ars = Client()
     ars.force_login(users["ars"])
     page = ars.get("/suivi/").content.decode()
-    assert "DUI actifs : 114 sur 410000 visés" in page  # 3 ESSMS × 38 active dossiers
+    assert "DUI actifs : 114 sur 410\u202f000 visés" in page  # 3 ESSMS × 38 active dossiers
+    assert "0,03\u00a0% de la cible nationale" in page  # 114 ÷ 410 000 = 0,0278 %
+    assert '<tr data-region="53"><td>Bretagne</td><td>114</td></tr>' in page
+    for name, expected in (("dui-actifs", ["Bretagne", "114"]), ("enveloppe", ["63\u202f000 €", "31\u202f500 €"])):
+        chart = ars.get(f"/suivi/graphique-{name}.svg")
+        assert chart["Content-Type"] == "image/svg+xml; charset=utf-8"
+        assert all(text in chart.content.decode() for text in expected), name
+    assert ars.get("/suivi/graphique-autre.svg").status_code == 404
     assert "Bretagne" in page and 'data-region="53"' in page
     export = ars.get("/suivi/export.csv").content.decode("utf-8-sig")
     assert export.splitlines()[1] == "53;Bretagne;114;63000;31500"
     assert ars.get("/suivi/export.ods").status_code == 404
     other = Client()
     other.force_login(users["autre_ars"])
-    assert "DUI actifs : 0 sur 410000" in other.get("/suivi/").content.decode()
+    assert "DUI actifs : 0 sur 410\u202f000" in other.get("/suivi/").content.decode()
+    assert "Bretagne" not in other.get("/suivi/graphique-enveloppe.svg").content.decode()
     porteur = Client()
     porteur.force_login(users["porteur"])
     assert porteur.get("/suivi/").status_code == 403
+    assert porteur.get("/suivi/graphique-dui-actifs.svg").status_code == 403
 
 
 def test_measurements_through_the_api(users, deploying):

@@ -1,7 +1,8 @@
 from django import template
 
-from esms_numerique.rules.money import format_eur
+from esms_numerique.rules.money import format_eur, format_share
 from esms_numerique.rules.results import VERDICT_LABELS, Verdict
+from esms_numerique.www.charts import count_label
 
 register = template.Library()
 
@@ -11,6 +12,17 @@ BADGES = {Verdict.BLOQUANT: "error", Verdict.A_APPRECIER: "warning", Verdict.OK:
 @register.filter
 def eur(amount):
     return format_eur(amount)
+
+
+@register.filter
+def nombre(count):
+    """12 345 the French way."""
+    return count_label(count)
+
+
+@register.filter
+def pourcent(share):
+    return format_share(share)
 
 
 @register.filter
