@@ -320,12 +320,17 @@ def indicateurs_calculer(
 @click.option("--events-per-dossier", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @click.option("--out", "out", type=click.Path(file_okay=False), default="var/dui-export", show_default=True)
-def demo_dui_export(dossiers: int, establishments: int, events_per_dossier: int, fmt: str, out: str) -> None:
+@click.option(
+    "--with-optional", is_flag=True, help="Écrit aussi les fichiers facultatifs e-prescription et e-parcours."
+)
+def demo_dui_export(
+    dossiers: int, establishments: int, events_per_dossier: int, fmt: str, out: str, with_optional: bool
+) -> None:
     from pathlib import Path
 
     from .indicators.demo import MEASUREMENT_DATE, generate
 
-    sizes = generate(Path(out), dossiers, establishments, events_per_dossier, fmt)
+    sizes = generate(Path(out), dossiers, establishments, events_per_dossier, fmt, optional=with_optional)
     click.echo(
         f"{sizes['dossiers']} dossiers, {sizes['agenda']} événements d'agenda dans {out} "
         f"(date de mesure prévue : {MEASUREMENT_DATE:%d/%m/%Y})."

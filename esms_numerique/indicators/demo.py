@@ -7,7 +7,10 @@ Dossier i (0 ≤ i < N) belongs to FINESS ET number i mod K and to its own perso
 - r = 1: last updated before the window (not active);
 - r = 2: no projet personnalisé;
 - r = 3: no agenda event in the window (its events are older);
-- r ≤ 6: one MSSanté message and one document fed to the DMP in the window.
+- r ≤ 6: one MSSanté message and one document fed to the DMP in the window;
+- with the optional files (U-OPTIONAL): r ≤ 4, two e-prescriptions imported in the window and one before it;
+  r = 5, one exchange with the e-parcours platform in the window.
+The file active of 2023 (D-FILE-ACTIVE) is every person: all admitted in 2020, the leavers left on 01/01/2023.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ def finess_list(count: int) -> list[str]:
 
 
 def generate(
-    out: Path, dossiers: int, establishments: int = 50, events_per_dossier: int = 10, fmt: str = "csv"
+    out: Path,
+    dossiers: int,
+    establishments: int = 50,
+    events_per_dossier: int = 10,
+    fmt: str = "csv",
+    optional: bool = False,
 ) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     finess = finess_list(establishments)
@@ -57,6 +65,14 @@ def generate(
         "dmp": f"""
             SELECT 'd' || i AS dossier_id, DATE '2024-05-21' AS fed_at FROM range({dossiers}) t(i) WHERE i % 10 <= 6""",
     }
+    if optional:
+        tables["eprescription"] = f"""
+            SELECT 'd' || i AS dossier_id, d AS imported_at
+            FROM range({dossiers}) t(i), (VALUES (DATE '2024-04-10'), (DATE '2024-06-10'), (DATE '2024-01-10')) v(d)
+            WHERE i % 10 <= 4"""
+        tables["eparcours"] = f"""
+            SELECT 'd' || i AS dossier_id, DATE '2024-05-05' AS exchanged_at FROM range({dossiers}) t(i)
+            WHERE i % 10 = 5"""
     for name, query in tables.items():
         target = out / f"{name}.{fmt}"
         options = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
@@ -68,7 +84,8 @@ def generate(
 def expected(dossiers: int, establishments: int = 50) -> dict[str, dict[str, int]]:
     """The answers, counted from the construction above (window 01/04/2024 – 30/06/2024)."""
     finess = finess_list(establishments)
-    counts = {f: dict.fromkeys(("people", "active", "with_pp", "with_event", "messages", "fed"), 0) for f in finess}
+    keys = ("people", "active", "with_pp", "with_event", "messages", "fed", "eprescription", "eparcours")
+    counts = {f: dict.fromkeys(keys, 0) for f in finess}
     for i in range(dossiers):
         row = counts[finess[i % establishments]]
         present = i % 20 != 0
@@ -79,4 +96,6 @@ def expected(dossiers: int, establishments: int = 50) -> dict[str, dict[str, int
         row["with_event"] += active and i % 10 != 3
         row["messages"] += i % 10 <= 6
         row["fed"] += present and i % 10 <= 6
+        row["eprescription"] += 2 * (i % 10 <= 4)
+        row["eparcours"] += i % 10 == 5
     return counts

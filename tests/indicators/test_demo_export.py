@@ -12,8 +12,8 @@ from esms_numerique.indicators.demo import MEASUREMENT_DATE, expected
 TARGETS = Targets(active_rate=0.9, pp_rate=0.9, agenda_rate=0.9, mss_rate=0.7, dmp_rate=0.7)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_generated_export_gives_the_known_answers(tmp_path, fmt):
+@pytest.mark.parametrize(("fmt", "optional"), [("csv", True), ("parquet", False)])
+def test_generated_export_gives_the_known_answers(tmp_path, fmt, optional):
     result = CliRunner().invoke(
         main,
         [
@@ -29,6 +29,7 @@ def test_generated_export_gives_the_known_answers(tmp_path, fmt):
             fmt,
             "--out",
             str(tmp_path),
+            *(["--with-optional"] if optional else []),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -50,7 +51,23 @@ def test_generated_export_gives_the_known_answers(tmp_path, fmt):
             counts["messages"],
             counts["fed"],
         ), finess
+        if optional:
+            assert (essms["eprescription_imports"], essms["eparcours_exchanges"]) == (
+                counts["eprescription"],
+                counts["eparcours"],
+            ), finess
+        else:
+            assert "eprescription_imports" not in essms
     total = computed["total"]
     assert total["people_accompanied"] == 1900
     assert total["active_dossiers"] == 1700  # 100 left before the window, 200 not updated in it
     assert total["active_rate"] == round(1700 / 1900, 6)
+    # File active 2023: the 2000 persons, 1900 present on 31/12 and 100 who left on 01/01/2023.
+    assert computed["file_active"]["total"] == {
+        "present_at_year_end": 1900,
+        "definitive_exits": 100,
+        "file_active": 2000,
+    }
+    if optional:
+        # 1000 dossiers with two imports in the window; 200 with one e-parcours exchange.
+        assert (total["eprescription_imports"], total["eparcours_exchanges"]) == (2000, 200)
