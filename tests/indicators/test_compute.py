@@ -110,6 +110,13 @@ def test_every_definition_counted_by_hand(tmp_path):
             {"mssante": "finess_et,message_id,sent_at\n750000101,m1,2024-04-01\n"},
             "mssante.csv, ligne 2 : FINESS « 750000101 » inconnu",
         ),
+        # The optional files, when given, are checked like the others.
+        ({"eparcours": "dossier_id,exchanged_at\nd99,2024-04-02\n"}, "eparcours.csv, ligne 2 : dossier « d99 »"),
+        ({"eprescription": "dossier_id,date\nd1,2024-04-02\n"}, "eprescription.csv : colonne(s) manquante(s)"),
+        (
+            {"eprescription": "dossier_id,imported_at\nd1,2024-04-02\nd1,le 3 mai\n"},
+            "eprescription.csv, ligne 3, colonne « imported_at » : date illisible",
+        ),
     ],
 )
 def test_bad_exports_are_refused_in_french(tmp_path, override, message):
@@ -216,23 +223,6 @@ def test_optional_e_prescription_and_e_parcours_counts(tmp_path):
     assert (total["eprescription_imports"], total["eparcours_exchanges"]) == (3, 2)
     # No target (U-OPTIONAL): the verdicts are the same as without them.
     assert a["targets_met"] == plain["essms"][A]["targets_met"]
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ({"eparcours": "dossier_id,exchanged_at\nd99,2024-04-02\n"}, "eparcours.csv, ligne 2 : dossier « d99 »"),
-        ({"eprescription": "dossier_id,date\nd1,2024-04-02\n"}, "eprescription.csv : colonne(s) manquante(s)"),
-        (
-            {"eprescription": "dossier_id,imported_at\nd1,2024-04-02\nd1,le 3 mai\n"},
-            "eprescription.csv, ligne 3, colonne « imported_at » : date illisible",
-        ),
-    ],
-)
-def test_bad_optional_files_are_refused(tmp_path, override, message):
-    with pytest.raises(ExportError) as refused:
-        compute_indicators(export(tmp_path, **override), DATE, TARGETS)
-    assert message in str(refused.value)
 
 
 def test_monthly_series_first_over_three_months_then_month_by_month(tmp_path):
