@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pygal
+from django.http import HttpResponse
 from pygal.style import Style
 
 from esms_numerique.indicators.trajectory import LABELS, RULES, Point
@@ -100,3 +101,10 @@ def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -
             stroke_style={"dasharray": "8, 5", "width": 2.5},
         )
     return chart.render(is_unicode=True)
+
+
+def svg_response(svg: str) -> HttpResponse:
+    """An SVG image that may load nothing and run nothing."""
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 
 from esms_numerique.dossiers.access import role_of, visible_dossiers
@@ -13,7 +13,7 @@ from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, e
 from esms_numerique.indicators.models import RATE_FIELDS, RULES
 from esms_numerique.rules.geography import geography
 
-from .charts import bars_svg, euros_label
+from .charts import bars_svg, euros_label, svg_response
 from .exports import table_response
 
 FOLLOWERS = (Role.ARS, Role.NATIONAL, Role.OBSERVER, Role.ADMIN)
@@ -61,9 +61,7 @@ def follow_up_chart(request, name: str):
         )
     else:
         raise Http404("Graphique inconnu")
-    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return response
+    return svg_response(svg)
 
 
 @login_required

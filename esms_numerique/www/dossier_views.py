@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -36,7 +36,7 @@ from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
 from esms_numerique.rules.geography import geography
 
-from .charts import trajectory_svg
+from .charts import svg_response, trajectory_svg
 from .exports import table_response
 from .forms import (
     AmountRevisionForm,
@@ -361,10 +361,7 @@ def dossier_trajectory_svg(request, reference: str):
         raise Http404("ESSMS hors du dossier")
     points = trajectory(dossier, finess)
     title = f"ESSMS {finess}" if finess else f"Projet {dossier.reference}"
-    svg = trajectory_svg(points, usage_targets(dossier, points[-1].date if points else None), title)
-    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return response
+    return svg_response(trajectory_svg(points, usage_targets(dossier, points[-1].date if points else None), title))
 
 
 @require_POST
