@@ -158,20 +158,26 @@ def _load(connection: duckdb.DuckDBPyConnection, directory: Path, name: str, col
 REQUIRED = ("dossier_id", "finess_et", "person_id", "admission_date")
 
 
+def _line(directory: Path, name: str, row: int, with_file: bool = True) -> str:
+    """« file, ligne N » as the user sees the file: a CSV's first line is its header, a Parquet file has none."""
+    path = _source(directory, name)
+    line = f"ligne {row + (1 if path.suffix == '.csv' else 0)}"
+    return f"{path.name}, {line}" if with_file else line
+
+
 def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tuple[str, ...]) -> None:
-    dossiers_file = _source(directory, "dossiers").name
     for column in REQUIRED:
         empty = connection.execute(
             f"SELECT min(_row) FROM dossiers WHERE {column} IS NULL OR trim(CAST({column} AS VARCHAR)) = ''"
         ).fetchone()[0]
         if empty is not None:
-            raise ExportError(f"{dossiers_file}, ligne {empty + 1}, colonne « {column} » : valeur manquante")
+            raise ExportError(f"{_line(directory, 'dossiers', empty)}, colonne « {column} » : valeur manquante")
     # E-FINESS: every FINESS ET of the export is a well-formed number with its check key (Corsica: D-FINESS-CORSICA).
     rows = connection.execute("SELECT finess_et, min(_row) FROM dossiers GROUP BY finess_et ORDER BY 2").fetchall()
     for finess, row in rows:
         if check_key(finess) in (KeyStatus.MALFORMED, KeyStatus.BAD_KEY):
             raise ExportError(
-                f"{dossiers_file}, ligne {row + 1}, colonne « finess_et » : FINESS « {finess} » invalide "
+                f"{_line(directory, 'dossiers', row)}, colonne « finess_et » : FINESS « {finess} » invalide "
                 "(9 caractères dont une clé de contrôle)"
             )
     duplicate = connection.execute(
@@ -180,8 +186,8 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tup
     ).fetchone()
     if duplicate:
         raise ExportError(
-            f"{_source(directory, 'dossiers').name}, ligne {duplicate[2] + 1} : dossier_id "
-            f"« {duplicate[0]} » en double (déjà ligne {duplicate[1] + 1})"
+            f"{_line(directory, 'dossiers', duplicate[2])} : dossier_id « {duplicate[0]} » en double "
+            f"(déjà {_line(directory, 'dossiers', duplicate[1], with_file=False)})"
         )
     wrong_type = connection.execute(
         f"SELECT _row, exit_type FROM dossiers WHERE exit_type IS NOT NULL AND exit_type <> '' "
@@ -189,7 +195,7 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tup
     ).fetchone()
     if wrong_type:
         raise ExportError(
-            f"{_source(directory, 'dossiers').name}, ligne {wrong_type[0] + 1}, colonne « exit_type » : "
+            f"{_line(directory, 'dossiers', wrong_type[0])}, colonne « exit_type » : "
             f"« {wrong_type[1]} » inconnu ({', '.join(EXIT_TYPES)})"
         )
     for name in ("projets_personnalises", "agenda", "dmp", *optional):
@@ -198,17 +204,14 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tup
             f"WHERE d.dossier_id IS NULL ORDER BY t._row LIMIT 1"
         ).fetchone()
         if orphan:
-            raise ExportError(
-                f"{_source(directory, name).name}, ligne {orphan[0] + 1} : dossier « {orphan[1]} » absent de dossiers"
-            )
+            raise ExportError(f"{_line(directory, name, orphan[0])} : dossier « {orphan[1]} » absent de dossiers")
     unknown = connection.execute(
         "SELECT m._row, m.finess_et FROM mssante m WHERE m.finess_et NOT IN (SELECT finess_et FROM dossiers) "
         "ORDER BY m._row LIMIT 1"
     ).fetchone()
     if unknown:
         raise ExportError(
-            f"{_source(directory, 'mssante').name}, ligne {unknown[0] + 1} : FINESS "
-            f"« {unknown[1]} » inconnu de l'export dossiers"
+            f"{_line(directory, 'mssante', unknown[0])} : FINESS « {unknown[1]} » inconnu de l'export dossiers"
         )
 
 

@@ -32,9 +32,6 @@ class Point:
     rates: dict[str, float]  # keyed by RATE_FIELDS, fractions
     essms_count: int
 
-    def met(self, targets: dict[str, float]) -> dict[str, bool]:
-        return {name: self.rates[name] >= targets[name] for name in RATE_FIELDS}
-
     @property
     def cells(self) -> list[str]:
         return [f"{self.rates[name] * 100:.0f} %" for name in RATE_FIELDS]

@@ -276,3 +276,17 @@ def test_the_cli_gives_the_2022_monthly_series_and_refuses_a_series_after_the_da
     assert [m["window_months"] for m in json.loads(rolling.output)["monthly"]] == [3, 3]
     bad = CliRunner().invoke(main, [*args, "--monthly-from", "2024-07-01"])
     assert bad.exit_code == 2 and "--monthly-from 01/07/2024 est après la date de mesure" in bad.output
+
+
+def test_a_parquet_file_s_lines_count_from_one(tmp_path):
+    import duckdb
+
+    export(tmp_path, dossiers=DOSSIERS + "d1,350000022,p9,2024-01-01,,,2024-05-01\n")
+    path = tmp_path / "dossiers.csv"
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_csv('{path}', all_varchar = true)) TO '{tmp_path / 'dossiers.parquet'}' "
+        "(FORMAT parquet)"
+    )
+    path.unlink()
+    with pytest.raises(ExportError, match=r"dossiers.parquet, ligne 8 : dossier_id « d1 » en double \(déjà ligne 1\)"):
+        compute_indicators(tmp_path, DATE, TARGETS)
