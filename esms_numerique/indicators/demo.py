@@ -76,7 +76,9 @@ def generate(
     for name, query in tables.items():
         target = out / f"{name}.{fmt}"
         options = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
-        connection.execute(f"COPY ({query}) TO '{target}' {options}")
+        # COPY takes no bound parameter for its target: the path is quoted as an SQL string literal.
+        quoted = str(target).replace("'", "''")
+        connection.execute(f"COPY ({query}) TO '{quoted}' {options}")
     connection.close()
     return {"dossiers": dossiers, "establishments": establishments, "agenda": dossiers * events_per_dossier}
 

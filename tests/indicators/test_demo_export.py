@@ -71,3 +71,12 @@ def test_generated_export_gives_the_known_answers(tmp_path, fmt, optional):
     if optional:
         # 1000 dossiers with two imports in the window; 200 with one e-parcours exchange.
         assert (total["eprescription_imports"], total["eparcours_exchanges"]) == (2000, 200)
+
+
+def test_an_output_folder_with_a_quote_in_its_name(tmp_path):
+    out = tmp_path / "export de l'OG"
+    result = CliRunner().invoke(
+        main, ["demo", "dui-export", "--dossiers", "20", "--establishments", "2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert compute_indicators(out, MEASUREMENT_DATE, TARGETS)["total"]["people_accompanied"] == 19
