@@ -62,7 +62,7 @@ def active_dui_by_region(dossiers) -> dict[str, Any]:
     by_region: dict[str, int] = defaultdict(int)
     for (_, finess), measure in latest.items():
         by_region[regions_of.get(finess, "")] += measure.active_dossiers
-    target = default_tree().get("national_targets.active_dui").values[-1]
+    target = default_tree().get("national_targets.active_dui").in_force(clock.today())
     total = sum(by_region.values())
     rows = [
         {"region": code, "name": geo.region_name(code), "active": count}
