@@ -9,11 +9,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
 
 from esms_numerique import clock
 from esms_numerique.audit.services import record
 from esms_numerique.indicators.services import final_status
+from esms_numerique.locking import update_if_unchanged
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.context import CampaignContext
@@ -113,15 +113,11 @@ def create_dossier(user, title: str, campaign: str, grappe: dict[str, Any]) -> D
 
 def _locked_update(dossier: Dossier, expected_version: int, **changes: Any) -> Dossier:
     """Writes `changes` only if nobody changed the dossier since `expected_version` was read."""
-    updated = Dossier.objects.filter(pk=dossier.pk, version=expected_version).update(
-        version=F("version") + 1, **changes
-    )
-    if not updated:
+    if not update_if_unchanged(dossier, expected_version, **changes):
         raise StaleDossier(
             "Le dossier a été modifié par quelqu'un d'autre depuis que vous l'avez ouvert : rechargez la page, "
             "vos changements n'ont pas été enregistrés."
         )
-    dossier.refresh_from_db()
     return dossier
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
 
 from esms_numerique import clock
 from esms_numerique.audit.services import record
 from esms_numerique.dossiers.access import profile_of
 from esms_numerique.dossiers.fundings import platform_fundings
+from esms_numerique.locking import update_if_unchanged
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import og_essms_count, registry_snapshot
 from esms_numerique.rules.inputs import SonsInput
@@ -400,12 +400,8 @@ def apply_order_transition(user, order: Order, name: str, expected_version: int,
     _guard(order, name)
     with transaction.atomic():
         before = order.state
-        updated = Order.objects.filter(pk=order.pk, version=expected_version).update(
-            state=transition.target, version=F("version") + 1
-        )
-        if not updated:
+        if not update_if_unchanged(order, expected_version, state=transition.target):
             raise OrderError("La commande a été modifiée entre-temps : rechargez-la.")
-        order.refresh_from_db()
         OrderTransitionLog.objects.create(
             order=order,
             actor=user,

@@ -166,3 +166,15 @@ def test_no_prestation_segur_for_an_essms_funded_to_acquire_another_dui(world):
     with pytest.raises(OrderError, match="ESMS-2022-00001"):
         sign(world, ESSMS[:1])
     assert sign(world, ESSMS[1:2]).state == OrderState.SIGNEE  # an upgrade goes with the Prestation Ségur
+
+
+def test_a_stale_order_is_not_overwritten(world):
+    """Optimistic locking: two pages opened on the same version, the second change is refused and nothing moves."""
+    order = sign(world, ESSMS[:2])
+    opened = order.version
+    order = apply_order_transition(world["editeur"], order, "demander_avance", opened)
+    stale = Order.objects.get(pk=order.pk)
+    with pytest.raises(OrderError, match="La commande a été modifiée entre-temps"):
+        apply_order_transition(world["cnsa"], stale, "verser_avance", opened)
+    stale.refresh_from_db()
+    assert (stale.state, stale.version, stale.transitions.count()) == (OrderState.AVANCE_DEMANDEE, opened + 1, 1)
