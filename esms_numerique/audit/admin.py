@@ -3,11 +3,9 @@ from django.contrib import admin
 from .models import AuditEntry
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "object_type", "object_id"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_id", "actor"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Seen in the admin, never changed there: the rows change through the platform's services, which check, log
+    and audit (or, for the audit log itself, never)."""
 
     def has_add_permission(self, request):
         return False
@@ -17,3 +15,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_id", "actor"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from esms_numerique.audit.admin import ReadOnlyAdmin
 from esms_numerique.audit.services import record
 
 from .models import Committee, Dossier, Profile
@@ -41,21 +42,12 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dossier)
-class DossierAdmin(admin.ModelAdmin):
+class DossierAdmin(ReadOnlyAdmin):
     """Read-only: dossiers change through the platform's services, which check, log and audit."""
 
     list_display = ["reference", "title", "porteur", "state", "desk", "pivot_region"]
     list_filter = ["state", "desk", "campaign", "pivot_region"]
     search_fields = ["reference", "title", "porteur__finess_ej"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Committee)

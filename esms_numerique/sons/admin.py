@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from esms_numerique.audit.admin import ReadOnlyAdmin
+
 from .models import Editor, Order, Solution
 
 
@@ -16,17 +18,8 @@ class SolutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     """Read-only: orders change through the platform's services, which check, log and audit."""
 
     list_display = ["reference", "og", "solution", "ordered_on", "state"]
     list_filter = ["state"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
