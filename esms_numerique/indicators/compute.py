@@ -52,7 +52,10 @@ OPTIONAL_TABLES = {
     "eparcours": {"dossier_id": "VARCHAR", "exchanged_at": "DATE"},
 }
 OPTIONAL_COUNTS = {"eprescription": "eprescription_imports", "eparcours": "eparcours_exchanges"}
-_DATE_COLUMN = {"eprescription": "imported_at", "eparcours": "exchanged_at"}
+# The date each optional row is counted on: its table's one DATE column.
+_DATE_COLUMN = {
+    name: next(c for c, kind in columns.items() if kind == "DATE") for name, columns in OPTIONAL_TABLES.items()
+}
 EXIT_TYPES = ("definitive", "temporary", "empty")
 DEFINITIONS = (
     "Lecture de la plateforme en attendant le guide de l'ANAP (docs/indicateurs.md) : la fenêtre couvre les N mois "
@@ -75,6 +78,8 @@ RATES = {
     "mss_rate": "U-MSS",
     "dmp_rate": "U-DMP",
 }
+RATE_FIELDS = tuple(RATES)  # active_rate, pp_rate, agenda_rate, mss_rate, dmp_rate
+RULES = tuple(RATES.values())  # U-ACTIVE, U-PP, U-AGENDA, U-MSS, U-DMP
 
 
 class ExportError(ValueError):

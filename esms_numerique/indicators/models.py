@@ -7,10 +7,7 @@ from django.db import models
 
 from esms_numerique import clock
 
-from .compute import RATES
-
-RATE_FIELDS = tuple(RATES)  # active_rate, pp_rate, agenda_rate, mss_rate, dmp_rate
-RULES = tuple(RATES.values())  # U-ACTIVE, U-PP, U-AGENDA, U-MSS, U-DMP
+from .compute import RATE_FIELDS, RULES
 
 
 class UsageMeasurement(models.Model):

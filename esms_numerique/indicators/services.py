@@ -15,8 +15,8 @@ from esms_numerique.dossiers.access import acting_role
 from esms_numerique.dossiers.enums import Role, State
 from esms_numerique.rules.context import CampaignContext
 
-from .compute import OPTIONAL_COUNTS, RATES
-from .models import RATE_FIELDS, UsageMeasurement
+from .compute import OPTIONAL_COUNTS, RATE_FIELDS, RATES
+from .models import UsageMeasurement
 
 OPEN_STATES = (State.AVANCE_VERSEE, State.EN_DEPLOIEMENT)
 

@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from esms_numerique import clock
 from esms_numerique.rules.context import CampaignContext
 
-from .compute import RATES
-
-RATE_FIELDS = tuple(RATES)
-RULES = tuple(RATES.values())
+from .compute import RATE_FIELDS, RULES
 
 LABELS = {
     "active_rate": "Dossiers actifs",

@@ -6,7 +6,8 @@ import pygal
 from django.http import HttpResponse
 from pygal.style import Style
 
-from esms_numerique.indicators.trajectory import LABELS, RULES, Point
+from esms_numerique.indicators.compute import RATES
+from esms_numerique.indicators.trajectory import LABELS, Point
 
 # DSFR palette: blue France, its lighter tint, green, orange, purple.
 COLORS = ("#000091", "#6a6af4", "#18753c", "#b34000", "#a558a0")
@@ -38,6 +39,20 @@ def euros_label(value: float | None) -> str:
     return "" if value is None else f"{count_label(value)} €"
 
 
+def _chart(kind: type[pygal.graph.graph.Graph], title: str, **options) -> pygal.graph.graph.Graph:
+    """A pygal chart with the platform's look, and no script nor outside resource in its SVG."""
+    return kind(
+        js=[],
+        disable_xml_declaration=True,
+        width=860,
+        style=STYLE,
+        title=title,
+        legend_at_bottom=True,
+        truncate_legend=-1,
+        **options,
+    )
+
+
 def bars_svg(
     title: str,
     labels: list[str],
@@ -47,15 +62,10 @@ def bars_svg(
 ) -> str:
     """Bars per label, one colour per series (e.g. engaged and paid by region)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
-    chart = kind(
-        js=[],
-        disable_xml_declaration=True,
-        width=860,
+    chart = _chart(
+        kind,
+        title,
         height=max(260, 60 + 34 * len(labels)) if horizontal else 380,
-        style=STYLE,
-        title=title,
-        legend_at_bottom=True,
-        truncate_legend=-1,
         truncate_label=-1,
         value_formatter=formatter,
         print_values=True,
@@ -69,19 +79,14 @@ def bars_svg(
 
 
 def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -> str:
-    """One line per rate over the measurement dates, and the target of each rate as a dashed line of its colour."""
+    """One line per rate over the measurement dates, and the targets as dashed grey lines, one per target value."""
     highest = max([100.0, *(p.rates[name] * 100 for p in points for name in LABELS)])
-    chart = pygal.Line(
-        js=[],
-        disable_xml_declaration=True,
-        width=860,
+    chart = _chart(
+        pygal.Line,
+        title,
         height=420,
         range=(0, highest),
-        style=STYLE,
-        title=title,
-        legend_at_bottom=True,
         legend_at_bottom_columns=3,
-        truncate_legend=-1,
         value_formatter=_percent,
         dots_size=3,
         no_data_text="Aucune mesure",
@@ -91,8 +96,8 @@ def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -
         chart.add(label, [round(p.rates[name] * 100, 1) for p in points])
     # The targets as dashed grey lines, one per value (90 % for the DUI rates, 70 % for the socle services).
     by_value: dict[float, list[str]] = {}
-    for name, rule in zip(LABELS, RULES, strict=True):
-        by_value.setdefault(targets[name], []).append(rule)
+    for name in LABELS:
+        by_value.setdefault(targets[name], []).append(RATES[name])
     for value, rules in sorted(by_value.items(), reverse=True):
         chart.add(
             f"cible {', '.join(rules)} ({value * 100:.0f} %)",

@@ -9,8 +9,8 @@ from django.shortcuts import render
 
 from esms_numerique.dossiers.access import role_of, visible_dossiers
 from esms_numerique.dossiers.enums import Role
+from esms_numerique.indicators.compute import RATE_FIELDS, RULES
 from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, envelope, latest_measurements
-from esms_numerique.indicators.models import RATE_FIELDS, RULES
 from esms_numerique.rules.geography import geography
 
 from .charts import bars_svg, euros_label, svg_response
