@@ -20,12 +20,15 @@ FOLLOWED = (State.CONVENTION_SIGNEE, State.AVANCE_VERSEE, State.EN_DEPLOIEMENT, 
 
 
 def at_risk(dossiers) -> list[dict[str, Any]]:
-    """Dossiers being deployed whose deadline is passed or near (60 days), or whose last measurement misses a target."""
+    """D-AT-RISK: dossiers being deployed whose deadline is passed or near (`follow_up.at_risk_days`), or whose last
+    measurement misses a target."""
+    today = clock.today()
+    warning = dt.timedelta(days=default_tree().get("follow_up.at_risk_days").in_force(today).value)
     rows = []
     for dossier in dossiers.filter(state__in=FOLLOWED):
         due = deadline(dossier)
         status = final_status(dossier)
-        near = due is not None and due["due"] <= clock.today() + dt.timedelta(days=60)
+        near = due is not None and due["due"] <= today + warning
         unmet = status["date"] is not None and not status["all_met"]
         if near or unmet:
             rows.append(

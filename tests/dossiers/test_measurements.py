@@ -290,3 +290,18 @@ def test_follow_up_workbook(users, deploying):
     porteur = Client()
     porteur.force_login(users["porteur"])
     assert porteur.get("/suivi/export.xlsx").status_code == 403
+
+
+def test_projects_at_risk_as_their_deadline_nears(users, deploying, settings):
+    """D-AT-RISK: flagged from 60 days (follow_up.at_risk_days) before the deployment deadline, then overdue."""
+    import datetime as dt
+
+    from esms_numerique.dossiers.models import Dossier
+    from esms_numerique.dossiers.services import deadline
+    from esms_numerique.indicators.dashboard import at_risk
+
+    due = deadline(deploying)["due"]
+    for days_before, reason in ((61, None), (60, "échéance proche"), (-1, "échéance dépassée")):
+        settings.ESMS_TODAY = (due - dt.timedelta(days=days_before)).isoformat()
+        rows = at_risk(Dossier.objects.all())
+        assert [row["reason"] for row in rows] == ([reason] if reason else []), days_before
