@@ -1,7 +1,10 @@
-"""`esms`: the platform's command line. Rule commands need no database; others set Django up."""
+"""`esms`: the platform's command line. Rule commands need no database unless they complete their input from the
+FINESS registry; they read the platform's date (ESMS_TODAY, D-PLATFORM-DATE) only when the input has none. Other
+commands set Django up."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 
@@ -57,7 +60,8 @@ def simulate(source: str, explain: bool) -> None:
 
             result = simulate_with_registry(data)
         else:
-            result = run(parse(SimulationInput, data))
+            inp = parse(SimulationInput, data)
+            result = run(inp, today=None if inp.filed_on else _platform_today())
     except InputError as error:
         _fail(source, error)
     click.echo(explain_simulation(result)) if explain else _print_json(result.as_dict())
@@ -71,7 +75,30 @@ def _needs_registry(data: dict) -> bool:
     )
 
 
-@main.command(help="Simule une commande SONS (Prestation Ségur).")
+def _sons_needs_registry(data: dict) -> bool:
+    """S-ELIG reads each ordered ESSMS's sector; one the order does not describe (`essms`) is looked up."""
+    from .rules.finess import normalize
+
+    ordered, given = data.get("finess_et"), data.get("essms")
+    if not isinstance(ordered, list):
+        return False
+    described = {
+        normalize(str(e.get("finess_et", "")))
+        for e in (given if isinstance(given, list) else [])
+        if isinstance(e, dict) and e.get("sector")
+    }
+    return any(normalize(str(number)) not in described for number in ordered)
+
+
+def _platform_today() -> dt.date:
+    """The platform's date (esms_numerique.clock: ESMS_TODAY when pinned, else today in Paris)."""
+    _django()
+    from esms_numerique import clock
+
+    return clock.today()
+
+
+@main.command(help="Simule une commande SONS (Prestation Ségur) ; le secteur de chaque ESSMS vient du répertoire.")
 @click.argument("source", metavar="FICHIER")
 @click.option("--explain", is_flag=True, help="Trace lisible en français au lieu du JSON.")
 def sons(source: str, explain: bool) -> None:
@@ -80,10 +107,25 @@ def sons(source: str, explain: bool) -> None:
     from .rules.sons import simulate_sons
 
     try:
-        inp = parse(SonsInput, _read(source))
+        data = decode_json(_read(source))
+        if _sons_needs_registry(data):
+            _django()
+            from django.db import DatabaseError
+
+            from esms_numerique.registry.simulation import sons_with_registry
+
+            try:
+                result = sons_with_registry(data)
+            except DatabaseError:
+                raise click.ClickException(
+                    "répertoire FINESS illisible (base de données non préparée : make run ou esms finess import). "
+                    "Pour simuler sans le répertoire, donnez le secteur de chaque ESSMS dans « essms »."
+                ) from None
+        else:
+            inp = parse(SonsInput, data)
+            result = simulate_sons(inp, today=None if inp.ordered_on else _platform_today())
     except InputError as error:
         _fail(source, error)
-    result = simulate_sons(inp)
     click.echo(explain_sons(result)) if explain else _print_json(result.as_dict())
 
 
@@ -108,13 +150,17 @@ def params_check() -> None:
 
 
 @params.command("list", help="Liste les paramètres, leur valeur en vigueur et leur source.")
-@click.option("--on", "on", default=None, help="Date de lecture AAAA-MM-JJ (défaut : aujourd'hui).")
+@click.option(
+    "--on", "on", default=None, help="Date de lecture AAAA-MM-JJ (défaut : la date de la plateforme, ESMS_TODAY)."
+)
 def params_list(on: str | None) -> None:
-    import datetime as dt
-
     from .rules.parameters import default_tree
 
-    date = dt.date.fromisoformat(on) if on else dt.date.today()
+    try:
+        date = dt.date.fromisoformat(on) if on else _platform_today()
+    except ValueError:
+        click.echo(f"Entrée invalide : --on « {on} » illisible (AAAA-MM-JJ).", err=True)
+        sys.exit(INPUT_ERROR)
     for key, file in default_tree().files.items():
         click.echo(f"{key}  (valable au {file.last_value_still_valid_on:%d/%m/%Y})")
         for name, parameter in file.parameters.items():
@@ -221,6 +267,20 @@ def audit_verify() -> None:
     click.echo("Journal d'audit intact.")
 
 
+@main.group(help="Registre des ESSMS financés (un FINESS géographique, un financement).")
+def registre() -> None:
+    pass
+
+
+@registre.command("reconstruire", help="Réécrit le registre à partir des dossiers et des commandes SONS.")
+def registre_rebuild() -> None:
+    _django()
+    from esms_numerique.ledger_rebuild import rebuild
+
+    dossiers, orders = rebuild(progress=True)
+    click.echo(f"Registre reconstruit : {dossiers} dossiers, {orders} commandes SONS.")
+
+
 @main.group(help="Indicateurs d'usage (U-*), calculés là où vivent les données du DUI.")
 def indicateurs() -> None:
     pass
@@ -259,7 +319,6 @@ def indicateurs_calculer(
     file_active_year: int | None,
     out: str | None,
 ) -> None:
-    import datetime as dt
     from pathlib import Path
 
     from .indicators.compute import ExportError, Targets, compute_indicators

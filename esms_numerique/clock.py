@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,3 +22,14 @@ def now() -> dt.datetime:
         return timezone.now()
     current = timezone.localtime()
     return current.replace(year=today().year, month=today().month, day=today().day)
+
+
+@contextlib.contextmanager
+def pinned(on: dt.date) -> Iterator[None]:
+    """The platform's date set to `on` for a block (the demo files its dossiers on the campaign's first days)."""
+    before = getattr(settings, "ESMS_TODAY", "")
+    settings.ESMS_TODAY = on.isoformat()
+    try:
+        yield
+    finally:
+        settings.ESMS_TODAY = before

@@ -4,22 +4,28 @@ and dossiers in every state. The accounts are for a local machine only; their pa
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Count
 
+from esms_numerique import clock
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
 from esms_numerique.dossiers.committees import add_to_agenda, create_committee, decide
-from esms_numerique.dossiers.enums import Role, State
-from esms_numerique.dossiers.models import Dossier, Profile
+from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
 from esms_numerique.indicators.compute import window_start
-from esms_numerique.indicators.services import funded_essms, record_measurements
+from esms_numerique.indicators.services import funded_essms, rates_from_counts, record_measurements
 from esms_numerique.registry.demo import generate
-from esms_numerique.registry.models import LegalEntity
+from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import import_extracts
+from esms_numerique.rules.parameters import default_tree
 from esms_numerique.sons.models import Editor, OrderItem, Solution
 from esms_numerique.sons.services import ItemRequest, apply_order_transition, record_va, sign_order
 
@@ -47,6 +53,7 @@ PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1)] + [
     ["p:deposer", "declarer_recevable", "instruire", "inscrire_comite", "ne_pas_retenir"],
 ]
 COMMENTED = ("demander_complement", "declarer_non_recevable")
+MEASURED = ("enregistrer_cibles", "verser_solde", "clore")  # after the measures, on the demo's date
 
 
 def _demo_og() -> tuple[LegalEntity, list[str], str]:
@@ -62,12 +69,30 @@ def _demo_og() -> tuple[LegalEntity, list[str], str]:
     return entity, [f for f, _ in essms], region
 
 
-# A demo trajectory: three month-end measures, rising; the last one meets every target (U-*) when `reached`.
+# The demo's dossiers are filed, decided and conventioned on the campaign's first days (a measurement may not precede
+# the convention, D-USAGE-CHECKS), then measured up to the demo's date.
+DEMO_FILED_ON = dt.date(2024, 1, 16)
+DEMO_ORDERS_ON = dt.date(2024, 1, 8)
+# A demo trajectory: three measures, rising; the last one meets every target (U-*) when `reached`.
 DEMO_MEASURES = (
-    ("2023-12-31", {"active_rate": 0.62, "pp_rate": 0.48, "agenda_rate": 0.55, "mss_rate": 0.31, "dmp_rate": 0.22}),
-    ("2024-01-31", {"active_rate": 0.81, "pp_rate": 0.74, "agenda_rate": 0.79, "mss_rate": 0.58, "dmp_rate": 0.49}),
-    ("2024-02-29", {"active_rate": 0.93, "pp_rate": 0.92, "agenda_rate": 0.93, "mss_rate": 0.81, "dmp_rate": 0.76}),
+    ("2024-01-31", {"active_rate": 0.62, "pp_rate": 0.48, "agenda_rate": 0.55, "mss_rate": 0.31, "dmp_rate": 0.22}),
+    ("2024-02-29", {"active_rate": 0.81, "pp_rate": 0.74, "agenda_rate": 0.79, "mss_rate": 0.58, "dmp_rate": 0.49}),
+    ("2024-03-08", {"active_rate": 0.93, "pp_rate": 0.92, "agenda_rate": 0.93, "mss_rate": 0.81, "dmp_rate": 0.76}),
 )
+
+
+def _demo_counts(people: int, rates: dict[str, float]) -> dict[str, Any]:
+    """The counts `esms indicateurs calculer` would give for these rates (rounded up), and the rates they give."""
+    active = math.ceil(people * rates["active_rate"])
+    counts = {
+        "people_accompanied": people,
+        "active_dossiers": active,
+        "active_with_pp": math.ceil(active * rates["pp_rate"]),
+        "active_with_event": math.ceil(active * rates["agenda_rate"]),
+        "mss_messages": math.ceil(people * rates["mss_rate"]),
+        "dmp_people_fed": math.ceil(people * rates["dmp_rate"]),
+    }
+    return counts | rates_from_counts(counts)
 
 
 def _demo_measurements(porteur: User, dossier: Dossier, reached: bool = True) -> None:
@@ -82,11 +107,7 @@ def _demo_measurements(porteur: User, dossier: Dossier, reached: bool = True) ->
                 "measurement_date": on,
                 "window_start": window_start(date, 3).isoformat(),
                 "window_end": on,
-                "essms": {
-                    f: {"people_accompanied": 40 + n % 7, "active_dossiers": round((40 + n % 7) * rates["active_rate"])}
-                    | rates
-                    for n, f in enumerate(funded_essms(dossier))
-                },
+                "essms": {f: _demo_counts(40 + n % 7, rates) for n, f in enumerate(funded_essms(dossier))},
             },
         )
 
@@ -104,8 +125,12 @@ def _demo_editor() -> Editor:
 
 
 def _demo_orders(editor_user: User, og_user: User, payer: User, entity: LegalEntity, essms: list[str]) -> int:
-    """Three SONS orders of the demo OG: paid, waiting for the VA, cancelled (distinct ESSMS: S-ONCE)."""
+    """Three SONS orders of the demo OG for ESSMS of MS1's sectors: paid, waiting for the VA, cancelled (distinct
+    ESSMS: S-ONCE), run in the weeks before MS1's advance requests closed (10/01/2024, S-CALENDAR)."""
     solution = Solution.objects.get(editor__siret="73282932000074", couloir="MS1")
+    ms1 = [row["code"] for row in default_tree().get("sectors.sectors").values[-1].value if row["couloir"] == "MS1"]
+    sectors = dict(Establishment.objects.filter(finess_et__in=essms).values_list("finess_et", "sector"))
+    essms = [f for f in essms if sectors.get(f) in ms1]
     paths = [
         [
             ("demander_avance", editor_user),
@@ -122,7 +147,7 @@ def _demo_orders(editor_user: User, og_user: User, payer: User, entity: LegalEnt
     for index, path in enumerate(paths):
         numbers = essms[index * 5 : index * 5 + 5]
         order = sign_order(
-            editor_user, entity, solution, "PA", dt.date(2023, 10, 2), [ItemRequest(n, "4.2", "5.0") for n in numbers]
+            editor_user, entity, solution, "", dt.date(2023, 10, 2), [ItemRequest(n, "4.2", "5.0") for n in numbers]
         )
         for name, actor in path:
             if name == "va":
@@ -200,29 +225,36 @@ def load_demo(directory: Path) -> list[str]:
                     "operation": "upgrade",
                     "essms": [{"finess_et": f} for f in essms[start : start + size]],
                 }
-                dossier = create_dossier(porteur, "Démonstration", "2024", grappe)
-                if steps:
-                    _attach_demo_pieces(porteur, dossier)
-                    dossier.refresh_from_db()
+                with clock.pinned(DEMO_FILED_ON):
+                    dossier = create_dossier(porteur, "Démonstration", "2024", grappe)
+                    if steps:
+                        _attach_demo_pieces(porteur, dossier)
+                        dossier.refresh_from_db()
                 item = None
                 for step in steps:
                     actor = porteur if step.startswith("p:") else instructor
                     name = step.removeprefix("p:")
                     if name == "inscrire_comite":
-                        item = add_to_agenda(instructor, committee, dossier)
+                        with clock.pinned(DEMO_FILED_ON):
+                            item = add_to_agenda(instructor, committee, dossier)
                     elif name in ("retenir", "ne_pas_retenir"):
                         decision = "retenu" if name == "retenir" else "non_retenu"
-                        decide(instructor, item, decision, "Décision de démonstration")
-                    else:
+                        with clock.pinned(DEMO_FILED_ON):
+                            decide(instructor, item, decision, "Décision de démonstration")
+                    elif name in MEASURED:
                         if name == "enregistrer_cibles":
                             _demo_measurements(porteur, dossier)
+                        apply_transition(actor, dossier, name, dossier.version, "", {"expenses_statement": True})
+                    else:
                         comment = "Commentaire de démonstration" if name in COMMENTED else ""
-                        apply_transition(actor, dossier, name, dossier.version, comment, {"expenses_statement": True})
+                        with clock.pinned(DEMO_FILED_ON):
+                            apply_transition(actor, dossier, name, dossier.version, comment)
                     dossier.refresh_from_db()
                 if dossier.state == State.EN_DEPLOIEMENT:
                     _demo_measurements(porteur, dossier, reached=False)
                 Dossier.objects.filter(pk=dossier.pk).update(title=f"Démonstration — {dossier.state_label}")
-            count = _demo_orders(editor_user, porteur, payer, entity, essms[len(essms) - 15 :])
+            with clock.pinned(DEMO_ORDERS_ON):
+                count = _demo_orders(editor_user, porteur, payer, entity, essms[len(essms) - 40 :])
             lines.append(f"{count} commandes SONS de démonstration (payée, en attente de VA, annulée).")
             lines.append(
                 f"{len(PATHS)} dossiers de démonstration pour {entity.finess_ej} ({len(essms)} ESSMS), "

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from esms_numerique.cli import main
+from esms_numerique.registry.extract import STRUCTUREET
+
+from .registry.test_import import et_line, extract
 
 ISSUE_EXAMPLE = {
     "campaign": "2024",
@@ -86,16 +91,87 @@ def test_bad_json_and_missing_file_are_refused_in_french(tmp_path: Path):
 
 
 def test_sons_order():
-    order = {"couloir": "MS1", "og_essms_count": 35, "finess_et": ["350000022"], "ordered_on": "2023-05-01"}
+    order = {
+        "couloir": "MS1",
+        "og_essms_count": 35,
+        "finess_et": ["350000022"],
+        "ordered_on": "2023-05-01",
+        "essms": [{"finess_et": "350000022", "sector": "PA", "category": "500", "category_label": "EHPAD"}],
+    }
     result = CliRunner().invoke(main, ["sons", "-"], input=json.dumps(order))
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert (data["tranche"], data["rate_eur"], data["total_eur"]) == ("E", 1232, 1232)
+    assert [(f["rule"], f["verdict"]) for f in data["findings"] if f["rule"] == "S-ELIG"] == [("S-ELIG", "ok")]
     result = CliRunner().invoke(main, ["sons", "-", "--explain"], input=json.dumps(order))
     assert "Tranche E : 1\u202f232 € TTC par ESSMS" in result.output
     result = CliRunner().invoke(main, ["sons", "-"], input=json.dumps({**order, "couloir": "MS9"}))
     assert result.exit_code == 2
     assert "champ « couloir »" in result.output
+
+
+def _et_row(finess_et: str, category: str, label: str) -> str:
+    fields = et_line(finess_et, category=category).split(";")
+    fields[STRUCTUREET.index("libcategetab")] = label
+    return ";".join(fields)
+
+
+@pytest.mark.django_db
+def test_sons_reads_each_essms_sector_from_the_registry(tmp_path: Path):
+    """A CHRS (AHI) ordered in MS1 is refused and not paid; an ESSMS unknown to the registry is signalled."""
+    source = tmp_path / "etalab-cs1100507-stock-20240103-0000.csv"
+    source.write_bytes(extract(_et_row("350000022", "500", "EHPAD"), _et_row("350001004", "214", "CHRS")))
+    assert CliRunner().invoke(main, ["finess", "import", str(source)]).exit_code == 0
+    unknown = "350001012"
+    order = {
+        "couloir": "MS1",
+        "og_essms_count": 35,
+        "finess_et": ["350000022", "350001004", unknown],
+        "ordered_on": "2023-05-01",
+    }
+    result = CliRunner().invoke(main, ["sons", "-"], input=json.dumps(order))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    elig = [(f["verdict"], f["finess_et"], f["message"]) for f in data["findings"] if f["rule"] == "S-ELIG"]
+    assert elig[0][:2] == ("a_apprecier", unknown)
+    assert elig[1:] == [
+        (
+            "bloquant",
+            "350001004",
+            "L'ESSMS 350001004 (catégorie 214 CHRS, secteur AHI) relève du couloir MS3, pas de MS1.",
+        )
+    ]
+    assert (data["essms_count"], data["total_eur"]) == (2, 2464)
+
+
+def test_dates_missing_from_the_input_are_the_platforms(settings, monkeypatch):
+    from esms_numerique.rules import simulator
+
+    settings.ESMS_TODAY = "2022-06-01"
+    order = {
+        "couloir": "MS1",
+        "og_essms_count": 35,
+        "finess_et": ["350000022"],
+        "essms": [{"finess_et": "350000022", "sector": "PA"}],
+    }
+    result = CliRunner().invoke(main, ["sons", "-"], input=json.dumps(order))
+    assert result.exit_code == 0, result.output
+    assert "base DREES du 3 janvier 2022" in result.output
+
+    seen = []
+    original = simulator.CampaignContext
+    monkeypatch.setattr(simulator, "CampaignContext", lambda c, on, tree: seen.append(on) or original(c, on, tree))
+    undated = {key: value for key, value in ISSUE_EXAMPLE.items() if key != "filed_on"}
+    assert CliRunner().invoke(main, ["simulate", "-"], input=json.dumps(undated)).exit_code == 0
+    assert seen == [dt.date(2022, 6, 1)]
+
+    result = CliRunner().invoke(main, ["params", "list"])
+    assert "reference_snapshot = base DREES du 3 janvier 2022" in result.output
+    settings.ESMS_TODAY = "2023-06-01"
+    result = CliRunner().invoke(main, ["params", "list"])
+    assert "reference_snapshot = première base FINESS publiée en 2023" in result.output
+    result = CliRunner().invoke(main, ["params", "list", "--on", "2022-06-01"])
+    assert "reference_snapshot = base DREES du 3 janvier 2022" in result.output
 
 
 def test_installed_entry_point_runs():

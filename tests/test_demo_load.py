@@ -31,10 +31,21 @@ def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
     from esms_numerique.indicators.services import final_status
 
     assert sorted({m.measurement_date.isoformat() for m in closed.measurements.all()}) == [
-        "2023-12-31",
         "2024-01-31",
         "2024-02-29",
+        "2024-03-08",
     ]
+    # Measured after the convention, never after the demo's date (D-USAGE-CHECKS).
+    assert closed.convention_signed_on.isoformat() == "2024-01-16"
+    # The ledger holds what the demo decided: each decided dossier its own ESSMS, each live order its own.
+    from esms_numerique.ledger.models import FundedEssms
+
+    held = FundedEssms.objects.filter(holds=True)
+    assert (
+        held.filter(scheme="esms_numerique").values("finess_et").distinct().count()
+        == held.filter(scheme="esms_numerique").count()
+    )
+    assert held.filter(scheme="sons").count() == 10  # two live orders of five ESSMS; the cancelled one is released
     assert final_status(closed)["all_met"]
     deploying = Dossier.objects.get(state=State.EN_DEPLOIEMENT)
     assert deploying.measurements.values("measurement_date").distinct().count() == 2

@@ -23,6 +23,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "esms_numerique.audit",
     "esms_numerique.registry",
+    "esms_numerique.accounts",
+    "esms_numerique.workflow",
+    "esms_numerique.ledger",
     "esms_numerique.dossiers",
     "esms_numerique.sons",
     "esms_numerique.indicators",
@@ -36,6 +39,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "esms_numerique.accounts.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -67,6 +71,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock when their transaction begins: a check and the write it guards are never interleaved
+    # with another writer's, and a second writer waits instead of failing (docs/decisions.md, D-LEDGER).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,6 +12,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status
 from ninja.security import django_auth
 
+from esms_numerique import clock
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError, StaleDossier, apply_transition
 from esms_numerique.indicators.services import MeasurementError, final_status, record_measurements
@@ -22,7 +23,16 @@ from esms_numerique.rules.errors import InputError, decode_json, french_messages
 from esms_numerique.rules.inputs import SimulationInput, SonsInput
 from esms_numerique.rules.sons import simulate_sons
 
-from .schemas import DossierOut, ErrorOut, EstablishmentOut, HealthOut, LegalEntityOut, SimulationOut, SonsOut
+from .schemas import (
+    DossierDetailOut,
+    DossierOut,
+    ErrorOut,
+    EstablishmentOut,
+    HealthOut,
+    LegalEntityOut,
+    SimulationOut,
+    SonsOut,
+)
 
 # Request bodies are read by the rules core itself (so that an ESSMS named by its FINESS alone can first be
 # completed from the registry); their schemas are added to the OpenAPI document here.
@@ -107,7 +117,7 @@ def simulation(request: HttpRequest):
     openapi_extra=body_of(SonsInput),
 )
 def sons_simulation(request: HttpRequest):
-    return simulate_sons(parse(SonsInput, request.body)).as_dict()
+    return simulate_sons(parse(SonsInput, request.body), today=clock.today()).as_dict()
 
 
 class RegistryFilters(Schema):
@@ -170,16 +180,19 @@ def dossier_list(request: HttpRequest, state: str = ""):
 
 @api.get(
     "/dossiers/{reference}",
-    response={200: DossierOut, 404: ErrorOut},
+    response={200: DossierDetailOut, 404: ErrorOut},
     auth=django_auth,
     tags=["dossiers"],
-    summary="Un dossier, s'il est visible par l'utilisateur",
+    summary="Un dossier, s'il est visible par l'utilisateur, avec ses ESSMS (registre des ESSMS financés)",
 )
 def dossier_detail(request: HttpRequest, reference: str):
-    return visible_dossiers(request.user).filter(reference=reference).first() or dossier_not_found()
+    found = visible_dossiers(request.user).filter(reference=reference).prefetch_related("ledger_rows").first()
+    return found or dossier_not_found()
 
 
 class TransitionIn(Schema):
+    """The inputs a transition declares (dossiers/workflow.py); those it does not declare are ignored."""
+
     transition: str
     version: int
     comment: str = ""

@@ -147,3 +147,21 @@ class DossierOut(Schema):
     @staticmethod
     def resolve_total_eur(obj) -> int | None:
         return (obj.filed_result or obj.result).get("total_eur")
+
+
+class LedgerEssmsOut(Schema):
+    finess_et: str
+    operation: str
+    fundable: bool
+    rank: int | None
+    amount_eur: int | None
+    state: str
+    holds: bool
+
+
+class DossierDetailOut(DossierOut):
+    essms: list[LedgerEssmsOut]
+
+    @staticmethod
+    def resolve_essms(obj) -> list:
+        return list(obj.ledger_rows.all())

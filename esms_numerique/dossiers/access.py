@@ -1,41 +1,31 @@
-"""Who sees which dossiers and who may act on them: the one place every view and endpoint asks
-(docs/decisions.md, D-DOSSIER-ROLES)."""
+"""Which dossiers a scope sees and under which role it acts on one — asked by every page, endpoint, export and
+chart, from the user's scope read once (accounts/access.py; docs/decisions.md, D-DOSSIER-ROLES, D-ACCESS)."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .enums import Role
-from .models import Dossier, Profile
+from esms_numerique.accounts.access import access_of
+from esms_numerique.accounts.enums import Role
+
+from .enums import State
+from .models import Dossier
 from .workflow import Transition, transitions_from
 
 
-def profile_of(user) -> Profile | None:
-    if not user.is_authenticated:
-        return None
-    return Profile.objects.filter(user=user).select_related("legal_entity").first()
-
-
-def role_of(user) -> Role | None:
-    if user.is_authenticated and user.is_superuser:
-        return Role.ADMIN
-    profile = profile_of(user)
-    return Role(profile.role) if profile else None
-
-
 def visible_dossiers(user) -> QuerySet[Dossier]:
-    """An OG sees its own dossiers (as porteur or member), an ARS and a GRADeS their region's, the national
-    instructors and administrators all of them; anyone else nothing."""
+    """An OG sees its own dossiers (as porteur or member), drafts included; an ARS and a GRADeS the filed dossiers
+    of their region; the national instructors and administrators every filed dossier; anyone else nothing.
+    A draft is the porteur's own work: nobody but its OGs reads it."""
+    access = access_of(user)
     dossiers = Dossier.objects.select_related("porteur")
-    role = role_of(user)
-    if role in (Role.ADMIN, Role.NATIONAL):
-        return dossiers
-    profile = profile_of(user)
-    if role in (Role.ARS, Role.OBSERVER) and profile.region:
-        return dossiers.filter(pivot_region=profile.region)
-    if role == Role.PORTEUR and profile.legal_entity_id:
-        entity = profile.legal_entity_id
-        return dossiers.filter(Q(porteur_id=entity) | Q(members__id=entity)).distinct()
+    if access.og_id is not None:
+        return dossiers.filter(Q(porteur_id=access.og_id) | Q(members__id=access.og_id)).distinct()
+    filed = dossiers.exclude(state=State.BROUILLON)
+    if access.reads_everything:
+        return filed
+    if access.read_region:
+        return filed.filter(pivot_region=access.read_region)
     return dossiers.none()
 
 
@@ -45,18 +35,25 @@ def can_see(user, dossier: Dossier) -> bool:
 
 def acting_role(user, dossier: Dossier) -> Role | None:
     """The role under which `user` may change `dossier`: the porteur OG itself; the pivot ARS for a regional
-    dossier; CNSA/DNS for a national one. Members, observers and administrators read only."""
-    profile = profile_of(user)
-    if profile is None:
+    filed dossier; CNSA/DNS for a national filed one. Members, observers and administrators read only."""
+    access = access_of(user)
+    if access.og_id is not None and access.og_id == dossier.porteur_id:
+        return Role.PORTEUR
+    if dossier.state == State.BROUILLON:
         return None
-    role = Role(profile.role)
-    if role == Role.PORTEUR and profile.legal_entity_id == dossier.porteur_id:
-        return role
-    if role == Role.ARS and dossier.desk != "national" and profile.region == dossier.pivot_region:
-        return role
-    if role == Role.NATIONAL and dossier.desk == "national":
-        return role
+    if access.instructed_region and dossier.desk != "national" and access.instructed_region == dossier.pivot_region:
+        return Role.ARS
+    if access.is_national and dossier.desk == "national":
+        return Role.NATIONAL
     return None
+
+
+def is_porteur_of(user, dossier: Dossier) -> bool:
+    return acting_role(user, dossier) == Role.PORTEUR
+
+
+def is_instructor_of(user, dossier: Dossier) -> bool:
+    return acting_role(user, dossier) in (Role.ARS, Role.NATIONAL)
 
 
 def allowed_transitions(user, dossier: Dossier) -> list[Transition]:
@@ -67,4 +64,5 @@ def allowed_transitions(user, dossier: Dossier) -> list[Transition]:
 
 def sees_annotations(user, dossier: Dossier) -> bool:
     """Instructors' private annotations: instructors and administrators who can see the dossier."""
-    return role_of(user) in (Role.ARS, Role.NATIONAL, Role.ADMIN) and can_see(user, dossier)
+    access = access_of(user)
+    return (access.role in (Role.ARS, Role.NATIONAL) or access.is_admin) and can_see(user, dossier)

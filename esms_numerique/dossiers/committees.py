@@ -10,33 +10,27 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from esms_numerique import clock
+from esms_numerique.accounts.access import access_of
 from esms_numerique.audit.services import record
 
-from .access import profile_of, visible_dossiers
-from .enums import Role, State
+from .access import visible_dossiers
+from .enums import State
 from .models import Committee, CommitteeItem, Dossier
 from .services import DossierError, apply_transition, audit_dossier
 
 
 def committee_scope(user) -> str | None:
     """The region an ARS instructor's committees sit for, "" for CNSA/DNS, None for anyone else."""
-    profile = profile_of(user)
-    if profile is None:
-        return None
-    if profile.role == Role.ARS and profile.region:
-        return profile.region
-    if profile.role == Role.NATIONAL:
-        return ""
-    return None
+    return access_of(user).committee_region
 
 
 def visible_committees(user) -> QuerySet[Committee]:
-    scope = committee_scope(user)
-    if user.is_authenticated and user.is_superuser:
+    access = access_of(user)
+    if access.is_admin:
         return Committee.objects.all()
-    if scope is None:
+    if access.committee_region is None:
         return Committee.objects.none()
-    return Committee.objects.filter(region=scope)
+    return Committee.objects.filter(region=access.committee_region)
 
 
 def create_committee(user, label: str, date: dt.date, cutoff_date: dt.date) -> Committee:

@@ -1,15 +1,6 @@
 from django.db import models
 
 
-class Role(models.TextChoices):
-    PORTEUR = "porteur", "Porteur / organisme gestionnaire"
-    ARS = "instructeur_ars", "Instructeur ARS"
-    NATIONAL = "instructeur_national", "Instructeur national (CNSA/DNS)"
-    OBSERVER = "observateur", "GRADeS / collectif SI (lecture)"
-    EDITEUR = "editeur", "Éditeur (SONS)"
-    ADMIN = "administrateur", "Administrateur"
-
-
 class State(models.TextChoices):
     """SPEC §4 « Lifecycles », ESMS numérique project."""
 

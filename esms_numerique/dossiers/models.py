@@ -3,46 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 
 from esms_numerique import clock
 from esms_numerique.registry.models import LegalEntity
 
-from .enums import Role, State
-
-
-class Profile(models.Model):
-    """What a user is in the programme: their role, and the region or OG it applies to."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    role = models.CharField("rôle", max_length=32, choices=Role.choices)
-    region = models.CharField(
-        "région (code INSEE)", max_length=2, blank=True, help_text="Pour un instructeur ARS ou un observateur régional."
-    )
-    legal_entity = models.ForeignKey(
-        LegalEntity,
-        verbose_name="organisme gestionnaire",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        help_text="Pour un porteur.",
-    )
-    editor = models.ForeignKey(
-        "sons.Editor",
-        verbose_name="éditeur",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        help_text="Pour un utilisateur d'un éditeur (SONS).",
-    )
-
-    class Meta:
-        verbose_name = "profil"
-        verbose_name_plural = "profils"
-
-    def __str__(self) -> str:
-        return f"{self.user} — {self.get_role_display()}"
+from .enums import State
 
 
 class Dossier(models.Model):
@@ -59,6 +27,9 @@ class Dossier(models.Model):
     grappe = models.JSONField("grappe (entrée du simulateur)", default=dict)
     result = models.JSONField("résultat des règles (état courant)", default=dict)
     filed_at = models.DateTimeField("déposé le", null=True, blank=True)
+    completed_at = models.DateTimeField(
+        "complété le", null=True, blank=True, help_text="Dernier complément transmis ; la date de dépôt ne change pas."
+    )
     filed_result = models.JSONField("résultat figé au dépôt", null=True, blank=True)
     desk = models.CharField("guichet", max_length=16, blank=True)
     pivot_region = models.CharField("ARS pivot", max_length=2, blank=True, db_index=True)
@@ -75,6 +46,9 @@ class Dossier(models.Model):
         "version",
         default=1,
         help_text="Augmente à chaque changement : deux modifications concurrentes ne s'écrasent pas.",
+    )
+    transitions = GenericRelation(
+        "workflow.TransitionLog", content_type_field="subject_type", object_id_field="subject_id"
     )
 
     class Meta:
@@ -96,22 +70,6 @@ class Dossier(models.Model):
     @property
     def has_blocking_finding(self) -> bool:
         return any(f["verdict"] == "bloquant" for f in self.findings)
-
-
-class TransitionLog(models.Model):
-    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="transitions")
-    at = models.DateTimeField("date", default=clock.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    transition = models.CharField("transition", max_length=64)
-    from_state = models.CharField("état de départ", max_length=32, choices=State.choices)
-    to_state = models.CharField("état d'arrivée", max_length=32, choices=State.choices)
-    comment = models.TextField("commentaire", blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.dossier_id} {self.from_state} → {self.to_state}"
 
 
 class Message(models.Model):

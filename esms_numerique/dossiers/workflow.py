@@ -1,148 +1,204 @@
-"""The dossier lifecycle as data: which transition leads from which states to which, and who may take it.
-
-Guards that depend on the dossier (no blocking finding at filing, targets met before the balance…) live in
-services.py, next to the state change they protect.
-"""
+"""The dossier lifecycle as data: which transition leads from which states to which, who may take it, the inputs
+it asks for, the guards that must hold and the effect it has. The guards and effects are registered by name
+(dossiers/transitions.py; the usage-target guard by the indicators app)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from esms_numerique.accounts.enums import Role
+from esms_numerique.workflow.engine import COMMENT, DATE, Input, Refusal, Transition, Workflow
 
-from .enums import Role, State
+from .enums import State
+
+
+class DossierError(Refusal):
+    """A change the rules refuse; the message is French and says why."""
+
+
+class StaleDossier(DossierError):
+    pass
+
 
 INSTRUCTORS = frozenset({Role.ARS, Role.NATIONAL})
 PORTEUR = frozenset({Role.PORTEUR})
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: str
-    sources: frozenset[State]
-    target: State
-    roles: frozenset[Role]
-    needs_comment: bool = False
-    committee_only: bool = False  # taken from a selection committee's agenda (committees.py), not directly
-    committee_only: bool = False  # taken from a selection committee's agenda (committees.py), not directly
-
-
+S = State
+EXPENSES = Input(
+    "expenses_statement",
+    "État récapitulatif des dépenses visé par le comptable public ou le commissaire aux comptes reçu",
+    "checkbox",
+    required=True,
+    demand=("l'état récapitulatif des dépenses visé par le comptable public ou le commissaire aux comptes (F-PAY)"),
+)
 TRANSITIONS = [
-    Transition("deposer", "Déposer le dossier", frozenset({State.BROUILLON}), State.DEPOSE, PORTEUR),
+    Transition(
+        "deposer",
+        "Déposer le dossier",
+        frozenset({S.BROUILLON}),
+        S.DEPOSE,
+        PORTEUR,
+        guards=("filing_admissible",),
+        effect="file",
+        notifies=("instructeurs",),
+    ),
     Transition(
         "demander_complement",
         "Demander un complément",
-        frozenset({State.DEPOSE, State.COMPLETE, State.EN_INSTRUCTION}),
-        State.COMPLEMENT_DEMANDE,
+        frozenset({S.DEPOSE, S.COMPLETE, S.EN_INSTRUCTION}),
+        S.COMPLEMENT_DEMANDE,
         INSTRUCTORS,
-        needs_comment=True,
+        inputs=(COMMENT,),
+        notifies=("porteur",),
     ),
     Transition(
-        "completer", "Transmettre le complément", frozenset({State.COMPLEMENT_DEMANDE}), State.COMPLETE, PORTEUR
+        "completer",
+        "Transmettre le complément",
+        frozenset({S.COMPLEMENT_DEMANDE}),
+        S.COMPLETE,
+        PORTEUR,
+        guards=("complement_admissible",),
+        effect="complete",
+        notifies=("instructeurs",),
     ),
-    Transition(
-        "declarer_recevable",
-        "Déclarer recevable",
-        frozenset({State.DEPOSE, State.COMPLETE}),
-        State.RECEVABLE,
-        INSTRUCTORS,
-    ),
+    Transition("declarer_recevable", "Déclarer recevable", frozenset({S.DEPOSE, S.COMPLETE}), S.RECEVABLE, INSTRUCTORS),
     Transition(
         "declarer_non_recevable",
         "Déclarer non recevable",
-        frozenset({State.DEPOSE, State.COMPLETE}),
-        State.NON_RECEVABLE,
+        frozenset({S.DEPOSE, S.COMPLETE}),
+        S.NON_RECEVABLE,
         INSTRUCTORS,
-        needs_comment=True,
+        inputs=(COMMENT,),
+        danger=True,
+        notifies=("porteur",),
     ),
-    Transition("instruire", "Ouvrir l'instruction", frozenset({State.RECEVABLE}), State.EN_INSTRUCTION, INSTRUCTORS),
+    Transition("instruire", "Ouvrir l'instruction", frozenset({S.RECEVABLE}), S.EN_INSTRUCTION, INSTRUCTORS),
     Transition(
         "inscrire_comite",
         "Inscrire en comité",
-        frozenset({State.EN_INSTRUCTION}),
-        State.PRESENTE_COMITE,
+        frozenset({S.EN_INSTRUCTION}),
+        S.PRESENTE_COMITE,
         INSTRUCTORS,
+        inputs=(Input("comment", "Comité", "text"),),
         committee_only=True,
     ),
     Transition(
         "retenir",
         "Retenir le projet",
-        frozenset({State.PRESENTE_COMITE}),
-        State.RETENU,
+        frozenset({S.PRESENTE_COMITE}),
+        S.RETENU,
         INSTRUCTORS,
-        needs_comment=True,
+        inputs=(COMMENT,),
+        guards=("no_double_funding",),
+        effect="retain",
         committee_only=True,
+        notifies=("porteur",),
     ),
     Transition(
         "ne_pas_retenir",
         "Ne pas retenir le projet",
-        frozenset({State.PRESENTE_COMITE}),
-        State.NON_RETENU,
+        frozenset({S.PRESENTE_COMITE}),
+        S.NON_RETENU,
         INSTRUCTORS,
-        needs_comment=True,
+        inputs=(COMMENT,),
         committee_only=True,
+        danger=True,
+        notifies=("porteur",),
     ),
-    Transition("engager", "Engager le montant", frozenset({State.RETENU}), State.ENGAGE, INSTRUCTORS),
+    Transition(
+        "engager",
+        "Engager le montant",
+        frozenset({S.RETENU}),
+        S.ENGAGE,
+        INSTRUCTORS,
+        guards=("no_double_funding",),
+        notifies=("porteur",),
+    ),
     Transition(
         "signer_convention",
         "Enregistrer la convention signée",
-        frozenset({State.ENGAGE}),
-        State.CONVENTION_SIGNEE,
+        frozenset({S.ENGAGE}),
+        S.CONVENTION_SIGNEE,
         INSTRUCTORS,
+        inputs=(Input("date", "Convention signée le", "date", help="Aujourd'hui si vide."),),
+        effect="sign_convention",
+        notifies=("porteur",),
     ),
     Transition(
         "verser_avance",
         "Enregistrer le versement de l'avance",
-        frozenset({State.CONVENTION_SIGNEE}),
-        State.AVANCE_VERSEE,
+        frozenset({S.CONVENTION_SIGNEE}),
+        S.AVANCE_VERSEE,
         INSTRUCTORS,
+        inputs=(Input("date", "Avance versée le", "date", help="Aujourd'hui si vide."),),
+        effect="pay_advance",
+        notifies=("porteur",),
     ),
     Transition(
         "demarrer_deploiement",
         "Déclarer le début du déploiement",
-        frozenset({State.AVANCE_VERSEE}),
-        State.EN_DEPLOIEMENT,
+        frozenset({S.AVANCE_VERSEE}),
+        S.EN_DEPLOIEMENT,
         PORTEUR | INSTRUCTORS,
+        inputs=(Input("date", "Déploiement commencé le", "date", help="Aujourd'hui si vide."),),
+        effect="start_deployment",
     ),
     Transition(
         "enregistrer_cibles",
         "Enregistrer les cibles d'usage atteintes",
-        frozenset({State.EN_DEPLOIEMENT}),
-        State.CIBLES_MESUREES,
+        frozenset({S.EN_DEPLOIEMENT}),
+        S.CIBLES_MESUREES,
         INSTRUCTORS,
+        guards=("usage_targets_met",),
+        effect="usage_targets_met_on",
+        notifies=("porteur",),
     ),
     Transition(
         "verser_solde",
         "Enregistrer le versement du solde",
-        frozenset({State.CIBLES_MESUREES}),
-        State.SOLDE_VERSE,
+        frozenset({S.CIBLES_MESUREES}),
+        S.SOLDE_VERSE,
         INSTRUCTORS,
+        inputs=(DATE, EXPENSES),
+        guards=("targets_recorded",),
+        effect="pay_balance",
+        notifies=("porteur",),
     ),
     Transition(
         "clore",
         "Clore le dossier",
-        frozenset({State.SOLDE_VERSE, State.NON_RETENU, State.NON_RECEVABLE}),
-        State.CLOS,
+        frozenset({S.SOLDE_VERSE, S.NON_RETENU, S.NON_RECEVABLE}),
+        S.CLOS,
         INSTRUCTORS,
     ),
 ]
-BY_NAME = {t.name: t for t in TRANSITIONS}
+WORKFLOW = Workflow(
+    "dossier",
+    TRANSITIONS,
+    subject_noun="le dossier",
+    error=DossierError,
+    stale=StaleDossier,
+    stale_message=(
+        "Le dossier a été modifié par quelqu'un d'autre depuis que vous l'avez ouvert : rechargez la page, "
+        "vos changements n'ont pas été enregistrés."
+    ),
+)
+BY_NAME = WORKFLOW.by_name
 
 # States where the porteur may still change the grappe.
-EDITABLE = frozenset({State.BROUILLON, State.COMPLEMENT_DEMANDE})
+EDITABLE = frozenset({S.BROUILLON, S.COMPLEMENT_DEMANDE})
 # From this state on, the amount engaged is frozen: a change is a new, audited version.
 DECIDED = frozenset(
     {
-        State.RETENU,
-        State.ENGAGE,
-        State.CONVENTION_SIGNEE,
-        State.AVANCE_VERSEE,
-        State.EN_DEPLOIEMENT,
-        State.CIBLES_MESUREES,
-        State.SOLDE_VERSE,
-        State.CLOS,
+        S.RETENU,
+        S.ENGAGE,
+        S.CONVENTION_SIGNEE,
+        S.AVANCE_VERSEE,
+        S.EN_DEPLOIEMENT,
+        S.CIBLES_MESUREES,
+        S.SOLDE_VERSE,
+        S.CLOS,
     }
 )
+PAID = frozenset({S.AVANCE_VERSEE, S.EN_DEPLOIEMENT, S.CIBLES_MESUREES, S.SOLDE_VERSE})
 
 
 def transitions_from(state: State) -> list[Transition]:
-    return [t for t in TRANSITIONS if state in t.sources]
+    return WORKFLOW.from_state(state)

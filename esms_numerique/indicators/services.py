@@ -1,24 +1,43 @@
 """Recording the measurements a porteur uploads for its dossier's ESSMS, and reading whether the targets are met.
-The targets are re-evaluated here against the campaign's parameters: the uploaded verdicts are not trusted."""
+The rates are recomputed here from the uploaded counts and the targets re-evaluated against the campaign's
+parameters: neither the uploaded rates nor the uploaded verdicts are trusted (D-USAGE-CHECKS)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from esms_numerique import clock
+from esms_numerique.accounts.enums import Role
 from esms_numerique.audit.services import record
 from esms_numerique.dossiers.access import acting_role
-from esms_numerique.dossiers.enums import Role, State
+from esms_numerique.dossiers.enums import State
 from esms_numerique.rules.context import CampaignContext
 
-from .compute import OPTIONAL_COUNTS, RATE_FIELDS, RATES
+from .compute import OPTIONAL_COUNTS, RATE_FIELDS, RATES, Targets, _measure
 from .models import UsageMeasurement
 
 OPEN_STATES = (State.AVANCE_VERSEE, State.EN_DEPLOIEMENT)
+# The counts behind the rates, in the order of compute.py's rows (_measure): people, active dossiers, active ones
+# with a PP, with an agenda event, MSSanté messages, people whose DMP was fed.
+COUNTS = (
+    "people_accompanied",
+    "active_dossiers",
+    "active_with_pp",
+    "active_with_event",
+    "mss_messages",
+    "dmp_people_fed",
+)
+# `esms indicateurs calculer` rounds each rate to 6 decimals: a declared rate this close to the counts' agrees.
+RATE_TOLERANCE = 1e-6
+MAX_COUNT = 2**31 - 1  # the database's integer columns
+_NO_TARGETS = Targets(**dict.fromkeys(RATE_FIELDS, 0.0))
 
 
 class MeasurementError(ValueError):
@@ -49,11 +68,84 @@ def _date(data: dict[str, Any], key: str) -> dt.date:
         raise MeasurementError(f"champ « {key} » : date AAAA-MM-JJ attendue") from None
 
 
+def _number(value: Any) -> bool:
+    """A JSON number that is one: not a boolean, not NaN nor Infinity (Python's JSON reader accepts them)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _received(measure: dict[str, Any], name: str) -> str:
+    return f"reçu {json.dumps(measure[name], ensure_ascii=False)}" if name in measure else "champ absent"
+
+
+def _count(measure: dict[str, Any], name: str, where: str) -> int:
+    value = measure.get(name)
+    if not _number(value) or value < 0 or value != int(value):
+        raise MeasurementError(
+            f"{where}, champ « {name} » : un nombre entier positif ou nul est attendu ({_received(measure, name)})"
+        )
+    if value > MAX_COUNT:
+        raise MeasurementError(f"{where}, champ « {name} » : {value} dépasse le plus grand compte enregistrable")
+    return int(value)
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def _within_bounds(on: dt.date, dossier) -> None:
+    """D-USAGE-CHECKS: a measure tells what happened between the convention and the platform's today."""
+    today = clock.today()
+    if on > today:
+        raise MeasurementError(
+            f"mesure du {on:%d/%m/%Y} : date postérieure à la date du jour de la plateforme ({today:%d/%m/%Y})"
+        )
+    signed = dossier.convention_signed_on
+    if signed is not None and on < signed:
+        raise MeasurementError(
+            f"mesure du {on:%d/%m/%Y} : date antérieure à la signature de la convention du dossier ({signed:%d/%m/%Y})"
+        )
+
+
+def rates_from_counts(counts: dict[str, int]) -> dict[str, float]:
+    """The five U-* rates the counts (`COUNTS`) give, by compute.py's definitions, rounded as `esms indicateurs
+    calculer` rounds them. compute.py also compares them with targets: the campaign's are applied by the caller."""
+    measure = _measure((None, *(counts[name] for name in COUNTS)), _NO_TARGETS, ())
+    return {name: measure[name] for name in RATE_FIELDS}
+
+
+def _recomputed(measure: dict[str, Any], where: str) -> dict[str, Any]:
+    """The counts checked and the rates recomputed from them. D-USAGE-CHECKS: a declared rate the counts do not
+    give is refused, not replaced."""
+    counts = {name: _count(measure, name, where) for name in COUNTS}
+    computed = counts | rates_from_counts(counts)
+    for name, rule in RATES.items():
+        declared = measure.get(name)
+        if not _number(declared):
+            raise MeasurementError(
+                f"{where}, champ « {name} » : un taux est attendu, en fraction ({_received(measure, name)})"
+            )
+        if abs(declared - computed[name]) > RATE_TOLERANCE:
+            raise MeasurementError(
+                f"{where}, champ « {name} » ({rule}) : taux déclaré {_decimal(declared)}, les comptes donnent "
+                f"{_decimal(computed[name])} ; la plateforme recalcule chaque taux à partir des comptes et refuse un "
+                "taux qui ne leur correspond pas"
+            )
+        # Shares of people or dossiers lie between 0 and 1; the MSSanté rate counts messages per person.
+        if name != "mss_rate" and computed[name] > 1:
+            raise MeasurementError(
+                f"{where}, champ « {name} » ({rule}) : les comptes donnent {_decimal(computed[name])}, plus de 100 %"
+            )
+    return computed
+
+
 def _measurements_of(dossier, data: dict[str, Any], user, funded: set[str]) -> list[UsageMeasurement]:
-    """The rows of one measure (a date, a window, one object per FINESS ET), targets re-evaluated here."""
+    """The rows of one measure (a date, a window, one object per FINESS ET), rates and targets recomputed here."""
     on, start, end = _date(data, "measurement_date"), _date(data, "window_start"), _date(data, "window_end")
     if not start <= end == on:
         raise MeasurementError(f"mesure du {on:%d/%m/%Y} : la fenêtre doit finir à la date de mesure")
+    _within_bounds(on, dossier)
     essms = data.get("essms")
     if not isinstance(essms, dict) or not essms:
         raise MeasurementError(f"mesure du {on:%d/%m/%Y}, champ « essms » : un objet par FINESS ET est attendu")
@@ -63,24 +155,15 @@ def _measurements_of(dossier, data: dict[str, Any], user, funded: set[str]) -> l
     context = CampaignContext(dossier.campaign, on)
     rows = []
     for finess, measure in essms.items():
-        try:
-            rates = {name: float(measure[name]) for name in RATE_FIELDS}
-            counts = {name: int(measure[name]) for name in ("people_accompanied", "active_dossiers")}
-            # U-OPTIONAL: counted only when the OG's export had the file.
-            optional = {name: int(measure[name]) for name in OPTIONAL_COUNTS.values() if measure.get(name) is not None}
-        except (KeyError, TypeError, ValueError) as error:
-            raise MeasurementError(
-                f"mesure du {on:%d/%m/%Y}, FINESS ET {finess} : mesure incomplète ou illisible ({error})"
-            ) from None
-        # Shares of people or dossiers lie between 0 and 1; the MSSanté rate counts messages per person.
-        if any(v < 0 for v in [*rates.values(), *counts.values(), *optional.values()]) or any(
-            rates[n] > 1 for n in RATE_FIELDS if n != "mss_rate"
-        ):
-            raise MeasurementError(
-                f"mesure du {on:%d/%m/%Y}, FINESS ET {finess} : un taux ou un compte est hors des bornes "
-                "(taux en fractions, 0,75 pour 75 %)"
-            )
-        met = {rule: rates[name] >= context.get(f"usage_targets.{name}").value for name, rule in RATES.items()}
+        where = f"mesure du {on:%d/%m/%Y}, FINESS ET {finess}"
+        if not isinstance(measure, dict):
+            raise MeasurementError(f"{where} : un objet de comptes et de taux est attendu")
+        computed = _recomputed(measure, where)
+        met = {rule: computed[name] >= context.get(f"usage_targets.{name}").value for name, rule in RATES.items()}
+        # U-OPTIONAL: counted only when the OG's export had the file.
+        optional = {
+            name: _count(measure, name, where) for name in OPTIONAL_COUNTS.values() if measure.get(name) is not None
+        }
         rows.append(
             UsageMeasurement(
                 dossier=dossier,
@@ -90,8 +173,7 @@ def _measurements_of(dossier, data: dict[str, Any], user, funded: set[str]) -> l
                 window_end=end,
                 targets_met=met,
                 recorded_by=user,
-                **rates,
-                **counts,
+                **{name: computed[name] for name in (*RATE_FIELDS, "people_accompanied", "active_dossiers")},
                 **optional,
             )
         )
@@ -99,8 +181,9 @@ def _measurements_of(dossier, data: dict[str, Any], user, funded: set[str]) -> l
 
 
 def record_measurements(user, dossier, data: dict[str, Any]) -> RecordedMeasurements:
-    """D-USAGE-UPLOAD: the measure and its monthly series, if any. Every ESSMS must belong to the dossier and every
-    rate be a fraction; a date already recorded is kept as it was and reported; the new dates are all recorded or
+    """D-USAGE-UPLOAD: the measure and its monthly series, if any. Every ESSMS must belong to the dossier, every date
+    lie between the convention and today, every count be a whole number and every rate the one its counts give
+    (D-USAGE-CHECKS); a date already recorded is kept as it was and reported; the new dates are all recorded or
     none. A file with no new date is refused."""
     if acting_role(user, dossier) != Role.PORTEUR:
         raise PermissionDenied("Seul le porteur du dossier dépose ses mesures d'usage.")

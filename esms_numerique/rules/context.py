@@ -9,6 +9,8 @@ from functools import cache
 from .parameters import DatedValue, ParameterTree, default_tree
 
 CAMPAIGNS_ROOT = "esms_numerique"
+# With neither a date in the input nor a clock from the caller, parameters are read as the texts last set them.
+LATEST = dt.date.max
 
 
 class UnknownCampaign(ValueError):
@@ -17,6 +19,15 @@ class UnknownCampaign(ValueError):
 
 def available_campaigns(tree: ParameterTree | None = None) -> list[str]:
     return (tree or default_tree()).directories(CAMPAIGNS_ROOT)
+
+
+def reading_date(given: dt.date | None, today: dt.date | None) -> dt.date:
+    """The date the rules read their parameters on: the input's own date, else the caller's clock (the platform
+    passes `esms_numerique.clock.today()`), else the latest dated values. The rules core never reads the system
+    clock (DECISION D-RULES-CLOCK)."""
+    if isinstance(given, dt.datetime):
+        return given.date()
+    return given or today or LATEST
 
 
 @cache

@@ -10,12 +10,18 @@ from zoneinfo import ZoneInfo
 from .desk import Desk
 from .finess import normalize
 from .money import format_share
-from .project import Project
+from .parameters import DatedValue
+from .project import Project, ProjectEssms
 from .results import Finding, Verdict, rule, source_of
 
 MEDICO_SOCIAL = {"PA", "PH", "DOM"}
 AHI_PJM = {"AHI", "PJM"}
 DATE = "%d/%m/%Y"
+SRC_UPGRADE = (
+    "AAP24 3.3.2 1) « mise à niveau de leur logiciel vers une version référencée Ségur » "
+    "(001_098b5f25fa5a095c.txt) ; FAQN Q38 (002_33fde754886c1227.txt)"
+)
+AHI_PJM_DECISION = "DECISION D-SEGUR-AHI-PJM (docs/decisions.md)"
 
 
 @rule("E-L312", "AAP24 3.1, FAQN Q1")
@@ -172,10 +178,95 @@ def _ght_conditions(project: Project, src: str) -> list[Finding]:
     ]
 
 
-@rule("E-SEGUR", "AAP24 2.1 et 3.2.C, FAQN Q14/Q16/Q17/Q38, FAQIDF")
-def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdict:
+def _exempt_from_referencing(e: ProjectEssms, ahi_pjm_only: bool, exempt: DatedValue) -> bool:
+    """AAP24 2.1: a project of AHI/PJM ESSMS only need not *acquire* a Ségur-referenced DUI. An upgrade is by
+    definition « vers une version référencée Ségur » (AAP24 3.3.2 1), FAQN Q38): it stays subject to referencing."""
+    return bool(exempt.value) and ahi_pjm_only and e.operation == "acquisition"
+
+
+def _hospital_couloir(project: Project, src: str) -> SegurVerdict | None:
+    """A DPI referenced in the hospital couloir: the GHT exception where the campaign has it (2024); elsewhere
+    refused, unless the SAD stands in (2022: « référencé Ségur, sur un DSR médico-social ou … au SAD »), in which
+    case None: the solution is read as not referenced and the SAD rules apply."""
     ctx = project.context
     solution, porteur = project.input.solution, project.input.porteur
+    exception = ctx.get("eligibility/segur.ght_hospital_couloir_exception")
+    if not exception.value:
+        if ctx.get("eligibility/segur.sad_exception").value and solution.sad_referenced:
+            return None
+        return SegurVerdict(
+            [
+                Finding(
+                    "E-SEGUR",
+                    Verdict.BLOQUANT,
+                    f"Campagne {ctx.campaign} : une solution référencée au seul couloir hôpital n'est pas admise, "
+                    "même portée par un GHT. Le DPI d'un GHT n'est retenu que s'il est référencé Ségur sur un DSR "
+                    "médico-social, ou référencé au SAD ; l'exception du couloir hôpital, à trois conditions, "
+                    "n'existe qu'à partir de l'appel à projets 2024.",
+                    f"{source_of(exception)} ; FAQN Q19 (002_33fde754886c1227.txt) ; "
+                    "DECISION D-SEGUR-GHT-2022 (docs/decisions.md)",
+                )
+            ],
+            False,
+        )
+    src = f"{src} ; {source_of(exception)}"
+    if not porteur.is_ght:
+        refusal = "Une solution référencée au couloir hôpital n'est admise que si le porteur est un GHT."
+    elif not solution.segur_referenced:
+        refusal = "Le DPI du GHT doit être référencé Ségur vague 1 au couloir hôpital."
+    else:
+        return SegurVerdict(_ght_conditions(project, src), False)
+    return SegurVerdict([Finding("E-SEGUR", Verdict.BLOQUANT, refusal, src)], False)
+
+
+def _referenced_couloirs(
+    project: Project, couloir_of: dict[str, str], ahi_pjm_only: bool, exempt: DatedValue, src: str
+) -> list[Finding]:
+    """A referenced solution covers an ESSMS only in the couloirs it is referenced in; an AHI/PJM acquisition of an
+    AHI/PJM-only project needs no referencing at all."""
+    referenced = project.input.solution.referenced_couloirs
+    findings = []
+    for e in project.essms:
+        couloir = couloir_of[e.sector]
+        if referenced is None or couloir in referenced or _exempt_from_referencing(e, ahi_pjm_only, exempt):
+            continue
+        e.fundable = False
+        message = f"La solution n'est pas référencée dans le couloir {couloir} du secteur {e.sector} de cet ESSMS."
+        source = src
+        if exempt.value and e.sector in AHI_PJM:
+            message += " L'absence d'obligation de référencement AHI/PJM ne vaut que pour " + (
+                "l'acquisition d'un DUI : une montée de version se fait vers une version référencée Ségur."
+                if e.operation == "upgrade"
+                else "un projet qui ne réunit que des ESSMS AHI et PJM."
+            )
+            why = SRC_UPGRADE if e.operation == "upgrade" else source_of(exempt)
+            source = f"{src} ; {why} ; {AHI_PJM_DECISION}"
+        findings.append(Finding("E-SEGUR", Verdict.BLOQUANT, message, source, e.finess_et))
+    return findings
+
+
+def _ahi_pjm_upgrades(upgrades: list[ProjectEssms], exempt: DatedValue) -> list[Finding]:
+    findings = []
+    for e in upgrades:
+        e.fundable = False
+        findings.append(
+            Finding(
+                "E-SEGUR",
+                Verdict.BLOQUANT,
+                f"Montée de version d'un ESSMS {e.sector} : elle se fait vers une version référencée Ségur, et la "
+                "solution ne l'est pas (ni son éditeur engagé dans le référencement). L'absence d'obligation de "
+                "référencement des projets AHI/PJM ne vaut que pour l'acquisition d'un DUI.",
+                f"{SRC_UPGRADE} ; {source_of(exempt)} ; {AHI_PJM_DECISION}",
+                e.finess_et,
+            )
+        )
+    return findings
+
+
+@rule("E-SEGUR", "AAP24 2.1, 3.2.C et 3.3.2 1), FAQN Q14/Q16/Q17/Q19/Q38, FAQIDF, HDF22 (DPI de GHT)")
+def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdict:
+    ctx = project.context
+    solution = project.input.solution
     sad_exception = ctx.get("eligibility/segur.sad_exception")
     majority = ctx.get("eligibility/segur.sad_majority_share")
     exempt = ctx.get("eligibility/segur.ahi_pjm_exempt")
@@ -185,74 +276,39 @@ def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdi
     if not essms:
         return SegurVerdict([], False)
     ahi_pjm_only = all(e.sector in AHI_PJM for e in essms)
-    has_acquisition = any(e.operation == "acquisition" for e in essms)
 
+    referenced = solution.segur_referenced
     if solution.couloir == "hospital":
-        if not porteur.is_ght:
-            return SegurVerdict(
-                [
-                    Finding(
-                        "E-SEGUR",
-                        Verdict.BLOQUANT,
-                        "Une solution référencée au couloir hôpital n'est admise que si le porteur est un GHT.",
-                        src,
-                    )
-                ],
-                False,
-            )
-        if not solution.segur_referenced:
-            return SegurVerdict(
-                [
-                    Finding(
-                        "E-SEGUR",
-                        Verdict.BLOQUANT,
-                        "Le DPI du GHT doit être référencé Ségur vague 1 au couloir hôpital.",
-                        src,
-                    )
-                ],
-                False,
-            )
-        return SegurVerdict(_ght_conditions(project, src), False)
+        hospital = _hospital_couloir(project, src)
+        if hospital is not None:
+            return hospital
+        referenced = False
 
-    if solution.segur_referenced:
-        if solution.referenced_couloirs is not None:
-            for e in essms:
-                if couloir_of[e.sector] not in solution.referenced_couloirs and not (
-                    exempt.value and e.sector in AHI_PJM
-                ):
-                    e.fundable = False
-                    findings.append(
-                        Finding(
-                            "E-SEGUR",
-                            Verdict.BLOQUANT,
-                            f"La solution n'est pas référencée dans le couloir {couloir_of[e.sector]} "
-                            f"du secteur {e.sector} de cet ESSMS.",
-                            src,
-                            e.finess_et,
-                        )
-                    )
+    if referenced:
+        findings = _referenced_couloirs(project, couloir_of, ahi_pjm_only, exempt, src)
         if not findings:
             findings.append(
                 Finding("E-SEGUR", Verdict.OK, "Solution référencée Ségur vague 1 au couloir médico-social.", src)
             )
         return SegurVerdict(findings, False)
 
-    if ahi_pjm_only and exempt.value:
-        return SegurVerdict(
-            [
-                Finding(
-                    "E-SEGUR",
-                    Verdict.OK,
-                    "Projet AHI/PJM seulement : pas d'obligation de référencement Ségur ; une étude de couverture "
-                    "des besoins du DUI est à joindre.",
-                    source_of(exempt),
-                )
-            ],
-            False,
+    exempted = [e for e in essms if _exempt_from_referencing(e, ahi_pjm_only, exempt)]
+    if exempted:
+        findings.append(
+            Finding(
+                "E-SEGUR",
+                Verdict.OK,
+                f"Projet AHI/PJM seulement : pas d'obligation d'acquérir un logiciel référencé Ségur "
+                f"({len(exempted)} acquisition(s)) ; une étude de couverture des besoins du DUI est à joindre.",
+                f"{source_of(exempt)} ; {AHI_PJM_DECISION}",
+            )
         )
+    others = [e for e in essms if not _exempt_from_referencing(e, ahi_pjm_only, exempt)]
+    if not others:
+        return SegurVerdict(findings, False)
 
     if solution.referencing in ("in_progress", "engaged"):
-        if has_acquisition:
+        if any(e.operation == "acquisition" for e in others):
             message = (
                 "Solution en cours de référencement : le référencement Ségur doit être obtenu avant le "
                 "démarrage du paramétrage (condition suivie par l'ARS)."
@@ -262,7 +318,11 @@ def segur_conformity(project: Project, couloir_of: dict[str, str]) -> SegurVerdi
                 "Montée de version : l'éditeur est engagé dans le référencement ; le financement suppose "
                 "la version référencée Ségur."
             )
-        return SegurVerdict([Finding("E-SEGUR", Verdict.A_APPRECIER, message, src)], False)
+        return SegurVerdict([*findings, Finding("E-SEGUR", Verdict.A_APPRECIER, message, src)], False)
+
+    if exempt.value and ahi_pjm_only:
+        # What is left of an AHI/PJM-only project are its upgrades.
+        return SegurVerdict(findings + _ahi_pjm_upgrades(others, exempt), False)
 
     share = Fraction(sum(e.sector in MEDICO_SOCIAL for e in essms), len(essms))
     if sad_exception.value and solution.sad_referenced:

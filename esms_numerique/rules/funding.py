@@ -167,9 +167,31 @@ def software_lines(project: Project, rates: dict[str, Rates], ranks: dict[str, i
     return lines
 
 
-def small_og_essms(project: Project) -> tuple[list[ProjectEssms], list[Finding]]:
-    """ESSMS of the project whose OG is « petit » (AAP24 3.3.2 3), FAQN Q26-27). An OG whose size is not
-    given is not assumed small; the finding says so."""
+@dataclass(frozen=True)
+class SmallOg:
+    """The project's ESSMS whose OG is « petit »: those it funds (`fundable`) open F-EQUIP and F-AMOA; those it
+    leaves out (already funded, invalid…) do not (FAQN Q27 « participant ou portant un projet financé », Q30)."""
+
+    funded: list[ProjectEssms]
+    left_out: list[ProjectEssms]
+    findings: list[Finding]
+
+    def refusal(self, asked: str) -> str:
+        if self.left_out:
+            return (
+                f"{asked}, mais le projet ne finance aucun ESSMS de petit OG : ses {len(self.left_out)} ESSMS de "
+                "petits OG sont écartés du financement par un constat bloquant. Matériel et AMOA ne vont qu'à un "
+                "projet qui finance au moins un ESSMS de petit OG."
+            )
+        return (
+            f"{asked}, mais aucun ESSMS du projet ne relève d'un petit OG : matériel et AMOA ne vont qu'aux petits OG."
+        )
+
+
+def small_og_essms(project: Project) -> SmallOg:
+    """ESSMS of the project whose OG is « petit » (AAP24 3.3.2 3), FAQN Q26-27), split by whether the project
+    funds them. An OG whose size is not given is not assumed small; the finding says so. Read after every E-*
+    rule has said which ESSMS are fundable."""
     ctx = project.context
     threshold = ctx.get("funding/small_og.small_og_threshold")
     threshold_oc = ctx.get("funding/small_og.small_og_threshold_overseas_corsica")
@@ -193,40 +215,40 @@ def small_og_essms(project: Project) -> tuple[list[ProjectEssms], list[Finding]]
                 f"{source_of(threshold, threshold_oc)} ; DECISION D-SMALL-OG (docs/decisions.md)",
             )
         )
-    return small, findings
+    return SmallOg([e for e in small if e.fundable], [e for e in small if not e.fundable], findings)
 
 
-@rule("F-EQUIP", "AAP24 3.3.1 et 3.3.2 3) ; FAQN Q29 ; E-HARDWARE")
-def equipment_line(project: Project, small: list[ProjectEssms]) -> tuple[list[AmountLine], list[Finding]]:
-    """Hardware for small OGs, with a DUI project: min(cap × their ESSMS, quotes, real expense)."""
+@rule("F-EQUIP", "AAP24 3.3.1 et 3.3.2 3) ; FAQN Q27, Q29, Q30 ; E-HARDWARE")
+def equipment_line(project: Project, small: SmallOg) -> tuple[list[AmountLine], list[Finding]]:
+    """Hardware for the small-OG ESSMS the project funds, with a DUI project: min(cap × those ESSMS, quotes, real
+    expense)."""
     equipment = project.input.equipment
     if equipment is None or equipment.quotes_eur == 0:
         return [], []
     ctx = project.context
     cap = ctx.get("funding/small_og.equipment_cap_per_essms")
     src = source_of(cap)
-    small = [e for e in small if e.fundable]
-    if not small:
+    funded = small.funded
+    if not funded:
         return [], [
             Finding(
                 "E-HARDWARE",
                 Verdict.BLOQUANT,
-                "Matériel demandé, mais aucun ESSMS du projet ne relève d'un petit OG : le matériel "
-                "n'est financé qu'aux petits OG.",
-                src,
+                small.refusal("Matériel demandé"),
+                f"{src} ; FAQN Q27, Q30 (002_33fde754886c1227.txt) ; DECISION D-SMALL-OG-FUNDED (docs/decisions.md)",
             )
         ]
     bounds = {"devis": equipment.quotes_eur}
     if equipment.spent_eur is not None:
         bounds["dépense réelle"] = equipment.spent_eur
     if cap.value is not None:
-        bounds[f"{format_eur(cap.value)} × {len(small)} ESSMS de petits OG"] = cap.value * len(small)
+        bounds[f"{format_eur(cap.value)} × {len(funded)} ESSMS de petits OG"] = cap.value * len(funded)
     which, amount = min(bounds.items(), key=lambda item: item[1])
     findings = [
         Finding(
             "E-HARDWARE",
             Verdict.OK if cap.value is not None else Verdict.A_APPRECIER,
-            f"Matériel pour {len(small)} ESSMS de petits OG : {format_eur(amount)}, limité par {which}"
+            f"Matériel pour {len(funded)} ESSMS de petits OG : {format_eur(amount)}, limité par {which}"
             + ("" if cap.value is not None else " ; plafond non chiffré par les textes, l'ARS apprécie au cas par cas")
             + ".",
             src,
@@ -245,22 +267,28 @@ def equipment_line(project: Project, small: list[ProjectEssms]) -> tuple[list[Am
     return [line], findings
 
 
-@rule("F-AMOA", "AAP24 3.3.2 3)")
-def amoa_line(project: Project, small: list[ProjectEssms]) -> tuple[list[AmountLine], list[Finding]]:
-    """AMOA for groupings of small OGs, up to the cap per project. A grappe where only some OGs are
-    small is left to the ARS (the amount is shown); one with none gets nothing."""
+@rule("F-AMOA", "AAP24 3.3.2 3) ; FAQN Q27, Q30")
+def amoa_line(project: Project, small: SmallOg) -> tuple[list[AmountLine], list[Finding]]:
+    """AMOA for groupings of small OGs, up to the cap per project, only for a project that funds at least one
+    ESSMS of a small OG. A grappe where only some funded ESSMS are of small OGs is left to the ARS (the amount is
+    shown); one that funds none gets nothing."""
     requested = project.input.amoa_eur
     if not requested:
         return [], []
     ctx = project.context
     cap = ctx.get("funding/small_og.amoa_cap_per_project")
     src = source_of(cap)
-    if not small:
+    if not small.funded:
         return [], [
-            Finding("F-AMOA", Verdict.BLOQUANT, "AMOA demandée, mais aucun OG du projet n'est un petit OG.", src)
+            Finding(
+                "F-AMOA",
+                Verdict.BLOQUANT,
+                small.refusal("AMOA demandée"),
+                f"{src} ; FAQN Q27, Q30 (002_33fde754886c1227.txt) ; DECISION D-SMALL-OG-FUNDED (docs/decisions.md)",
+            )
         ]
     amount = requested if cap.value is None else min(requested, cap.value)
-    everyone_small = len(small) == project.count
+    everyone_small = len(small.funded) == sum(e.fundable for e in project.essms)
     verdict = Verdict.OK if everyone_small and cap.value is not None else Verdict.A_APPRECIER
     message = f"AMOA : {format_eur(amount)} (demandé {format_eur(requested)}"
     message += (
@@ -353,8 +381,8 @@ def compute_funding(project: Project, desk: Desk, unreferenced_rate: bool) -> Fu
     funding.findings += findings
     funding.lines += usage_lines(project, rates, funding.ranks)
     funding.lines += software_lines(project, rates, funding.ranks)
-    small, findings = small_og_essms(project)
-    funding.findings += findings
+    small = small_og_essms(project)
+    funding.findings += small.findings
     for compute in (equipment_line, amoa_line):
         lines, findings = compute(project, small)
         funding.lines += lines

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .context import available_campaigns
+from .finess import normalize
 
 Sector = Literal["PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM"]
 Operation = Literal["acquisition", "upgrade"]
@@ -124,9 +125,47 @@ class SimulationInput(_Input):
         return value
 
 
+class SonsEssms(_Input):
+    """An ordered ESSMS as the FINESS registry describes it (S-ELIG by couloir)."""
+
+    finess_et: str = Field(min_length=1)
+    sector: Sector | Literal[""] = Field(
+        default="", description="Secteur du répertoire (vide : la catégorie n'est pas un ESSMS du programme)"
+    )
+    category: str = Field(default="", description="Catégorie FINESS de l'établissement")
+    category_label: str = Field(default="", description="Libellé de la catégorie FINESS")
+
+    @field_validator("sector", "category", "category_label", mode="before")
+    @classmethod
+    def null_is_empty(cls, value: object) -> object:
+        return "" if value is None else value
+
+    def as_rule_input(self) -> dict[str, str]:
+        return {
+            "finess_et": self.finess_et,
+            "sector": self.sector,
+            "category": self.category,
+            "category_label": self.category_label,
+        }
+
+
 class SonsInput(_Input):
     couloir: Couloir
     sector: Sector | None = None
     og_essms_count: int = Field(ge=1)
     finess_et: list[str] = Field(min_length=1)
     ordered_on: dt.date | None = None
+    essms: list[SonsEssms] | None = Field(
+        default=None,
+        description="Secteur et catégorie de chaque ESSMS commandé, tels que le répertoire FINESS les donne ; "
+        "présents, S-ELIG vérifie que chacun relève du couloir",
+    )
+
+    @field_validator("essms")
+    @classmethod
+    def described_essms_are_ordered(cls, value: list[SonsEssms] | None, info: ValidationInfo) -> object:
+        ordered = {normalize(number) for number in info.data.get("finess_et", [])}
+        for index, entry in enumerate(value or []):
+            if ordered and normalize(entry.finess_et) not in ordered:
+                raise ValueError(f"essms[{index}] : l'ESSMS {entry.finess_et} n'est pas dans la liste finess_et")
+        return value

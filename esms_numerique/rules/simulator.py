@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import eligibility
-from .context import CampaignContext
+from .context import CampaignContext, reading_date
 from .desk import deposit_desk, pivot_region
 from .funding import compute_funding, payment_schedule
 from .geography import geography
@@ -67,13 +67,6 @@ class SimulationResult:
         }
 
 
-def _reading_date(inp: SimulationInput) -> dt.date:
-    filed = inp.filed_on
-    if isinstance(filed, dt.datetime):
-        return filed.date()
-    return filed or dt.date.today()
-
-
 def _seed_example_findings(project: Project, usage: int, software: int, tree: ParameterTree) -> list[Finding]:
     """When a simulation reproduces a worked example of the texts, say whether the amounts agree."""
     essms = project.essms
@@ -115,12 +108,16 @@ def _seed_example_findings(project: Project, usage: int, software: int, tree: Pa
 
 
 def simulate(
-    inp: SimulationInput, tree: ParameterTree | None = None, registry_findings: list[Finding] | None = None
+    inp: SimulationInput,
+    tree: ParameterTree | None = None,
+    registry_findings: list[Finding] | None = None,
+    today: dt.date | None = None,
 ) -> SimulationResult:
-    """`registry_findings`: what the caller learnt completing the input from the FINESS registry (E-FINESS)."""
+    """`registry_findings`: what the caller learnt completing the input from the FINESS registry (E-FINESS).
+    `today`: the caller's clock, read when the input has no filing date (the platform passes its own date)."""
     tree = tree or default_tree()
     geo = geography(tree)
-    context = CampaignContext(inp.campaign, _reading_date(inp), tree)
+    context = CampaignContext(inp.campaign, reading_date(inp.filed_on, today), tree)
     couloir_of = {row["code"]: row["couloir"] for row in context.shared("sectors.sectors").value}
 
     project, findings = check_finess(inp, context, geo)

@@ -1,4 +1,5 @@
-"""SONS: what the State pays an éditeur for a Prestation Ségur order (S-BAREME, S-ONCE, S-CALENDAR)."""
+"""SONS: what the State pays an éditeur for a Prestation Ségur order (S-ELIG by couloir, S-BAREME, S-ONCE,
+S-CALENDAR)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from .context import reading_date
 from .finess import KeyStatus, check_key, normalize
 from .inputs import SonsInput
 from .money import format_eur, format_share, share_eur
@@ -13,6 +15,8 @@ from .parameters import ParameterTree, default_tree
 from .results import Finding, Verdict, rule, source_of
 
 DATE = "%d/%m/%Y"
+SECTORS = "sectors.sectors"
+SRC_ELIG = "HDF22 « Systeme Ouvert Non Sélectif — POUR QUI ? » (000_69ee26d990822291.txt) ; SONS23"
 
 
 @dataclass
@@ -39,8 +43,78 @@ class SonsResult:
         }
 
 
-def _on(inp: SonsInput) -> dt.date:
-    return inp.ordered_on or dt.date.today()
+def _on(inp: SonsInput, today: dt.date | None = None) -> dt.date:
+    return reading_date(inp.ordered_on, today)
+
+
+def _what(essms: dict) -> str:
+    category = " ".join(part for part in (essms.get("category"), essms.get("category_label")) if part)
+    return f"catégorie {category}" if category else "catégorie inconnue"
+
+
+@rule("S-ELIG", "HDF22 « Systeme Ouvert Non Sélectif — POUR QUI ? » ; SONS23 (un couloir, un DSR par secteur)")
+def couloir_eligibility(
+    couloir: str,
+    typed_sector: str | None,
+    essms: list[dict],
+    on: dt.date,
+    tree: ParameterTree | None = None,
+) -> list[Finding]:
+    """Each ESSMS is ordered in the couloir of its own sector, as the registry gives it (category → sector,
+    correctable with a reason): the couloirs and the sectors they serve are `sectors.yaml`. A sector typed on the
+    order may only agree with the registry. `essms`: {"finess_et", "sector" ("" when the registry has none),
+    "category", "category_label"}. HDF22's aggregate categories (4100, 4300, 4400, 4600) are MS1's list only and
+    do not decide: 4600 holds DOM services and AHI's CHRS alike."""
+    table = (tree or default_tree()).get(SECTORS).in_force(on)
+    couloir_of = {row["code"]: row["couloir"] for row in table.value}
+    served = [code for code, served_by in couloir_of.items() if served_by == couloir]
+    src = f"{SRC_ELIG} ; {source_of(table)} ; DECISION D-SONS-COULOIR (docs/decisions.md)"
+    findings = []
+    if typed_sector and couloir_of.get(typed_sector) != couloir:
+        right = couloir_of.get(typed_sector)
+        findings.append(
+            Finding(
+                "S-ELIG",
+                Verdict.BLOQUANT,
+                f"Le secteur {typed_sector} indiqué sur la commande "
+                + (f"relève du couloir {right}" if right else "n'est pas un secteur du programme")
+                + f", pas de {couloir} (qui sert {', '.join(served)}).",
+                src,
+            )
+        )
+    for entry in essms:
+        number, sector = normalize(entry["finess_et"]), entry.get("sector") or ""
+        right = couloir_of.get(sector)
+        if right is None:
+            message = (
+                f"L'ESSMS {number} ({_what(entry)}) n'a pas de secteur du programme : ce n'est pas un ESSMS "
+                "du programme, il ne peut pas faire l'objet d'une Prestation Ségur."
+            )
+        elif right != couloir:
+            message = (
+                f"L'ESSMS {number} ({_what(entry)}, secteur {sector}) relève du couloir {right}, pas de {couloir}."
+            )
+        elif typed_sector and typed_sector in served and sector != typed_sector:
+            message = (
+                f"L'ESSMS {number} ({_what(entry)}) est du secteur {sector} au répertoire FINESS, pas {typed_sector} "
+                "comme l'indique la commande : le secteur indiqué ne peut que confirmer celui du répertoire (qui se "
+                "corrige, avec un motif, dans le répertoire)."
+            )
+        else:
+            continue
+        findings.append(Finding("S-ELIG", Verdict.BLOQUANT, message, src, number))
+    if essms and not findings:
+        sectors = sorted({entry["sector"] for entry in essms})
+        named = f"du secteur {sectors[0]}" if len(sectors) == 1 else f"des secteurs {', '.join(sectors)}"
+        findings.append(
+            Finding(
+                "S-ELIG",
+                Verdict.OK,
+                f"{len(essms)} ESSMS {named} au répertoire FINESS : ils relèvent du couloir {couloir}.",
+                src,
+            )
+        )
+    return findings
 
 
 @rule("S-ONCE", "SONS23 ; FAQIDF (un financement par FINESS géographique et par type de DSR)")
@@ -78,9 +152,11 @@ def unique_essms(inp: SonsInput) -> tuple[list[str], list[Finding]]:
 
 
 @rule("S-BAREME", "HDF22 barème SONS ; SONS23")
-def bareme(inp: SonsInput, tree: ParameterTree) -> tuple[str | None, int | None, list[Finding]]:
+def bareme(
+    inp: SonsInput, tree: ParameterTree, on: dt.date | None = None
+) -> tuple[str | None, int | None, list[Finding]]:
     """Rate per ESSMS by tranche of the OG's number of ESSMS in the reference FINESS snapshot."""
-    on = _on(inp)
+    on = on or _on(inp)
     snapshot = tree.get("sons/bareme.reference_snapshot")
     snapshot_value = snapshot.in_force(on)
     if not tree.has(f"sons/bareme.{inp.couloir}"):
@@ -119,9 +195,9 @@ def bareme(inp: SonsInput, tree: ParameterTree) -> tuple[str | None, int | None,
 
 
 @rule("S-CALENDAR", "SONS23 calendrier de dépôt des commandes")
-def order_calendar(inp: SonsInput, tree: ParameterTree) -> list[Finding]:
+def order_calendar(inp: SonsInput, tree: ParameterTree, on: dt.date | None = None) -> list[Finding]:
     table = tree.get("sons/calendar.couloirs")
-    rows = [row for row in table.in_force(_on(inp)).value if row["couloir"] == inp.couloir]
+    rows = [row for row in table.in_force(on or _on(inp)).value if row["couloir"] == inp.couloir]
     if inp.sector:
         rows = [row for row in rows if inp.sector in row["sectors"]]
     src = f"{source_of(table.values[-1])} ; DECISION D-SONS-CALENDAR (docs/decisions.md)"
@@ -184,16 +260,32 @@ def order_calendar(inp: SonsInput, tree: ParameterTree) -> list[Finding]:
     ]
 
 
-def simulate_sons(inp: SonsInput, tree: ParameterTree | None = None) -> SonsResult:
+def simulate_sons(
+    inp: SonsInput,
+    tree: ParameterTree | None = None,
+    today: dt.date | None = None,
+    registry_findings: list[Finding] | None = None,
+) -> SonsResult:
+    """`today`: the caller's clock, read when the order has no date (the platform passes its own date).
+    `registry_findings`: what the caller learnt describing the ESSMS from the FINESS registry. An ESSMS that
+    S-ELIG refuses in this couloir is not counted in the amount."""
     tree = tree or default_tree()
+    on = _on(inp, today)
     essms, findings = unique_essms(inp)
-    tranche, rate, bareme_findings = bareme(inp, tree)
-    findings = bareme_findings + findings + order_calendar(inp, tree)
+    tranche, rate, bareme_findings = bareme(inp, tree, on)
+    findings = bareme_findings + findings + (registry_findings or [])
+    if inp.essms is not None:
+        described = [entry.as_rule_input() for entry in inp.essms]
+        eligibility = couloir_eligibility(inp.couloir, inp.sector, described, on, tree)
+        refused = {f.finess_et for f in eligibility if f.verdict == Verdict.BLOQUANT and f.finess_et}
+        essms = [number for number in essms if number not in refused]
+        findings += eligibility
+    findings += order_calendar(inp, tree, on)
     if rate is None:
         return SonsResult(inp.couloir, tranche, None, len(essms), None, None, None, findings)
     total = rate * len(essms)
     share = tree.get("sons/flow.advance_share")
-    share_value = share.in_force(_on(inp))
+    share_value = share.in_force(on)
     advance = share_eur(total, share_value.value)
     findings.append(
         Finding(

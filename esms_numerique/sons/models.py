@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 
 from esms_numerique import clock
@@ -64,6 +65,17 @@ class Order(models.Model):
     result = models.JSONField("résultat des règles", default=dict)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1)
+    advance_paid_eur = models.PositiveIntegerField("avance versée", null=True, blank=True)
+    va_signed_on = models.DateField("VA signée le", null=True, blank=True)
+    recovery_eur = models.PositiveIntegerField(
+        "montant à recouvrer",
+        null=True,
+        blank=True,
+        help_text="Avance versée d'une commande annulée : l'ASP la recouvre auprès de l'éditeur.",
+    )
+    transitions = GenericRelation(
+        "workflow.TransitionLog", content_type_field="subject_type", object_id_field="subject_id"
+    )
 
     class Meta:
         ordering = ["-ordered_on", "reference"]
@@ -104,19 +116,3 @@ class OrderItem(models.Model):
     @property
     def va_complete(self) -> bool:
         return all(getattr(self, f) is True for f in self.VA_FIELDS)
-
-
-class OrderTransitionLog(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
-    at = models.DateTimeField(default=clock.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    transition = models.CharField(max_length=64)
-    from_state = models.CharField(max_length=32, choices=OrderState.choices)
-    to_state = models.CharField(max_length=32, choices=OrderState.choices)
-    comment = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.order_id} {self.from_state} → {self.to_state}"

@@ -8,24 +8,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from esms_numerique import clock
+from esms_numerique.accounts.access import access_of
 from esms_numerique.audit.services import record
-from esms_numerique.dossiers.access import profile_of
-from esms_numerique.dossiers.fundings import platform_fundings
-from esms_numerique.locking import update_if_unchanged
+from esms_numerique.ledger import services as ledger
+from esms_numerique.ledger.models import LedgerState, Scheme
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import og_essms_count, registry_snapshot
 from esms_numerique.rules.inputs import SonsInput
 from esms_numerique.rules.money import format_eur, format_share, share_eur
 from esms_numerique.rules.parameters import default_tree
 from esms_numerique.rules.results import Finding, Verdict
-from esms_numerique.rules.sons import simulate_sons
+from esms_numerique.rules.sons import couloir_eligibility, simulate_sons
+from esms_numerique.workflow.engine import check_allowed, fire, next_number
 
 from .access import actor_of
-from .models import Order, OrderItem, OrderTransitionLog, Solution
-from .workflow import ORDER_BY_NAME, Actor, OrderState
+from .models import Order, OrderItem, Solution
+from .workflow import ADVANCE_PAID, WORKFLOW, Actor, OrderError, OrderState
 
 SRC_ELIG = "HDF22 « Systeme Ouvert Non Sélectif — POUR QUI ? » (000_69ee26d990822291.txt) ; SONS23"
 SRC_PENDING = "SONS23 « Calendrier de dépôt des commandes » (004_3ca1a05999d1de3a.txt) ; FAQIDF (4 mois)"
@@ -33,8 +34,7 @@ SRC_DOUBLE = "AAP24 3.2.A (001_098b5f25fa5a095c.txt) ; FAQN Q35 ; bon de command
 SRC_ONCE = "SONS23 ; FAQIDF « Pour un FINESS Géographique donné… » (003_602b4b7069bd7466.txt)"
 
 
-class OrderError(Exception):
-    """A refusal in French that says what and where (FINESS)."""
+__all__ = ["OrderError"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,6 @@ def _barème_by_client(
     return rows, findings
 
 
-@transaction.atomic
 def check_order(
     og: LegalEntity,
     solution: Solution,
@@ -99,11 +98,11 @@ def check_order(
     exclude: Order | None = None,
     other_ogs: tuple[LegalEntity, ...] = (),
 ) -> tuple[dict[str, Any], list[Establishment]]:
-    """Runs S-BAREME, S-ONCE, S-CALENDAR (rules core) and the checks that need the platform: S-ELIG,
-    S-PENDING, the ESSMS belonging to the client OGs, S-ONCE across orders, E-NO-DOUBLE with ESMS numérique."""
+    """Runs S-BAREME, S-ONCE, S-CALENDAR (rules core) and the checks that need the platform: S-ELIG (the ESSMS's
+    sector in the registry against the couloir), S-PENDING, the ESSMS belonging to the client OGs, S-ONCE across
+    orders and E-NO-DOUBLE with ESMS numérique (the ledger)."""
     clients = [og, *other_ogs]
     establishments = {e.finess_et: e for e in Establishment.objects.filter(finess_et__in=[i.finess_et for i in items])}
-    eligible = set(_param("finess/categories.sons_aggregate_categories", ordered_on).value)
     findings: list[Finding] = []
     groups: dict[int, list[str]] = {}
     for item in items:
@@ -126,18 +125,6 @@ def check_order(
             )
         else:
             groups.setdefault(establishment.legal_entity_id, []).append(item.finess_et)
-        level2 = establishment.aggregate_category[:2] + "00" if establishment.aggregate_category else ""
-        if level2 not in eligible:
-            findings.append(
-                Finding(
-                    "S-ELIG",
-                    Verdict.BLOQUANT,
-                    f"Catégorie agrégée {establishment.aggregate_category or 'inconnue'} : seules les catégories "
-                    f"{', '.join(sorted(eligible))} relèvent de la Prestation Ségur.",
-                    SRC_ELIG,
-                    item.finess_et,
-                )
-            )
         if not item.current_version.strip():
             findings.append(
                 Finding(
@@ -148,10 +135,23 @@ def check_order(
                     item.finess_et,
                 )
             )
+    findings += couloir_eligibility(
+        solution.couloir,
+        sector or None,
+        [
+            {
+                "finess_et": e.finess_et,
+                "sector": e.effective_sector,
+                "category": e.category,
+                "category_label": e.category_label,
+            }
+            for e in establishments.values()
+        ],
+        ordered_on,
+    )
     rows, rule_findings = _barème_by_client(clients, groups, solution, sector, ordered_on)
     findings = rule_findings + findings
-    findings += _once_across_orders(solution, items, exclude)
-    findings += _no_acquisition_funding(items)
+    findings += _held_elsewhere(solution, items, exclude)
     findings += pending_referencing(solution, ordered_on)
     totals = [row["total_eur"] for row in rows]
     total = sum(totals) if rows and None not in totals else None
@@ -184,44 +184,58 @@ def check_order(
     return result, list(establishments.values())
 
 
-def _once_across_orders(solution: Solution, items: list[ItemRequest], exclude: Order | None) -> list[Finding]:
-    others = (
-        OrderItem.objects.filter(
-            establishment__finess_et__in=[i.finess_et for i in items], order__solution__couloir=solution.couloir
-        )
-        .exclude(order__state=OrderState.ANNULEE)
-        .select_related("order", "establishment")
-    )
-    if exclude is not None:
-        others = others.exclude(order=exclude)
+def _lines(couloir: str, finess_ets: list[str], va_signed_on: dt.date | None = None) -> list[ledger.Line]:
     return [
-        Finding(
-            "S-ONCE",
-            Verdict.BLOQUANT,
-            f"Une Prestation Ségur {solution.couloir} est déjà commandée pour cet ESSMS "
-            f"(commande {other.order.reference}).",
-            SRC_ONCE,
-            other.establishment.finess_et,
+        ledger.Line(
+            finess_et=finess,
+            operation="prestation_segur",
+            funding_key=ledger.sons_key(couloir),
+            sons_va_signed_on=va_signed_on,
         )
-        for other in others
+        for finess in finess_ets
     ]
 
 
-def _no_acquisition_funding(items: list[ItemRequest]) -> list[Finding]:
-    """E-NO-DOUBLE: an ESSMS funded by ESMS numérique for the acquisition of a DUI cannot order the Prestation
-    Ségur of another one (the order says so in its mandatory mention)."""
-    return [
-        Finding(
-            "E-NO-DOUBLE",
-            Verdict.BLOQUANT,
-            f"Cet ESSMS est financé par ESMS numérique pour l'acquisition d'un DUI (dossier {f['dossier']}) : "
-            "il ne peut pas commander la Prestation Ségur d'un autre.",
-            SRC_DOUBLE,
-            f["finess_et"],
-        )
-        for f in platform_fundings({i.finess_et for i in items})
-        if f["operation"] == "acquisition"
-    ]
+def _held_elsewhere(solution: Solution, items: list[ItemRequest], exclude: Order | None) -> list[Finding]:
+    """S-ONCE across orders (one Prestation Ségur per ESSMS and couloir) and E-NO-DOUBLE (an ESSMS funded by ESMS
+    numérique for the acquisition of a DUI cannot order the Prestation Ségur of another one), from the ledger."""
+    findings = []
+    for line, row in ledger.held_against(_lines(solution.couloir, [i.finess_et for i in items]), order=exclude):
+        if row.scheme == Scheme.SONS:
+            findings.append(
+                Finding(
+                    "S-ONCE",
+                    Verdict.BLOQUANT,
+                    f"Une Prestation Ségur {solution.couloir} est déjà commandée pour cet ESSMS "
+                    f"(commande {row.subject_reference}).",
+                    SRC_ONCE,
+                    line.finess_et,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    "E-NO-DOUBLE",
+                    Verdict.BLOQUANT,
+                    f"Cet ESSMS est financé par ESMS numérique pour l'acquisition d'un DUI (dossier "
+                    f"{row.subject_reference}) : il ne peut pas commander la Prestation Ségur d'un autre.",
+                    SRC_DOUBLE,
+                    line.finess_et,
+                )
+            )
+    return findings
+
+
+def record_ledger(order: Order, *_: Any) -> None:
+    """The order's ESSMS in the ledger: held from the signature until a cancellation releases them."""
+    if order.state == OrderState.ANNULEE:
+        state = LedgerState.RELEASED
+    elif order.state in (OrderState.SIGNEE, OrderState.AVANCE_DEMANDEE):
+        state = LedgerState.ENGAGED
+    else:
+        state = LedgerState.PAID
+    finess = list(order.items.values_list("establishment__finess_et", flat=True))
+    ledger.record(scheme=Scheme.SONS, state=state, lines=_lines(order.couloir, finess, order.va_signed_on), order=order)
 
 
 def pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Finding]:
@@ -267,13 +281,20 @@ def pending_referencing(solution: Solution, ordered_on: dt.date) -> list[Finding
 
 
 def couloir_calendar(order: Order) -> dict[str, Any] | None:
-    """The order's row of the SONS calendar (S-CALENDAR): dates and appel à financement reference."""
+    """The order's row of the SONS calendar (S-CALENDAR): dates and appel à financement reference. The couloir's
+    rows for the sectors of the order's ESSMS (from the registry), the earliest dates when they differ."""
+    sectors = {order.sector} if order.sector else set()
+    if not sectors:
+        sectors = {
+            e.effective_sector
+            for e in Establishment.objects.filter(sons_items__order=order).only("sector", "sector_override")
+        }
     rows = [
         row
         for row in _param("sons/calendar.couloirs", order.ordered_on).value
-        if row["couloir"] == order.couloir and (not order.sector or order.sector in row["sectors"])
+        if row["couloir"] == order.couloir and (not sectors or sectors & set(row["sectors"]))
     ]
-    return rows[0] if rows else None
+    return min(rows, key=lambda row: (row["orders_close"], row["balance_close"])) if rows else None
 
 
 def _refuse_if_blocking(result: dict[str, Any]) -> None:
@@ -301,45 +322,54 @@ def sign_order(
     other_ogs: tuple[LegalEntity, ...] = (),
 ) -> Order:
     """The éditeur records the order the OG signed (with other client OGs: « cas B, plusieurs OG », the first
-    OG signing for them); refused, with every reason, when a rule blocks it."""
-    profile = profile_of(user)
-    if profile is None or profile.editor_id != solution.editor_id:
+    OG signing for them); refused, with every reason, when a rule blocks it. Checks and writes run in one
+    transaction with the ESSMS locked, and the ledger's constraint backs S-ONCE."""
+    access = access_of(user)
+    if access.editor is None or access.editor != solution.editor_id:
         raise PermissionDenied("Seul l'éditeur de la solution enregistre une commande de sa Prestation Ségur.")
     if not items:
         raise OrderError("Commande refusée : aucun ESSMS commandé.")
-    result, establishments = check_order(og, solution, sector, ordered_on, items, other_ogs=tuple(other_ogs))
-    _refuse_if_blocking(result)
-    by_finess = {e.finess_et: e for e in establishments}
-    with transaction.atomic():
-        count = Order.objects.count() + 1
-        order = Order.objects.create(
-            reference=f"BC-{solution.couloir}-{count:05d}",
-            og=og,
-            solution=solution,
-            sector=sector,
-            ordered_on=ordered_on,
-            og_essms_count=result["og_essms_count"],
-            result=result,
-            created_by=user,
-        )
-        order.other_ogs.set(other_ogs)
-        OrderItem.objects.bulk_create(
-            [
-                OrderItem(
-                    order=order,
-                    establishment=by_finess[i.finess_et],
-                    current_version=i.current_version,
-                    target_version=i.target_version,
-                )
-                for i in items
-            ]
-        )
-        _audit(
-            user,
-            "sign_order",
-            order,
-            after={"og": og.finess_ej, "essms": [i.finess_et for i in items], "total_eur": result["total_eur"]},
-        )
+    try:
+        with transaction.atomic():
+            ledger.lock_essms({i.finess_et for i in items})
+            result, establishments = check_order(og, solution, sector, ordered_on, items, other_ogs=tuple(other_ogs))
+            _refuse_if_blocking(result)
+            by_finess = {e.finess_et: e for e in establishments}
+            couloir = solution.couloir
+            order = Order.objects.create(
+                reference=f"BC-{couloir}-{next_number(f'BC-{couloir}'):05d}",
+                og=og,
+                solution=solution,
+                sector=sector,
+                ordered_on=ordered_on,
+                og_essms_count=result["og_essms_count"],
+                result=result,
+                created_by=user,
+            )
+            order.other_ogs.set(other_ogs)
+            OrderItem.objects.bulk_create(
+                [
+                    OrderItem(
+                        order=order,
+                        establishment=by_finess[i.finess_et],
+                        current_version=i.current_version,
+                        target_version=i.target_version,
+                    )
+                    for i in items
+                ]
+            )
+            record_ledger(order)
+            _audit(
+                user,
+                "sign_order",
+                order,
+                after={"og": og.finess_ej, "essms": [i.finess_et for i in items], "total_eur": result["total_eur"]},
+            )
+    except IntegrityError:
+        raise OrderError(
+            "Commande refusée : une autre commande vient d'être enregistrée pour l'un de ces ESSMS (S-ONCE) ; "
+            "rechargez la page."
+        ) from None
     return order
 
 
@@ -363,69 +393,70 @@ def record_va(user, order: Order, finess_et: str, answers: dict[str, bool]) -> O
     return item
 
 
-def _guard(order: Order, name: str) -> None:
+@WORKFLOW.guard("advance_window")
+def advance_window(order: Order, data: dict[str, Any]) -> None:
+    """S-CALENDAR: advance requests are received by the ASP until the couloir's « fermeture des commandes »."""
+    row = couloir_calendar(order)
     today = clock.today()
-    if name == "signer_va":
-        missing = [
-            i.establishment.finess_et
-            for i in order.items.select_related("establishment")
-            if any(getattr(i, f) is None for f in OrderItem.VA_FIELDS)
-        ]
-        if missing:
-            raise OrderError("VA incomplète pour : " + ", ".join(missing) + ".")
-    if name == "demander_solde":
-        held = [i.establishment.finess_et for i in order.items.select_related("establishment") if not i.va_complete]
-        if held:
-            raise OrderError("Solde retenu : la VA porte un « non » pour " + ", ".join(held) + ".")
-        row = couloir_calendar(order)
-        if row and today > row["balance_close"]:
-            raise OrderError(
-                f"Les demandes de solde du couloir {order.couloir} sont closes depuis le "
-                f"{row['balance_close']:%d/%m/%Y}."
-            )
+    if row and today > row["orders_close"]:
+        forecast = " (date prévisionnelle)" if row["forecast"] else ""
+        raise OrderError(
+            f"S-CALENDAR — les demandes d'avance du couloir {order.couloir} sont closes depuis le "
+            f"{row['orders_close']:%d/%m/%Y}{forecast} (SONS23, « fin de la réception par l'ASP des demandes de "
+            "paiement (avance) »)."
+        )
+
+
+@WORKFLOW.guard("balance_window")
+def balance_window(order: Order, data: dict[str, Any]) -> None:
+    row = couloir_calendar(order)
+    if row and clock.today() > row["balance_close"]:
+        raise OrderError(
+            f"S-CALENDAR — les demandes de solde du couloir {order.couloir} sont closes depuis le "
+            f"{row['balance_close']:%d/%m/%Y}."
+        )
+
+
+@WORKFLOW.guard("va_answered")
+def va_answered(order: Order, data: dict[str, Any]) -> None:
+    missing = [
+        i.establishment.finess_et
+        for i in order.items.select_related("establishment")
+        if any(getattr(i, f) is None for f in OrderItem.VA_FIELDS)
+    ]
+    if missing:
+        raise OrderError("VA incomplète pour : " + ", ".join(missing) + ".")
+
+
+@WORKFLOW.guard("va_all_yes")
+def va_all_yes(order: Order, data: dict[str, Any]) -> None:
+    held = [i.establishment.finess_et for i in order.items.select_related("establishment") if not i.va_complete]
+    if held:
+        raise OrderError("Solde retenu : la VA porte un « non » pour " + ", ".join(held) + ".")
+
+
+@WORKFLOW.effect("pay_advance")
+def pay_advance(order: Order, data: dict[str, Any]) -> dict[str, Any]:
+    return {"advance_paid_eur": order.result.get("advance_eur") or 0}
+
+
+@WORKFLOW.effect("sign_va")
+def sign_va(order: Order, data: dict[str, Any]) -> dict[str, Any]:
+    return {"va_signed_on": clock.today()}
+
+
+@WORKFLOW.effect("cancel")
+def cancel(order: Order, data: dict[str, Any]) -> dict[str, Any]:
+    """D-SONS-RECOVERY: an order cancelled after its advance was paid owes that advance back (the ASP recovers
+    it from the éditeur); the amount is recorded on the order, shown to the CNSA/ASP and in the exports."""
+    paid = order.advance_paid_eur or (order.result.get("advance_eur") if order.state in ADVANCE_PAID else None)
+    return {"recovery_eur": paid or None}
 
 
 def apply_order_transition(user, order: Order, name: str, expected_version: int, comment: str = "") -> Order:
-    transition = ORDER_BY_NAME.get(name)
-    if transition is None:
-        raise OrderError(f"Action inconnue « {name} ».")
-    if actor_of(user, order) not in transition.actors:
-        raise PermissionDenied(f"Vous ne pouvez pas « {transition.label.lower()} » sur cette commande.")
-    if order.state not in transition.sources:
-        raise OrderError(
-            f"« {transition.label} » est impossible quand la commande est « {OrderState(order.state).label} »."
-        )
-    if name == "annuler" and not comment.strip():
-        raise OrderError("L'annulation se fait par attestation : indiquez son motif.")
-    _guard(order, name)
-    with transaction.atomic():
-        before = order.state
-        if not update_if_unchanged(order, expected_version, state=transition.target):
-            raise OrderError("La commande a été modifiée entre-temps : rechargez-la.")
-        OrderTransitionLog.objects.create(
-            order=order,
-            actor=user,
-            transition=name,
-            from_state=before,
-            to_state=transition.target,
-            comment=comment.strip(),
-        )
-        _audit(user, f"order:{name}", order, before={"état": before}, after={"état": transition.target}, reason=comment)
-    return order
+    transition = check_allowed(WORKFLOW, order, name, actor_of(user, order))
 
+    def audit(changed: Order, before: dict[str, Any], after: dict[str, Any]) -> None:
+        _audit(user, f"order:{name}", changed, before=before, after=after, reason=comment)
 
-def sons_facts(finess_ets: set[str]) -> dict[str, dict[str, Any]]:
-    """What ESMS numérique must know of these ESSMS' SONS orders (E-NO-DOUBLE, E-SONS-VA): ordered, and the date
-    the OG signed the VA."""
-    facts: dict[str, dict[str, Any]] = {}
-    items = (
-        OrderItem.objects.filter(establishment__finess_et__in=finess_ets)
-        .exclude(order__state=OrderState.ANNULEE)
-        .select_related("establishment", "order")
-    )
-    for item in items:
-        signed = item.order.transitions.filter(transition="signer_va").order_by("at").first()
-        fact = facts.setdefault(item.establishment.finess_et, {"sons_order": True, "sons_va_date": None})
-        if signed:
-            fact["sons_va_date"] = min(filter(None, [fact["sons_va_date"], signed.at.date()]))
-    return facts
+    return fire(WORKFLOW, order, transition, user, expected_version, {"comment": comment}, record_ledger, audit)

@@ -1,10 +1,15 @@
-"""The lifecycle of a SONS order (S-FLOW, SONS23), as data: states, transitions and who takes them."""
+"""The lifecycle of a SONS order (S-FLOW, SONS23), as data: states, transitions, who takes them, the inputs they
+ask for and the guards and effects they name (registered in sons/services.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db import models
+
+from esms_numerique.workflow.engine import Input, Refusal, Transition, Workflow
+
+
+class OrderError(Refusal):
+    """A refusal in French that says what and where (FINESS)."""
 
 
 class OrderState(models.TextChoices):
@@ -25,57 +30,91 @@ class Actor(models.TextChoices):
     PAYEUR = "payeur", "ASP / instruction nationale"
 
 
-@dataclass(frozen=True)
-class OrderTransition:
-    name: str
-    label: str
-    sources: frozenset[str]
-    target: str
-    actors: frozenset[str]
-
-
 S = OrderState
 BEFORE_BALANCE = frozenset({S.SIGNEE, S.AVANCE_DEMANDEE, S.AVANCE_VERSEE, S.PRESTATION_REALISEE, S.VA_SIGNEE})
+ADVANCE_PAID = frozenset({S.AVANCE_VERSEE, S.PRESTATION_REALISEE, S.VA_SIGNEE, S.SOLDE_DEMANDE})
+ATTESTATION = Input(
+    "comment", "Motif de l'annulation (attestation)", "text", required=True, demand="le motif de l'attestation"
+)
 ORDER_TRANSITIONS = [
-    OrderTransition(
-        "demander_avance", "Demander l'avance", frozenset({S.SIGNEE}), S.AVANCE_DEMANDEE, frozenset({Actor.EDITEUR})
+    Transition(
+        "demander_avance",
+        "Demander l'avance",
+        frozenset({S.SIGNEE}),
+        S.AVANCE_DEMANDEE,
+        frozenset({Actor.EDITEUR}),
+        guards=("advance_window",),
+        notifies=("payeur",),
     ),
-    OrderTransition(
+    Transition(
         "verser_avance",
         "Enregistrer le versement de l'avance",
         frozenset({S.AVANCE_DEMANDEE}),
         S.AVANCE_VERSEE,
         frozenset({Actor.PAYEUR}),
+        effect="pay_advance",
+        notifies=("editeur",),
     ),
-    OrderTransition(
+    Transition(
         "declarer_prestation",
         "Déclarer la prestation réalisée",
         frozenset({S.AVANCE_VERSEE}),
         S.PRESTATION_REALISEE,
         frozenset({Actor.EDITEUR}),
+        notifies=("og",),
     ),
-    OrderTransition(
-        "signer_va", "Signer la VA", frozenset({S.PRESTATION_REALISEE}), S.VA_SIGNEE, frozenset({Actor.OG})
+    Transition(
+        "signer_va",
+        "Signer la VA",
+        frozenset({S.PRESTATION_REALISEE}),
+        S.VA_SIGNEE,
+        frozenset({Actor.OG}),
+        guards=("va_answered",),
+        effect="sign_va",
+        notifies=("editeur",),
     ),
-    OrderTransition(
-        "demander_solde", "Demander le solde", frozenset({S.VA_SIGNEE}), S.SOLDE_DEMANDE, frozenset({Actor.EDITEUR})
+    Transition(
+        "demander_solde",
+        "Demander le solde",
+        frozenset({S.VA_SIGNEE}),
+        S.SOLDE_DEMANDE,
+        frozenset({Actor.EDITEUR}),
+        guards=("va_all_yes", "balance_window"),
+        notifies=("payeur",),
     ),
-    OrderTransition(
+    Transition(
         "verser_solde",
         "Enregistrer le versement du solde",
         frozenset({S.SOLDE_DEMANDE}),
         S.SOLDE_VERSE,
         frozenset({Actor.PAYEUR}),
+        notifies=("editeur",),
     ),
-    OrderTransition(
+    Transition(
         "controler",
         "Enregistrer le contrôle a posteriori",
         frozenset({S.SOLDE_VERSE}),
         S.CONTROLE,
         frozenset({Actor.PAYEUR}),
     ),
-    OrderTransition(
-        "annuler", "Annuler la commande (attestation)", BEFORE_BALANCE, S.ANNULEE, frozenset({Actor.OG, Actor.EDITEUR})
+    Transition(
+        "annuler",
+        "Annuler la commande (attestation)",
+        BEFORE_BALANCE,
+        S.ANNULEE,
+        frozenset({Actor.OG, Actor.EDITEUR}),
+        inputs=(ATTESTATION,),
+        effect="cancel",
+        danger=True,
+        notifies=("editeur", "og", "payeur"),
     ),
 ]
-ORDER_BY_NAME = {t.name: t for t in ORDER_TRANSITIONS}
+WORKFLOW = Workflow(
+    "commande SONS",
+    ORDER_TRANSITIONS,
+    subject_noun="la commande",
+    error=OrderError,
+    stale=OrderError,
+    stale_message="La commande a été modifiée entre-temps : rechargez-la.",
+)
+ORDER_BY_NAME = WORKFLOW.by_name

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError
+from esms_numerique.ledger import services as ledger
+from esms_numerique.ledger.models import FundedEssms
 
 from .forms import CommitteeForm, DecisionForm
 
@@ -25,7 +27,7 @@ def _committee_or_404(user, pk: int):
 
 @login_required
 def committee_list(request):
-    if committees.committee_scope(request.user) is None and not request.user.is_superuser:
+    if request.access.committee_region is None and not request.access.is_admin:
         raise PermissionDenied("Les comités sont réservés aux instructeurs.")
     form = CommitteeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -43,15 +45,17 @@ def committee_list(request):
 @login_required
 def committee_detail(request, pk: int):
     committee = _committee_or_404(request.user, pk)
+    items = list(committee.items.select_related("dossier", "dossier__porteur"))
+    eligible = list(committees.eligible_dossiers(request.user, committee))
+    # E-NO-DOUBLE before deciding: the ESSMS these dossiers share with other dossiers or SONS orders (the ledger).
+    dossier_ids = [item.dossier_id for item in items] + [d.pk for d in eligible]
+    shared = ledger.conflicts_by_subject(ledger.conflicts(FundedEssms.objects.filter(dossier_id__in=dossier_ids)))
+    for dossier in [item.dossier for item in items] + eligible:
+        dossier.conflicts = shared.get(("dossier", dossier.pk), [])
     return render(
         request,
         "www/committees/detail.html",
-        {
-            "committee": committee,
-            "items": committee.items.select_related("dossier", "dossier__porteur"),
-            "eligible": committees.eligible_dossiers(request.user, committee),
-            "decision_form": DecisionForm(),
-        },
+        {"committee": committee, "items": items, "eligible": eligible, "decision_form": DecisionForm()},
     )
 
 

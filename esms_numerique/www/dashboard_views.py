@@ -7,20 +7,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 
-from esms_numerique.dossiers.access import role_of, visible_dossiers
-from esms_numerique.dossiers.enums import Role
+from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.indicators.compute import RATE_FIELDS, RULES
 from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, envelope, latest_measurements
+from esms_numerique.ledger import services as ledger
+from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.rules.geography import geography
 
 from .charts import bars_svg, euros_label, svg_response
 from .exports import table_response
 
-FOLLOWERS = (Role.ARS, Role.NATIONAL, Role.OBSERVER, Role.ADMIN)
-
 
 def _dossiers(request):
-    if role_of(request.user) not in FOLLOWERS:
+    if not request.access.follows_programme:
         raise PermissionDenied("Le suivi est réservé aux ARS, GRADeS et équipes nationales.")
     return visible_dossiers(request.user)
 
@@ -35,6 +34,8 @@ def follow_up(request):
             "at_risk": at_risk(dossiers),
             "active": active_dui_by_region(dossiers),
             "envelope": envelope(dossiers),
+            # One FINESS ET, one funding: ESSMS two live dossiers (or an acquisition and a SONS order) claim.
+            "conflicts": sorted(ledger.conflicts(FundedEssms.objects.filter(dossier__in=dossiers)).items()),
         },
     )
 

@@ -14,14 +14,15 @@ from esms_numerique.dossiers import services
 from esms_numerique.dossiers.access import (
     acting_role,
     allowed_transitions,
-    role_of,
+    is_instructor_of,
+    is_porteur_of,
     sees_annotations,
     visible_dossiers,
 )
-from esms_numerique.dossiers.enums import Role, State
+from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
-from esms_numerique.dossiers.workflow import DECIDED, EDITABLE
+from esms_numerique.dossiers.workflow import EDITABLE, WORKFLOW
 from esms_numerique.indicators.services import (
     OPEN_STATES,
     MeasurementError,
@@ -31,6 +32,7 @@ from esms_numerique.indicators.services import (
 )
 from esms_numerique.indicators.trajectory import LABELS, targets_caption, trajectory
 from esms_numerique.indicators.trajectory import targets as usage_targets
+from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
@@ -43,8 +45,8 @@ from .forms import (
     DossierForm,
     MessageForm,
     PieceForm,
-    TransitionForm,
     initial_from_grappe,
+    transition_form,
 )
 from .views import pdf_response, render_preview
 
@@ -88,21 +90,20 @@ def dossier_list(request):
             "dossiers": dossiers[:500],
             "states": State.choices,
             "state": state,
-            "can_create": role_of(request.user) == Role.PORTEUR,
+            "can_create": request.access.may_create_dossier,
         },
     )
 
 
 def _porteur_payload(request, form: DossierForm) -> tuple[dict, list[str]]:
     payload, errors = form.simulation_input()
-    profile = request.user.profile
-    payload["porteur"]["finess_ej"] = profile.legal_entity.finess_ej
+    payload["porteur"]["finess_ej"] = LegalEntity.objects.get(pk=request.access.og_id).finess_ej
     return payload, errors
 
 
 @login_required
 def dossier_create(request):
-    if role_of(request.user) != Role.PORTEUR:
+    if not request.access.may_create_dossier:
         raise PermissionDenied("Seul un porteur crée un dossier.")
     form = DossierForm(request.POST or None)
     errors = []
@@ -120,7 +121,7 @@ def dossier_create(request):
 @login_required
 def dossier_preview(request):
     """What the rules say of the grappe being typed, before it is saved (htmx)."""
-    if role_of(request.user) != Role.PORTEUR:
+    if not request.access.may_create_dossier:
         raise PermissionDenied("Seul un porteur construit une grappe.")
     form = DossierForm(request.POST)
     if not form.is_valid():
@@ -137,7 +138,7 @@ def dossier_preview(request):
 @login_required
 def dossier_edit(request, reference: str):
     dossier = visible_or_404(request.user, reference)
-    if acting_role(request.user, dossier) != Role.PORTEUR or dossier.state not in EDITABLE:
+    if not is_porteur_of(request.user, dossier) or dossier.state not in EDITABLE:
         raise PermissionDenied("Vous ne pouvez pas modifier cette grappe.")
     initial = initial_from_grappe(dossier.title, dossier.grappe, dossier.version)
     form = DossierForm(request.POST or None, initial=initial)
@@ -190,10 +191,10 @@ def dossier_detail(request, reference: str):
         {
             "dossier": dossier,
             "transitions": [
-                (t, TransitionForm(initial={"transition": t.name, "version": dossier.version}))
+                (t, transition_form(t, initial={"transition": t.name, "version": dossier.version}))
                 for t in allowed_transitions(request.user, dossier)
             ],
-            "can_edit": acting_role(request.user, dossier) == Role.PORTEUR and dossier.state in EDITABLE,
+            "can_edit": is_porteur_of(request.user, dossier) and dossier.state in EDITABLE,
             "can_write": acting_role(request.user, dossier) is not None,
             "sees_annotations": annotations,
             "thread": thread,
@@ -203,10 +204,9 @@ def dossier_detail(request, reference: str):
             "deadline": services.deadline(dossier),
             "pieces": dossier.pieces.all(),
             **_measurement_context(request, dossier),
-            "can_measure": acting_role(request.user, dossier) == Role.PORTEUR and dossier.state in OPEN_STATES,
-            "can_revise": acting_role(request.user, dossier) in (Role.ARS, Role.NATIONAL)
-            and dossier.state in DECIDED
-            and dossier.state != State.CLOS,
+            "can_measure": is_porteur_of(request.user, dossier) and dossier.state in OPEN_STATES,
+            "can_revise": is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN,
+            "revision_bounds": services.revision_bounds(dossier),
             "revision_form": AmountRevisionForm(
                 initial={"version": dossier.version, "amount_eur": dossier.engaged_eur}
             ),
@@ -222,19 +222,16 @@ def dossier_detail(request, reference: str):
 @login_required
 def dossier_transition(request, reference: str):
     dossier = visible_or_404(request.user, reference)
-    form = TransitionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Action refusée : formulaire incomplet.")
+    transition = WORKFLOW.get(request.POST.get("transition", ""))
+    form = transition_form(transition, request.POST) if transition else None
+    if form is None or not form.is_valid():
+        problems = "" if form is None else " ; ".join(f"{e}" for errors in form.errors.values() for e in errors)
+        messages.error(request, f"Action refusée : formulaire incomplet. {problems}".strip())
         return redirect("www:dossier_detail", reference=reference)
-    data = {"date": form.cleaned_data["date"], "expenses_statement": form.cleaned_data["expenses_statement"]}
+    data = {k: v for k, v in form.cleaned_data.items() if k not in ("transition", "version")}
     try:
         services.apply_transition(
-            request.user,
-            dossier,
-            form.cleaned_data["transition"],
-            form.cleaned_data["version"],
-            form.cleaned_data["comment"],
-            data,
+            request.user, dossier, transition.name, form.cleaned_data["version"], data.pop("comment", "") or "", data
         )
     except services.DossierError as error:
         messages.error(request, f"Action refusée : {error}")
@@ -325,7 +322,8 @@ def dossier_revise_amount(request, reference: str):
     dossier = visible_or_404(request.user, reference)
     form = AmountRevisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Révision refusée : montant et motif sont obligatoires.")
+        problems = " ; ".join(f"{e}" for errors in form.errors.values() for e in errors)
+        messages.error(request, f"Révision refusée : montant (en euros, entier) et motif sont obligatoires. {problems}")
     else:
         try:
             services.revise_amount(

@@ -11,7 +11,9 @@ from esms_numerique.registry.models import LegalEntity
 from esms_numerique.rules.checklist import REFERENCING, SITUATIONS
 from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.finess import KeyStatus, check_key, normalize
+from esms_numerique.sons.models import OrderItem
 from esms_numerique.sons.services import ItemRequest
+from esms_numerique.workflow.engine import MAX_AMOUNT_EUR, Input, Transition
 
 OPERATIONS = {
     "acquisition": "acquisition",
@@ -317,17 +319,27 @@ def initial_from_grappe(title: str, grappe: dict[str, Any], version: int) -> dic
     }
 
 
-class TransitionForm(DsfrBaseForm):
-    transition = forms.CharField(widget=forms.HiddenInput)
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    comment = forms.CharField(label="Commentaire", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    date = forms.DateField(
-        label="Date (si l'action en a une)", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    expenses_statement = forms.BooleanField(
-        label="État récapitulatif des dépenses visé par le comptable public ou le commissaire aux comptes reçu",
-        required=False,
-    )
+def _input_field(item: Input) -> forms.Field:
+    """The form field for an input a transition declares (workflow/engine.py)."""
+    common = {"label": item.label, "required": item.required, "help_text": item.help}
+    if item.kind == "date":
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if item.kind == "amount":
+        return forms.IntegerField(min_value=0, max_value=MAX_AMOUNT_EUR, **common)
+    if item.kind == "checkbox":
+        return forms.BooleanField(**common)
+    return forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), **common)
+
+
+def transition_form(transition: Transition, data=None, initial=None) -> forms.Form:
+    """A form with exactly the inputs the transition declares, plus the transition's name and the version read."""
+    fields = {
+        "transition": forms.CharField(widget=forms.HiddenInput),
+        "version": forms.IntegerField(widget=forms.HiddenInput),
+        **{item.name: _input_field(item) for item in transition.inputs},
+    }
+    form_class = type(f"{transition.name.title()}Form", (DsfrBaseForm,), fields)
+    return form_class(data, initial=initial)
 
 
 class MessageForm(DsfrBaseForm):
@@ -357,7 +369,7 @@ class DecisionForm(DsfrBaseForm):
 
 class AmountRevisionForm(DsfrBaseForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    amount_eur = forms.IntegerField(label="Nouveau montant engagé (€)", min_value=0)
+    amount_eur = forms.IntegerField(label="Nouveau montant engagé (€)", min_value=0, max_value=MAX_AMOUNT_EUR)
     reason = forms.CharField(label="Motif de la révision", widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -413,6 +425,44 @@ class OrderForm(DsfrBaseForm):
         if not requests:
             raise forms.ValidationError("indiquez au moins un ESSMS")
         return requests
+
+
+# The OG's answer to one VA question. « — » keeps the question unanswered: never read a missing answer as « oui ».
+VA_ANSWERS = (("", "—"), ("oui", "oui"), ("non", "non"))
+
+
+class VaForm(DsfrBaseForm):
+    """The four VA questions of one ESSMS of an order, named « {item pk}-{field} » as on the order's page."""
+
+    def __init__(self, *args, item: OrderItem, **kwargs):
+        super().__init__(*args, prefix=str(item.pk), **kwargs)
+        self.item = item
+        for name in OrderItem.VA_FIELDS:
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"{OrderItem._meta.get_field(name).verbose_name} ({item.establishment.finess_et})",
+                choices=VA_ANSWERS,
+                coerce=lambda answer: answer == "oui",
+                empty_value=None,
+                required=False,
+                error_messages={"invalid_choice": "réponse « %(value)s » inconnue (—, oui ou non)"},
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        # record_va stores « oui » or « non » only: « — » cannot erase a saved answer (a page opened before the
+        # answer was saved shows « — »), so it is refused rather than silently ignored.
+        for name in OrderItem.VA_FIELDS:
+            saved = getattr(self.item, name)
+            if name in cleaned and cleaned[name] is None and saved is not None:
+                self.add_error(
+                    name,
+                    f"la réponse enregistrée « {'oui' if saved else 'non'} » ne s'efface pas : choisissez oui ou non",
+                )
+        return cleaned
+
+    def answers(self) -> dict[str, bool]:
+        """The questions answered, « oui » or « non »; those left at « — » (never answered) stay unanswered."""
+        return {name: value for name, value in self.cleaned_data.items() if value is not None}
 
 
 class ChecklistForm(DsfrBaseForm):

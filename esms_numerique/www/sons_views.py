@@ -7,12 +7,15 @@ from collections import Counter, defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from esms_numerique.dossiers.access import profile_of, role_of, visible_dossiers
-from esms_numerique.dossiers.enums import Role
+from esms_numerique.dossiers.access import visible_dossiers
+from esms_numerique.ledger import services as ledger
+from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.rules.checklist import sons_checklist
 from esms_numerique.sons import documents
 from esms_numerique.sons.access import actor_of, visible_orders
@@ -24,9 +27,10 @@ from esms_numerique.sons.services import (
     record_va,
     sign_order,
 )
-from esms_numerique.sons.workflow import ORDER_TRANSITIONS, OrderState
+from esms_numerique.sons.workflow import WORKFLOW, OrderState
 
-from .forms import ChecklistForm, OrderForm
+from .exports import table_response
+from .forms import ChecklistForm, OrderForm, VaForm
 from .views import pdf_response
 
 DOCUMENTS = {"bon-de-commande": documents.order_form, "va": documents.va_attestation}
@@ -68,17 +72,41 @@ def order_list(request):
             "chart": chart,
             "advance_due": advance_due,
             "balance_due": balance_due,
-            "can_create": role_of(request.user) == Role.EDITEUR,
+            "can_create": request.access.may_order,
         },
     )
 
 
+ORDER_EXPORT_COLUMNS = [
+    ("Référence", lambda o: o.reference),
+    ("OG (FINESS EJ)", lambda o: o.og.finess_ej),
+    ("OG", lambda o: o.og.name),
+    ("Éditeur", lambda o: o.solution.editor.name),
+    ("Couloir", lambda o: o.couloir),
+    ("Commande signée le", lambda o: o.ordered_on.isoformat()),
+    ("État", lambda o: o.get_state_display()),
+    ("ESSMS", lambda o: o.result.get("essms_count")),
+    ("Total (€)", lambda o: o.result.get("total_eur")),
+    ("Avance (€)", lambda o: o.result.get("advance_eur")),
+    ("Avance versée (€)", lambda o: o.advance_paid_eur),
+    ("À recouvrer (€)", lambda o: o.recovery_eur),
+]
+
+
+@login_required
+def order_export(request, fmt: str):
+    """The orders the user sees, with what is owed back after a cancellation (D-SONS-RECOVERY)."""
+    orders = visible_orders(request.user).order_by("reference")
+    rows = [[get(o) for _, get in ORDER_EXPORT_COLUMNS] for o in orders]
+    header = [name for name, _ in ORDER_EXPORT_COLUMNS]
+    return table_response(fmt, "commandes-sons", {"Commandes SONS": (header, rows)})
+
+
 @login_required
 def order_create(request):
-    profile = profile_of(request.user)
-    if profile is None or profile.role != Role.EDITEUR or profile.editor_id is None:
+    if not request.access.may_order:
         raise PermissionDenied("Seul un éditeur enregistre une commande.")
-    form = OrderForm(request.POST or None, solutions=Solution.objects.filter(editor_id=profile.editor_id))
+    form = OrderForm(request.POST or None, solutions=Solution.objects.filter(editor_id=request.access.editor))
     error = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -110,7 +138,7 @@ def order_detail(request, reference: str):
         {
             "order": order,
             "items": order.items.select_related("establishment"),
-            "transitions": [t for t in ORDER_TRANSITIONS if order.state in t.sources and actor in t.actors],
+            "transitions": [t for t in WORKFLOW.from_state(order.state) if actor in t.roles],
             "va_open": actor == "og" and order.state == OrderState.PRESTATION_REALISEE,
             "va_fields": [(name, OrderItem._meta.get_field(name).verbose_name) for name in OrderItem.VA_FIELDS],
             "log": order.transitions.select_related("actor"),
@@ -144,14 +172,28 @@ def order_transition(request, reference: str):
 @login_required
 def order_va(request, reference: str):
     order = _order_or_404(request.user, reference)
+    va_forms = [VaForm(request.POST, item=item) for item in order.items.select_related("establishment")]
+    errors = [
+        f"{form.fields[name].label} : {' '.join(problems)}"
+        for form in va_forms
+        for name, problems in form.errors.items()
+    ]
+    if errors:
+        messages.error(request, f"VA refusée, rien n'est enregistré : {' ; '.join(errors)}.")
+        return redirect("www:order_detail", reference=reference)
     try:
-        for item in order.items.select_related("establishment"):
-            answers = {name: request.POST.get(f"{item.pk}-{name}") == "oui" for name in OrderItem.VA_FIELDS}
-            record_va(request.user, order, item.establishment.finess_et, answers)
+        with transaction.atomic():
+            for form in va_forms:
+                record_va(request.user, order, form.item.establishment.finess_et, form.answers())
     except OrderError as problem:
         messages.error(request, f"VA refusée : {problem}")
     else:
-        messages.success(request, "Réponses de la VA enregistrées.")
+        unanswered = sum(len(OrderItem.VA_FIELDS) - len(form.answers()) for form in va_forms)
+        messages.success(
+            request,
+            "Réponses de la VA enregistrées"
+            + (f" ; {unanswered} question(s) encore sans réponse." if unanswered else "."),
+        )
     return redirect("www:order_detail", reference=reference)
 
 
@@ -174,22 +216,23 @@ def order_document(request, reference: str, document: str):
 def side_by_side(request):
     """For ARS and national teams: per OG, its SONS orders beside its ESMS numérique dossiers, conflicts
     flagged (an ESSMS funded for acquisition that also ordered the Prestation Ségur)."""
-    if role_of(request.user) not in (Role.ARS, Role.NATIONAL, Role.OBSERVER, Role.ADMIN):
+    if not request.access.follows_programme:
         raise PermissionDenied("Vue réservée aux ARS, GRADeS et équipes nationales.")
-    per_og: dict = defaultdict(lambda: {"orders": [], "dossiers": [], "conflicts": set()})
-    sons_essms = defaultdict(set)
-    for order in (
-        visible_orders(request.user).exclude(state=OrderState.ANNULEE).prefetch_related("items__establishment")
-    ):
+    per_og: dict = defaultdict(lambda: {"orders": [], "dossiers": [], "conflicts": []})
+    orders = visible_orders(request.user).exclude(state=OrderState.ANNULEE)
+    dossiers = visible_dossiers(request.user)
+    owners = {}
+    for order in orders:
         per_og[order.og]["orders"].append(order)
-        sons_essms[order.og].update(i.establishment.finess_et for i in order.items.all())
-    for dossier in visible_dossiers(request.user):
+        owners[("order", order.pk)] = order.og
+    for dossier in dossiers:
         per_og[dossier.porteur]["dossiers"].append(dossier)
-        acquisitions = {
-            e["finess_et"]
-            for e in (dossier.filed_result or dossier.result).get("essms", [])
-            if e.get("operation") == "acquisition"
-        }
-        per_og[dossier.porteur]["conflicts"] |= acquisitions & sons_essms[dossier.porteur]
+        owners[("dossier", dossier.pk)] = dossier.porteur
+    # From the ledger: an ESSMS claimed by two dossiers, or by an acquisition and a SONS order (E-NO-DOUBLE).
+    found = ledger.conflicts(FundedEssms.objects.filter(Q(dossier__in=dossiers) | Q(order__in=orders)))
+    for subject, lines in ledger.conflicts_by_subject(found).items():
+        og = owners.get(subject)
+        if og is not None:
+            per_og[og]["conflicts"] += [line for line in lines if line not in per_og[og]["conflicts"]]
     rows = sorted(per_og.items(), key=lambda item: (not item[1]["conflicts"], item[0].finess_ej))
     return render(request, "www/sons/side_by_side.html", {"rows": rows})

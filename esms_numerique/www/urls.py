@@ -43,6 +43,7 @@ urlpatterns = [
     path("sons/", sons_views.checklist, name="sons_checklist"),
     path("sons/commandes/", sons_views.order_list, name="order_list"),
     path("sons/commandes/nouvelle/", sons_views.order_create, name="order_create"),
+    path("sons/commandes/export.<str:fmt>", sons_views.order_export, name="order_export"),
     path("sons/vue-par-og/", sons_views.side_by_side, name="sons_side_by_side"),
     path("sons/commandes/<str:reference>/", sons_views.order_detail, name="order_detail"),
     path("sons/commandes/<str:reference>/action/", sons_views.order_transition, name="order_transition"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from esms_numerique.dossiers.enums import Role
-from esms_numerique.dossiers.models import Profile
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
 from esms_numerique.rules.parameters import default_tree
@@ -93,19 +93,21 @@ def through_committee(instructor, dossier, decision: str = "retenu", reason: str
 
 
 def measurements(dossier, date: str = "2024-06-30", rate: float = 0.95, finess=None) -> dict:
-    """A result of `esms indicateurs calculer` for the dossier's funded ESSMS, every rate at `rate`."""
-    from esms_numerique.indicators.services import funded_essms
+    """A result of `esms indicateurs calculer` for the dossier's funded ESSMS: 40 people, each count `rate` of its
+    denominator, and the rates those counts give (the platform recomputes them, D-USAGE-CHECKS)."""
+    from esms_numerique.indicators.services import funded_essms, rates_from_counts
 
     numbers = finess or funded_essms(dossier)
-    measure = {
+    active = round(40 * rate)
+    counts = {
         "people_accompanied": 40,
-        "active_dossiers": 38,
-        "active_rate": rate,
-        "pp_rate": rate,
-        "agenda_rate": rate,
-        "mss_rate": rate,
-        "dmp_rate": rate,
+        "active_dossiers": active,
+        "active_with_pp": round(active * rate),
+        "active_with_event": round(active * rate),
+        "mss_messages": round(40 * rate),
+        "dmp_people_fed": round(40 * rate),
     }
+    measure = counts | rates_from_counts(counts)
     return {
         "measurement_date": date,
         "window_start": "2024-04-01",

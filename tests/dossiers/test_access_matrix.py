@@ -91,10 +91,25 @@ def test_writing(users, dossiers, who):
 def test_only_the_porteur_edits_a_draft_and_only_a_porteur_creates(users):
     draft = create_dossier(users["porteur"], "Brouillon", "2024", grappe())
     for who in ("ars", "national", "observateur", "admin"):
-        assert client_for(users, who).get(f"/dossiers/{draft.reference}/modifier/").status_code == 403
+        # A draft does not exist for anyone but its OGs (issue 9: drafts were listed and read by ARS, CNSA…).
+        assert client_for(users, who).get(f"/dossiers/{draft.reference}/modifier/").status_code == 404
         assert client_for(users, who).get("/dossiers/nouveau/").status_code == 403
     assert client_for(users, "autre_porteur").get(f"/dossiers/{draft.reference}/modifier/").status_code == 404
     assert client_for(users, "porteur").get(f"/dossiers/{draft.reference}/modifier/").status_code == 200
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_a_draft_is_read_by_its_porteur_and_member_ogs_only(users, who):
+    draft = create_dossier(users["porteur"], "Brouillon privé", "2024", grappe())
+    draft.members.add(LegalEntity.objects.get(finess_ej=OTHER_EJ))
+    client = client_for(users, who)
+    readers = {"porteur", "autre_porteur"}  # the porteur, and the member OG
+    for url in (f"/dossiers/{draft.reference}/", f"/api/dossiers/{draft.reference}"):
+        response = client.get(url)
+        assert (response.status_code == 200) == (who in readers), (who, url, response.status_code)
+    for url in ("/dossiers/", "/api/dossiers", "/dossiers/export.csv"):
+        listed = draft.reference in client.get(url).content.decode("utf-8", errors="ignore")
+        assert listed == (who in readers), (who, url)
 
 
 def test_a_member_og_reads_but_does_not_act(users):
@@ -134,14 +149,14 @@ def test_pieces_are_not_under_the_web_root(users, dossiers, settings):
 
 
 def test_role_changes_in_the_admin_are_audited(users):
+    from esms_numerique.accounts.models import Profile
     from esms_numerique.audit.models import AuditEntry
-    from esms_numerique.dossiers.models import Profile
 
     admin = Client()
     admin.force_login(users["admin"])
     profile = Profile.objects.get(user=users["observateur"])
     response = admin.post(
-        f"/admin/dossiers/profile/{profile.pk}/change/",
+        f"/admin/accounts/profile/{profile.pk}/change/",
         {"user": users["observateur"].pk, "role": "instructeur_ars", "region": "53", "legal_entity": ""},
     )
     assert response.status_code == 302

@@ -21,7 +21,7 @@ pytestmark = [
 ]
 
 
-def test_full_lifecycle_in_the_browser(live_server, browser, users):
+def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     porteur = logged_in(browser, live_server, "porteur")
     porteur.goto(f"{live_server.url}/dossiers/")
     porteur.get_by_role("link", name="Nouveau dossier").click()
@@ -79,6 +79,7 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users):
 
     porteur.reload()
     act(porteur, "demarrer_deploiement")
+    settings.ESMS_TODAY = "2024-07-15"  # a measurement is dated after the convention and not after today
     result = json.dumps(measurements(Dossier.objects.get(), date="2024-06-30")).encode()
     porteur.set_input_files(
         "#measurement-form input[name=result]",

@@ -13,13 +13,64 @@ from esms_numerique.dossiers.services import DossierError, apply_transition, cre
 from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import MeasurementError, final_status, funded_essms, record_measurements
 
-from .conftest import attach_pieces, grappe, measure, measurements, through_committee
+from .conftest import attach_pieces, grappe, through_committee
+from .conftest import measurements as rates_only
 
 pytestmark = pytest.mark.django_db
+# The platform's date once the dossier is in deployment (its convention is signed on 11/03/2024).
+LATER = "2024-08-31"
+
+
+def counted(measure_: dict, rate: float) -> dict:
+    """The counts `esms indicateurs calculer` gives beside each rate, `rate` of each denominator, and the rates they
+    give (compute.py's definitions, rounded to 6 decimals as the command does)."""
+    people = measure_["people_accompanied"]
+    active = round(rate * people)
+    counts = {
+        "people_accompanied": people,
+        "active_dossiers": active,
+        "active_with_pp": round(rate * active),
+        "active_with_event": round(rate * active),
+        "mss_messages": round(rate * people),
+        "dmp_people_fed": round(rate * people),
+    }
+    return measure_ | counts | rates_of(counts)
+
+
+def rates_of(counts: dict) -> dict:
+    def ratio(numerator: str, denominator: str) -> float:
+        return round(counts[numerator] / counts[denominator], 6) if counts[denominator] else 0.0
+
+    return {
+        "active_rate": ratio("active_dossiers", "people_accompanied"),
+        "pp_rate": ratio("active_with_pp", "active_dossiers"),
+        "agenda_rate": ratio("active_with_event", "active_dossiers"),
+        "mss_rate": ratio("mss_messages", "people_accompanied"),
+        "dmp_rate": ratio("dmp_people_fed", "people_accompanied"),
+    }
+
+
+def measurements(dossier, date: str = "2024-06-30", rate: float = 0.95, finess=None) -> dict:
+    """A result of `esms indicateurs calculer`: counts and the rates they give (40 people, 38 active at 95 %)."""
+    data = rates_only(dossier, date=date, rate=rate, finess=finess)
+    data["essms"] = {f: counted(m, rate) for f, m in data["essms"].items()}
+    return data
+
+
+def measure(porteur, dossier, **kwargs):
+    record_measurements(porteur, dossier, measurements(dossier, **kwargs))
+    dossier.refresh_from_db()
+    return dossier
+
+
+def recount(measure_: dict, **counts) -> None:
+    """Changes counts of one ESSMS's measure and declares the rates they give."""
+    measure_.update(counts)
+    measure_.update(rates_of(measure_))
 
 
 @pytest.fixture
-def deploying(users):
+def deploying(users, settings):
     porteur, ars = users["porteur"], users["ars"]
     dossier = attach_pieces(porteur, create_dossier(porteur, "Grappe", "2024", grappe(3)))
     dossier = apply_transition(porteur, dossier, "deposer", dossier.version)
@@ -28,12 +79,14 @@ def deploying(users):
     dossier = through_committee(ars, dossier)
     for name in ("engager", "signer_convention", "verser_avance"):
         dossier = apply_transition(ars, dossier, name, dossier.version)
-    return apply_transition(porteur, dossier, "demarrer_deploiement", dossier.version)
+    dossier = apply_transition(porteur, dossier, "demarrer_deploiement", dossier.version)
+    settings.ESMS_TODAY = LATER
+    return dossier
 
 
 def test_targets_are_re_evaluated_and_unmet_ones_hold_the_balance(users, deploying):
     data = measurements(deploying, rate=0.95)
-    data["essms"][next(iter(data["essms"]))]["pp_rate"] = 0.5
+    recount(data["essms"][next(iter(data["essms"]))], active_with_pp=19)  # U-PP at 50 %
     for measure_ in data["essms"].values():
         measure_["targets_met"] = {"U-PP": True}  # the uploaded verdicts are not trusted
     record_measurements(users["porteur"], deploying, data)
@@ -55,8 +108,8 @@ def test_targets_are_re_evaluated_and_unmet_ones_hold_the_balance(users, deployi
             "750000101 : n'appartient pas",
         ),
         (lambda d: d.update(measurement_date="30/06/2024"), "champ « measurement_date » : date AAAA-MM-JJ attendue"),
-        (lambda d: next(iter(d["essms"].values())).update(active_rate=95), "hors des bornes"),
-        (lambda d: next(iter(d["essms"].values())).pop("dmp_rate"), "mesure incomplète"),
+        (lambda d: recount(next(iter(d["essms"].values())), active_with_pp=39), "plus de 100 %"),
+        (lambda d: next(iter(d["essms"].values())).pop("dmp_rate"), "champ « dmp_rate » : un taux est attendu"),
     ],
 )
 def test_bad_results_are_refused_whole(users, deploying, change, message):
@@ -223,13 +276,14 @@ def test_the_result_of_the_cli_is_recorded_as_it_is(users, deploying, tmp_path):
 def test_trajectory_table_and_chart_weigh_each_essms(users, deploying):
     b = funded_essms(deploying)[1]
     data = measurements(deploying)
-    data["essms"][b].update(people_accompanied=10, active_dossiers=5, active_rate=0.5, pp_rate=0.0)
+    counts = {"active_with_pp": 0, "active_with_event": 5, "mss_messages": 10, "dmp_people_fed": 10}
+    recount(data["essms"][b], people_accompanied=10, active_dossiers=5, **counts)
     record_measurements(users["porteur"], deploying, data)
     measure(users["porteur"], deploying, date="2024-07-31")
     porteur = Client()
     porteur.force_login(users["porteur"])
     page = porteur.get(f"/dossiers/{deploying.reference}/").content.decode()
-    # Active: (0.95×40 + 0.5×10 + 0.95×40) ÷ 90 = 90 %; PP: (0.95×38 + 0×5 + 0.95×38) ÷ 81 = 89 %; agenda 95 %.
+    # Active: (38 + 5 + 38) ÷ 90 = 90 %; PP: (36 + 0 + 36) ÷ 81 = 89 %; agenda: (36 + 5 + 36) ÷ 81 = 95 %.
     june = page[page.index('data-date="2024-06-30"') :].split("</tr>")[0]
     assert "<td>3</td><td>90 %</td><td>89 %</td><td>95 %</td>" in june
     july = page[page.index('data-date="2024-07-31"') :].split("</tr>")[0]
@@ -260,7 +314,7 @@ def test_follow_up_workbook(users, deploying):
 
     data = measurements(deploying)
     b = funded_essms(deploying)[1]
-    data["essms"][b]["dmp_rate"] = 0.5
+    recount(data["essms"][b], dmp_people_fed=20)
     record_measurements(users["porteur"], deploying, data)
     ars = Client()
     ars.force_login(users["ars"])
@@ -305,3 +359,144 @@ def test_projects_at_risk_as_their_deadline_nears(users, deploying, settings):
         settings.ESMS_TODAY = (due - dt.timedelta(days=days_before)).isoformat()
         rows = at_risk(Dossier.objects.all())
         assert [row["reason"] for row in rows] == ([reason] if reason else []), days_before
+
+
+# The platform's date and the convention bound every measure of a file, the series' months too (D-USAGE-CHECKS).
+
+
+def test_a_measure_dated_after_the_platform_s_today_is_refused(users, deploying, settings):
+    settings.ESMS_TODAY = "2024-06-29"
+    with pytest.raises(MeasurementError) as refused:
+        record_measurements(users["porteur"], deploying, measurements(deploying, date="2024-06-30"))
+    assert str(refused.value) == (
+        "mesure du 30/06/2024 : date postérieure à la date du jour de la plateforme (29/06/2024)"
+    )
+    assert not UsageMeasurement.objects.exists()
+    settings.ESMS_TODAY = "2024-06-30"  # on the day itself, it is accepted
+    assert len(record_measurements(users["porteur"], deploying, measurements(deploying)).rows) == 3
+
+
+def test_a_measure_dated_before_the_convention_is_refused(users, deploying):
+    assert deploying.convention_signed_on.isoformat() == "2024-03-11"
+    data = measurements(deploying, date="2024-02-29")
+    data["window_start"] = "2023-12-01"
+    with pytest.raises(MeasurementError) as refused:
+        record_measurements(users["porteur"], deploying, data)
+    assert str(refused.value) == (
+        "mesure du 29/02/2024 : date antérieure à la signature de la convention du dossier (11/03/2024)"
+    )
+    assert not UsageMeasurement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("ends", "message"),
+    [
+        (
+            ["2024-02-29", "2024-03-31", "2024-04-30"],
+            "mesure du 29/02/2024 : date antérieure à la signature de la convention du dossier (11/03/2024)",
+        ),
+        (
+            ["2024-06-30", "2024-07-31", "2024-08-31", "2024-09-30"],
+            "mesure du 30/09/2024 : date postérieure à la date du jour de la plateforme (31/08/2024)",
+        ),
+    ],
+)
+def test_a_month_of_the_series_out_of_bounds_refuses_the_whole_file(users, deploying, ends, message):
+    data = monthly(deploying, ends)
+    data.update({k: v for k, v in measurements(deploying, date="2024-06-30").items() if k != "monthly"})
+    with pytest.raises(MeasurementError) as refused:
+        record_measurements(users["porteur"], deploying, data)
+    assert str(refused.value) == message
+    assert not UsageMeasurement.objects.exists()
+
+
+def test_rates_are_recomputed_from_the_counts(users, deploying):
+    data = measurements(deploying)
+    a = funded_essms(deploying)[0]
+    counts = {"active_with_pp": 5, "active_with_event": 6, "mss_messages": 3, "dmp_people_fed": 7}
+    recount(data["essms"][a], people_accompanied=7, active_dossiers=6, **counts)
+    data["essms"][a]["active_rate"] = 6 / 7  # unrounded: it agrees with the counts, the rounded rate is stored
+    record_measurements(users["porteur"], deploying, data)
+    stored = UsageMeasurement.objects.get(finess_et=a)
+    assert (stored.active_rate, stored.pp_rate, stored.mss_rate) == (0.857143, 0.833333, 0.428571)
+    assert stored.targets_met == {"U-ACTIVE": False, "U-PP": False, "U-AGENDA": True, "U-MSS": False, "U-DMP": True}
+
+
+def test_a_declared_rate_that_the_counts_do_not_give_is_refused(users, deploying):
+    data = measurements(deploying, rate=0.5)
+    a = funded_essms(deploying)[0]
+    data["essms"][a]["pp_rate"] = 0.95  # 10 of 20 active dossiers have a PP: 0,5, not 0,95
+    with pytest.raises(MeasurementError) as refused:
+        record_measurements(users["porteur"], deploying, data)
+    assert str(refused.value) == (
+        f"mesure du 30/06/2024, FINESS ET {a}, champ « pp_rate » (U-PP) : taux déclaré 0,95, les comptes donnent "
+        "0,5 ; la plateforme recalcule chaque taux à partir des comptes et refuse un taux qui ne leur correspond pas"
+    )
+    assert not UsageMeasurement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("people_accompanied", float("nan"), "NaN"),
+        ("active_dossiers", float("inf"), "Infinity"),
+        ("active_with_pp", -1, "-1"),
+        ("mss_messages", 2.5, "2.5"),
+        ("dmp_people_fed", "12", '"12"'),
+        ("eprescription_imports", -3, "-3"),
+        ("active_with_event", None, "null"),
+    ],
+)
+def test_a_count_that_is_not_a_whole_number_is_refused(users, deploying, field, value, shown):
+    data = measurements(deploying)
+    a = funded_essms(deploying)[0]
+    data["essms"][a][field] = value
+    with pytest.raises(MeasurementError) as refused:
+        record_measurements(users["porteur"], deploying, data)
+    assert str(refused.value) == (
+        f"mesure du 30/06/2024, FINESS ET {a}, champ « {field} » : un nombre entier positif ou nul est attendu "
+        f"(reçu {shown})"
+    )
+    assert not UsageMeasurement.objects.exists()
+
+
+def test_a_count_too_large_for_the_database_is_refused(users, deploying):
+    data = measurements(deploying)
+    a = funded_essms(deploying)[0]
+    data["essms"][a]["mss_messages"] = 10**400
+    with pytest.raises(MeasurementError, match=f"FINESS ET {a}, champ « mss_messages » : 1000.* dépasse le plus grand"):
+        record_measurements(users["porteur"], deploying, data)
+    assert not UsageMeasurement.objects.exists()
+
+
+def test_a_rate_that_is_not_a_number_is_refused(users, deploying):
+    data = measurements(deploying)
+    a = funded_essms(deploying)[0]
+    data["essms"][a]["dmp_rate"] = float("nan")
+    with pytest.raises(MeasurementError, match=f"FINESS ET {a}, champ « dmp_rate » : un taux est attendu"):
+        record_measurements(users["porteur"], deploying, data)
+    assert not UsageMeasurement.objects.exists()
+
+
+def test_bad_counts_and_dates_through_the_api_and_the_upload_page(users, deploying, settings):
+    url = f"/api/dossiers/{deploying.reference}/measurements"
+    porteur = Client()
+    porteur.force_login(users["porteur"])
+    a = funded_essms(deploying)[0]
+    text = json.dumps(measurements(deploying)).replace('"people_accompanied": 40', '"people_accompanied": NaN', 1)
+    bad = porteur.post(url, text, content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == [
+        f"mesure du 30/06/2024, FINESS ET {a}, champ « people_accompanied » : un nombre entier positif ou nul est "
+        "attendu (reçu NaN)"
+    ]
+    settings.ESMS_TODAY = "2024-06-15"
+    late = porteur.post(url, measurements(deploying), content_type="application/json")
+    assert late.status_code == 400
+    assert late.json()["errors"] == [
+        "mesure du 30/06/2024 : date postérieure à la date du jour de la plateforme (15/06/2024)"
+    ]
+    upload = SimpleUploadedFile("resultat.json", json.dumps(measurements(deploying)).encode(), "application/json")
+    page = porteur.post(f"/dossiers/{deploying.reference}/mesures/", {"result": upload}, follow=True)
+    assert "date postérieure à la date du jour de la plateforme (15/06/2024)" in page.content.decode()
+    assert not UsageMeasurement.objects.exists()

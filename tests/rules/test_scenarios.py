@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from esms_numerique.rules.sons import simulate_sons
 from .grappes import build_input, finess_for
 
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
+# The caller's clock, read only by a scenario whose input has no date (a scenario may set its own `today`).
+TODAY = dt.date(2024, 3, 11)
 
 # Every rule the rules-core issue names must be exercised by at least one scenario.
 REQUIRED_RULES = {
@@ -38,6 +41,7 @@ REQUIRED_RULES = {
     "F-VAT",
     "F-PAY",
     "S-BAREME",
+    "S-ELIG",
 }
 
 
@@ -53,12 +57,13 @@ SCENARIOS = load_scenarios()
 
 
 def run(scenario: dict) -> dict:
+    today = scenario.get("today", TODAY)
     if scenario.get("kind") == "sons":
         data = dict(scenario["input"])
         count = data.pop("generate_finess", 0)
         data["finess_et"] = data.get("finess_et", []) + [finess_for("59", 100 + i) for i in range(count)]
-        return simulate_sons(parse(SonsInput, data)).as_dict()
-    return simulate(parse(SimulationInput, build_input(scenario["input"]))).as_dict()
+        return simulate_sons(parse(SonsInput, data), today=today).as_dict()
+    return simulate(parse(SimulationInput, build_input(scenario["input"])), today=today).as_dict()
 
 
 def plain(text: str) -> str:

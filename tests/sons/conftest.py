@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from esms_numerique.dossiers.enums import Role
-from esms_numerique.dossiers.models import Profile
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
 from esms_numerique.sons.models import Editor, Solution

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from esms_numerique.sons.models import Order
+from esms_numerique.sons.models import Order, OrderItem
 from tests.browser_steps import act, logged_in
 from tests.conftest import CHROMIUM
 
 from .conftest import ESSMS
-from .test_orders import sign
+from .test_orders import sign, step
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,6 +42,8 @@ def test_order_from_signature_to_balance_and_a_cancellation(live_server, browser
     act(editor, "declarer_prestation")
     og = logged_in(browser, live_server, "og")
     og.goto(f"{live_server.url}/sons/commandes/{reference}/")
+    for select in og.locator("#va-form select").all():
+        select.select_option("oui")
     og.get_by_role("button", name="Enregistrer les réponses de la VA").click()
     act(og, "signer_va")
     assert state(og) == "VA signée"
@@ -57,3 +59,26 @@ def test_order_from_signature_to_balance_and_a_cancellation(live_server, browser
     assert state(og) == "Annulée"
     response = og.request.get(f"{live_server.url}/sons/commandes/{second.reference}/annulation.pdf")
     assert response.status == 200 and response.body().startswith(b"%PDF-")
+
+
+def test_a_no_in_the_va_stays_a_no_when_the_og_saves_the_page_again(live_server, browser, world):
+    """A saved « non » is shown again as « non »: saving the page a second time must not turn it into « oui »."""
+    order = sign(world, ESSMS[:2])
+    for who, name in (("editeur", "demander_avance"), ("cnsa", "verser_avance"), ("editeur", "declarer_prestation")):
+        order = step(world[who], order, name)
+    item = order.items.order_by("pk").first()
+    refused = f"#va-form select[name='{item.pk}-va_tbb1']"
+    og = logged_in(browser, live_server, "og")
+    og.goto(f"{live_server.url}/sons/commandes/{order.reference}/")
+    assert og.input_value(refused) == ""  # « — »: not answered yet
+    og.select_option(refused, "non")
+    og.get_by_role("button", name="Enregistrer les réponses de la VA").click()
+    assert "Réponses de la VA enregistrées" in og.inner_text("main")
+    og.reload()
+    assert og.input_value(refused) == "non"
+    assert og.locator(f"{refused} option:checked").inner_text() == "non"
+    og.get_by_role("button", name="Enregistrer les réponses de la VA").click()
+    assert "Réponses de la VA enregistrées" in og.inner_text("main")
+    item.refresh_from_db()
+    assert item.va_tbb1 is False
+    assert [getattr(item, name) for name in OrderItem.VA_FIELDS if name != "va_tbb1"] == [None, None, None]

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from esms_numerique.audit.services import verify_chain
+from esms_numerique.dossiers.evaluation import record_ledger
 from esms_numerique.sons.models import Order, Solution
 from esms_numerique.sons.services import (
     ItemRequest,
@@ -92,7 +93,7 @@ def test_cancellation_by_attestation_before_the_balance_only(world):
     [
         ("twice", "S-ONCE"),
         ("after closing", "après la fermeture des commandes"),
-        ("hospital", "seules les catégories 4100, 4300, 4400, 4600"),
+        ("hospital", "n'a pas de secteur du programme"),
         ("other og", f"n'est pas géré par l'OG client ({OG})"),
         ("not equipped", "déjà équipé d'un DUI"),
     ],
@@ -148,7 +149,7 @@ def test_an_order_before_referencing_has_120_days(world, settings):
 def test_no_prestation_segur_for_an_essms_funded_to_acquire_another_dui(world):
     from esms_numerique.dossiers.models import Dossier
 
-    Dossier.objects.create(
+    funded = Dossier.objects.create(
         reference="ESMS-2022-00001",
         title="Acquisition",
         campaign="2022",
@@ -163,6 +164,7 @@ def test_no_prestation_segur_for_an_essms_funded_to_acquire_another_dui(world):
             ]
         },
     )
+    record_ledger(funded)  # what the dossier services write at each decision
     with pytest.raises(OrderError, match="ESMS-2022-00001"):
         sign(world, ESSMS[:1])
     assert sign(world, ESSMS[1:2]).state == OrderState.SIGNEE  # an upgrade goes with the Prestation Ségur

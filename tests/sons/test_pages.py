@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from esms_numerique.dossiers.enums import Role
-from esms_numerique.dossiers.models import Profile
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
 from esms_numerique.sons.models import Order
 
 from .conftest import ESSMS

@@ -1,0 +1,27 @@
+"""Rewrites the ledger of funded ESSMS from the dossiers and SONS orders (data created before the ledger existed;
+docs/decisions.md, D-LEDGER). Lives beside the apps, not in the ledger, which knows neither dossiers nor orders."""
+
+from __future__ import annotations
+
+import click
+from django.db import transaction
+
+from esms_numerique.dossiers.evaluation import record_ledger as record_dossier
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.sons.models import Order
+from esms_numerique.sons.services import record_ledger as record_order
+
+
+def rebuild(progress: bool = False) -> tuple[int, int]:
+    """All or nothing: one transaction. Decided dossiers are written before the others so that a held funding is
+    never refused by the order of the rows."""
+    dossiers = list(Dossier.objects.order_by("id"))
+    orders = list(Order.objects.order_by("id"))
+    with transaction.atomic():
+        with click.progressbar(dossiers, label="Dossiers", hidden=not progress) as bar:
+            for dossier in bar:
+                record_dossier(dossier)
+        with click.progressbar(orders, label="Commandes SONS", hidden=not progress) as bar:
+            for order in bar:
+                record_order(order)
+    return len(dossiers), len(orders)
