@@ -40,29 +40,21 @@ def complement_admissible(dossier: Dossier, data: dict[str, Any]) -> None:
     _admissible(dossier, data, dossier.filed_at.date(), "Envoi du complément")
 
 
+def _frozen(data: dict[str, Any]) -> dict[str, Any]:
+    """The result read by the guard becomes the dossier's live and frozen result, with its desk and pivot."""
+    result = data["_result"]
+    return {"result": result, "filed_result": result, "desk": result["desk"], "pivot_region": result["pivot_region"]}
+
+
 @WORKFLOW.effect("file")
 def file(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
-    result = data["_result"]
-    return {
-        "result": result,
-        "filed_result": result,
-        "filed_at": clock.now(),
-        "desk": result["desk"],
-        "pivot_region": result["pivot_region"],
-    }
+    return {**_frozen(data), "filed_at": clock.now()}
 
 
 @WORKFLOW.effect("complete")
 def complete(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
-    """The frozen result follows the completed grappe; the filing date does not move."""
-    result = data["_result"]
-    return {
-        "result": result,
-        "filed_result": result,
-        "completed_at": clock.now(),
-        "desk": result["desk"],
-        "pivot_region": result["pivot_region"],
-    }
+    """The frozen result follows the completed grappe; the filing date does not move (D-COMPLEMENT)."""
+    return {**_frozen(data), "completed_at": clock.now()}
 
 
 @WORKFLOW.guard("no_double_funding")
