@@ -13,31 +13,17 @@ from esms_numerique.dossiers.services import DossierError, apply_transition, cre
 from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import MeasurementError, final_status, funded_essms, record_measurements
 
-from .conftest import attach_pieces, grappe, through_committee
-from .conftest import measurements as rates_only
+from .conftest import attach_pieces, grappe, measure, measurements, through_committee
 
 pytestmark = pytest.mark.django_db
 # The platform's date once the dossier is in deployment (its convention is signed on 11/03/2024).
 LATER = "2024-08-31"
 
 
-def counted(measure_: dict, rate: float) -> dict:
-    """The counts `esms indicateurs calculer` gives beside each rate, `rate` of each denominator, and the rates they
-    give (compute.py's definitions, rounded to 6 decimals as the command does)."""
-    people = measure_["people_accompanied"]
-    active = round(rate * people)
-    counts = {
-        "people_accompanied": people,
-        "active_dossiers": active,
-        "active_with_pp": round(rate * active),
-        "active_with_event": round(rate * active),
-        "mss_messages": round(rate * people),
-        "dmp_people_fed": round(rate * people),
-    }
-    return measure_ | counts | rates_of(counts)
-
-
 def rates_of(counts: dict) -> dict:
+    """The rates the counts give, written here from docs/indicateurs.md to check the platform's, rounded to 6
+    decimals as `esms indicateurs calculer` rounds them."""
+
     def ratio(numerator: str, denominator: str) -> float:
         return round(counts[numerator] / counts[denominator], 6) if counts[denominator] else 0.0
 
@@ -48,19 +34,6 @@ def rates_of(counts: dict) -> dict:
         "mss_rate": ratio("mss_messages", "people_accompanied"),
         "dmp_rate": ratio("dmp_people_fed", "people_accompanied"),
     }
-
-
-def measurements(dossier, date: str = "2024-06-30", rate: float = 0.95, finess=None) -> dict:
-    """A result of `esms indicateurs calculer`: counts and the rates they give (40 people, 38 active at 95 %)."""
-    data = rates_only(dossier, date=date, rate=rate, finess=finess)
-    data["essms"] = {f: counted(m, rate) for f, m in data["essms"].items()}
-    return data
-
-
-def measure(porteur, dossier, **kwargs):
-    record_measurements(porteur, dossier, measurements(dossier, **kwargs))
-    dossier.refresh_from_db()
-    return dossier
 
 
 def recount(measure_: dict, **counts) -> None:
