@@ -377,15 +377,17 @@ def record_va(user, order: Order, finess_et: str, answers: dict[str, bool]) -> O
     """The OG answers the four VA columns for one ESSMS once the prestation is done."""
     if actor_of(user, order) != Actor.OG:
         raise PermissionDenied("Seul l'OG signe la VA de sa commande.")
-    if order.state != OrderState.PRESTATION_REALISEE:
-        raise OrderError("La VA se remplit une fois la prestation déclarée réalisée.")
-    item = order.items.filter(establishment__finess_et=finess_et).first()
-    if item is None:
-        raise OrderError(f"L'ESSMS {finess_et} n'est pas dans la commande {order.reference}.")
     unknown = set(answers) - set(OrderItem.VA_FIELDS)
     if unknown:
         raise OrderError(f"Colonnes de VA inconnues : {', '.join(sorted(unknown))}.")
     with transaction.atomic():
+        # The order's row locked: a VA answer and the VA's signature never cross.
+        state = Order.objects.select_for_update().values_list("state", flat=True).get(pk=order.pk)
+        if state != OrderState.PRESTATION_REALISEE:
+            raise OrderError("La VA se remplit une fois la prestation déclarée réalisée.")
+        item = order.items.filter(establishment__finess_et=finess_et).first()
+        if item is None:
+            raise OrderError(f"L'ESSMS {finess_et} n'est pas dans la commande {order.reference}.")
         for name, value in answers.items():
             setattr(item, name, bool(value))
         item.save()
