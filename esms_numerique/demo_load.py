@@ -19,6 +19,7 @@ from esms_numerique.accounts.models import Profile
 from esms_numerique.dossiers.committees import add_to_agenda, create_committee, decide
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.payments import apply_payment_transition
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
 from esms_numerique.indicators.compute import window_start
 from esms_numerique.indicators.services import funded_essms, rates_from_counts, record_measurements
@@ -40,20 +41,29 @@ MAIN_PATH = [
     "retenir",
     "engager",
     "signer_convention",
-    "verser_avance",
+    "p:demander_avance",
+    "$approuver",
+    "$verser",
     "p:demarrer_deploiement",
     "enregistrer_cibles",
-    "verser_solde",
+    "p:demander_solde",
+    "$approuver",
+    "$verser",
     "clore",
 ]
-PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1)] + [
+# One dossier per state: each prefix of the main path that ends in a new state, and the other endings.
+PATHS = [MAIN_PATH[:n] for n in range(len(MAIN_PATH) + 1) if MAIN_PATH[n - 1 : n] != ["$approuver"]] + [
     ["p:deposer", "demander_complement"],
     ["p:deposer", "demander_complement", "p:completer"],
     ["p:deposer", "declarer_non_recevable"],
     ["p:deposer", "declarer_recevable", "instruire", "inscrire_comite", "ne_pas_retenir"],
+    ["p:deposer", "p:desister"],
+    ["p:deposer", "declarer_recevable", "classer_sans_suite"],
+    [*MAIN_PATH[: MAIN_PATH.index("p:demarrer_deploiement") + 1], "abandonner"],
 ]
-COMMENTED = ("demander_complement", "declarer_non_recevable")
-MEASURED = ("enregistrer_cibles", "verser_solde", "clore")  # after the measures, on the demo's date
+COMMENTED = ("demander_complement", "declarer_non_recevable", "desister", "classer_sans_suite", "abandonner")
+# After the measures, on the demo's date: the targets, the balance and the closing.
+MEASURED = ("enregistrer_cibles", "demander_solde", "clore")
 
 
 def _demo_og() -> tuple[LegalEntity, list[str], str]:
@@ -215,10 +225,10 @@ def load_demo(directory: Path) -> list[str]:
             committee = create_committee(instructor, "Comité d'avril 2024", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
             # Dossiers that reach a decision fund their ESSMS: each gets its own 15 (E-NO-DOUBLE); the others
             # share the first 20.
-            decided = iter(range(20, len(essms), 15))
+            decided = iter(range(20, len(essms), 10))
             for steps in PATHS:
                 start = next(decided) if "retenir" in steps else 0
-                size = 15 if start else 20
+                size = 10 if start else 20
                 grappe = {
                     "porteur": {"finess_ej": entity.finess_ej, "vat_regime": "TTC"},
                     "solution": {"segur_referenced": True},
@@ -241,6 +251,12 @@ def load_demo(directory: Path) -> list[str]:
                         decision = "retenu" if name == "retenir" else "non_retenu"
                         with clock.pinned(DEMO_FILED_ON):
                             decide(instructor, item, decision, "Décision de démonstration")
+                    elif name.startswith("$"):
+                        # A step of the dossier's latest payment request (approve, pay with a reference).
+                        request = dossier.payment_requests.latest("id")
+                        reference = {"payment_reference": f"DEMO-{dossier.reference}-{request.kind}"}
+                        with clock.pinned(DEMO_FILED_ON if request.kind == "avance" else clock.today()):
+                            apply_payment_transition(instructor, request, name[1:], request.version, reference)
                     elif name in MEASURED:
                         if name == "enregistrer_cibles":
                             _demo_measurements(porteur, dossier)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
     settings.ESMS_TODAY = "2024-03-11"
     lines = load_demo(tmp_path)
-    assert "17 dossiers de démonstration" in lines[-1]
+    assert "22 dossiers de démonstration" in lines[-1]
     assert "3 commandes SONS de démonstration" in lines[-2]
     from esms_numerique.sons.models import Order
 
@@ -52,5 +52,5 @@ def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
     assert final_status(deploying)["unmet"]
     again = load_demo(tmp_path)
     assert again == ["Extraction du 03/01/2024 déjà importée : rien n'a changé."]
-    assert Dossier.objects.count() == 17
+    assert Dossier.objects.count() == 22
     assert verify_chain() == []

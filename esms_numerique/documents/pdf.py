@@ -10,7 +10,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 HEADER = [
     "MINISTÈRE DES SOLIDARITÉS ET DE LA SANTÉ",
@@ -23,6 +23,7 @@ BODY = ParagraphStyle("body", parent=STYLES["BodyText"], fontName="Helvetica", f
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10)
 TITLE = ParagraphStyle("title", parent=STYLES["Title"], fontName="Helvetica-Bold", fontSize=15)
 HEAD = ParagraphStyle("head", parent=BODY, fontName="Helvetica-Bold", fontSize=8, leading=10)
+HEADING = ParagraphStyle("heading", parent=BODY, fontName="Helvetica-Bold", fontSize=11, leading=14, spaceBefore=6)
 CELL = ParagraphStyle("cell", parent=BODY, fontSize=8, leading=10)
 
 
@@ -34,16 +35,20 @@ def text(value: object) -> str:
 
 
 class PdfDocument:
-    def __init__(self, title: str, subject: str):
+    def __init__(self, title: str, subject: str, header: Sequence[str] = HEADER):
         self.title, self.subject = title, subject
         self.flow: list = [
-            Paragraph("<br/>".join(f"<b>{text(h)}</b>" for h in HEADER), SMALL),
+            Paragraph("<br/>".join(f"<b>{text(h)}</b>" for h in header), SMALL),
             Spacer(1, 0.4 * cm),
             Paragraph(text(title), TITLE),
         ]
 
     def paragraph(self, value: str, small: bool = False, raw: bool = False) -> PdfDocument:
         self.flow.append(Paragraph(value if raw else text(value), SMALL if small else BODY))
+        return self
+
+    def heading(self, value: str) -> PdfDocument:
+        self.flow.append(Paragraph(text(value), HEADING))
         return self
 
     def fields(self, rows: Sequence[tuple[str, object]]) -> PdfDocument:
@@ -66,6 +71,19 @@ class PdfDocument:
             style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3e3fd")))
         table.setStyle(TableStyle(style))
         self.flow += [Spacer(1, 0.2 * cm), table, Spacer(1, 0.3 * cm)]
+        return self
+
+    def signatures(self, signatories: Sequence[str], dated: bool = True) -> PdfDocument:
+        """Side by side, one block per signatory: place and date to fill in (`dated`), the signatory's role, room to
+        sign. A single signatory signs on the right, as at the foot of a letter."""
+        place = "Fait à ....................., le ....................<br/><br/>" if dated else ""
+        blocks = [Paragraph(f"{place}<b>{text(s)}</b>", BODY) for s in signatories]
+        cells = ["", *blocks] if len(blocks) == 1 else blocks
+        table = Table(
+            [cells, [""] * len(cells)], colWidths=[17 * cm / len(cells)] * len(cells), rowHeights=[None, 2.5 * cm]
+        )
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        self.flow += [Spacer(1, 0.5 * cm), KeepTogether(table)]
         return self
 
     def space(self) -> PdfDocument:

@@ -6,4 +6,4 @@ class DossiersConfig(AppConfig):
     verbose_name = "Dossiers ESMS numérique"
 
     def ready(self) -> None:
-        from . import transitions  # noqa: F401  (registers the lifecycle's guards and effects)
+        from . import payments, transitions  # noqa: F401  (register the lifecycles' guards and effects)

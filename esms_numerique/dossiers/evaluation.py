@@ -14,7 +14,7 @@ from esms_numerique.rules.results import Finding, Verdict
 
 from .enums import State
 from .models import Dossier
-from .workflow import PAID
+from .workflow import ENDED, PAID
 
 SRC_DOUBLE = "AAP24 3.2.A (001_098b5f25fa5a095c.txt) ; FAQN Q9, Q30 ; FAQIDF ; DECISION D-LEDGER (docs/decisions.md)"
 
@@ -87,11 +87,11 @@ def ledger_state(dossier: Dossier) -> str:
     state = State(dossier.state)
     if state == State.BROUILLON:
         return LedgerState.PLANNED
-    if state in (State.NON_RECEVABLE, State.NON_RETENU):
+    if state in (State.NON_RECEVABLE, State.NON_RETENU) or state in ENDED:
         return LedgerState.RELEASED
     if state == State.RETENU:
         return LedgerState.RETAINED
-    if state in (State.ENGAGE, State.CONVENTION_SIGNEE):
+    if state in (State.ENGAGE, State.CONVENTION_SIGNEE, State.AVANCE_DEMANDEE):
         return LedgerState.ENGAGED
     if state in PAID or (state == State.CLOS and dossier.advance_paid_eur):
         return LedgerState.PAID

@@ -34,6 +34,10 @@ class Dossier(models.Model):
     desk = models.CharField("guichet", max_length=16, blank=True)
     pivot_region = models.CharField("ARS pivot", max_length=2, blank=True, db_index=True)
     engaged_eur = models.PositiveIntegerField("montant engagé", null=True, blank=True)
+    engagement_reference = models.CharField(
+        "référence de l'engagement (Chorus)", max_length=64, blank=True, help_text="Saisie à l'engagement."
+    )
+    deadline_extended_to = models.DateField("fin de déploiement prolongée au", null=True, blank=True)
     convention_signed_on = models.DateField("convention signée le", null=True, blank=True)
     advance_paid_eur = models.PositiveIntegerField("avance versée", null=True, blank=True)
     advance_paid_on = models.DateField("avance versée le", null=True, blank=True)
@@ -166,3 +170,63 @@ class CommitteeItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.committee} — {self.dossier}"
+
+
+class PaymentRequest(models.Model):
+    """A request for the advance or the balance (F-PAY): the amount the rules compute, line by line, approved by the
+    instructors, then paid with the payment's reference and date (dossiers/payments.py)."""
+
+    class Kind(models.TextChoices):
+        ADVANCE = "avance", "Avance"
+        BALANCE = "solde", "Solde"
+
+    class State(models.TextChoices):
+        REQUESTED = "demandee", "Demandée"
+        APPROVED = "approuvee", "Approuvée"
+        PAID = "versee", "Versée"
+        REFUSED = "refusee", "Refusée"
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="payment_requests")
+    kind = models.CharField("nature", max_length=8, choices=Kind.choices)
+    state = models.CharField("état", max_length=16, choices=State.choices, default=State.REQUESTED)
+    amount_eur = models.PositiveIntegerField("montant demandé")
+    computation = models.JSONField("calcul (lignes et règles)", default=dict)
+    equipment_spent_eur = models.PositiveIntegerField("dépense réelle de matériel", null=True, blank=True)
+    amoa_spent_eur = models.PositiveIntegerField("dépense réelle d'AMOA", null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField("demandée le", default=clock.now)
+    paid_on = models.DateField("versée le", null=True, blank=True)
+    payment_reference = models.CharField("référence du paiement", max_length=64, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    transitions = GenericRelation(
+        "workflow.TransitionLog", content_type_field="subject_type", object_id_field="subject_id"
+    )
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = "demande de paiement"
+        verbose_name_plural = "demandes de paiement"
+
+    def __str__(self) -> str:
+        return f"{self.dossier.reference} {self.get_kind_display()} {self.amount_eur} €"
+
+
+class GrappeVersion(models.Model):
+    """A change of the grappe after the decision (an ESSMS withdrawn): the grappe and result before and after,
+    re-run through the rules core, with the instructor's reason."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="grappe_versions")
+    number = models.PositiveIntegerField("version")
+    grappe = models.JSONField("grappe")
+    result = models.JSONField("résultat des règles")
+    change = models.CharField("changement", max_length=255)
+    reason = models.TextField("motif")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("date", default=clock.now)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["dossier", "number"], name="one_grappe_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier.reference} v{self.number}"

@@ -120,11 +120,14 @@ def apply_transition(
     comment: str = "",
     data: dict[str, Any] | None = None,
     from_committee: bool = False,
+    via: str = "",
 ) -> Dossier:
-    """Takes a transition of the dossier lifecycle (dossiers/workflow.py) with the inputs it declares."""
+    """Takes a transition of the dossier lifecycle (dossiers/workflow.py) with the inputs it declares; `via` says
+    where a transition that is not taken from the dossier's page comes from (« comite », « paiement »)."""
     if not can_see(user, dossier):
         raise PermissionDenied("Vous ne voyez pas ce dossier.")
-    transition = check_allowed(WORKFLOW, dossier, name, acting_role(user, dossier), from_committee)
+    via = "comite" if from_committee else via
+    transition = check_allowed(WORKFLOW, dossier, name, acting_role(user, dossier), via)
 
     def after(changed: Dossier, step: str) -> None:
         record_ledger(changed)
@@ -207,7 +210,10 @@ def deadline(dossier: Dossier) -> dict[str, Any] | None:
     months = _campaign(dossier, start).get(f"payment.deployment_months_{kind}").value
     month = start.month - 1 + months
     due = dt.date(start.year + month // 12, month % 12 + 1, min(start.day, 28))
-    return {"months": months, "due": due, "overdue": dossier.targets_met_on is None and clock.today() > due}
+    extended = dossier.deadline_extended_to is not None and dossier.deadline_extended_to > due
+    due = dossier.deadline_extended_to if extended else due
+    overdue = dossier.targets_met_on is None and clock.today() > due
+    return {"months": months, "due": due, "overdue": overdue, "extended": extended}
 
 
 def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:

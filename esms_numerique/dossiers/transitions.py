@@ -74,6 +74,11 @@ def retain(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
     return {"engaged_eur": dossier.filed_result["total_eur"]}
 
 
+@WORKFLOW.effect("engage")
+def engage(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
+    return {"engagement_reference": data.get("engagement_reference") or ""}
+
+
 @WORKFLOW.effect("sign_convention")
 def sign_convention(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
     return {"convention_signed_on": data.get("date") or clock.today()}
@@ -85,11 +90,6 @@ def advance_due(dossier: Dossier) -> int:
     return share_eur(dossier.engaged_eur, share.value)
 
 
-@WORKFLOW.effect("pay_advance")
-def pay_advance(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
-    return {"advance_paid_eur": advance_due(dossier), "advance_paid_on": data.get("date") or clock.today()}
-
-
 @WORKFLOW.effect("start_deployment")
 def start_deployment(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
     return {"deployment_started_on": data.get("date") or clock.today()}
@@ -99,12 +99,3 @@ def start_deployment(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
 def targets_recorded(dossier: Dossier, data: dict[str, Any]) -> None:
     if not dossier.targets_met_on:
         raise DossierError("Le solde suppose les cibles d'usage atteintes (U-*) : enregistrez-les d'abord.")
-
-
-@WORKFLOW.effect("pay_balance")
-def pay_balance(dossier: Dossier, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "expenses_statement": True,
-        "balance_paid_eur": dossier.engaged_eur - (dossier.advance_paid_eur or 0),
-        "balance_paid_on": data.get("date") or clock.today(),
-    }

@@ -5,7 +5,7 @@ it asks for, the guards that must hold and the effect it has. The guards and eff
 from __future__ import annotations
 
 from esms_numerique.accounts.enums import Role
-from esms_numerique.workflow.engine import COMMENT, DATE, Input, Refusal, Transition, Workflow
+from esms_numerique.workflow.engine import COMMENT, Input, Refusal, Transition, Workflow
 
 from .enums import State
 
@@ -19,6 +19,21 @@ class StaleDossier(DossierError):
 
 
 INSTRUCTORS = frozenset({Role.ARS, Role.NATIONAL})
+# A porteur may withdraw, an instructor file without follow-up, until money is paid (then: abandon and recovery).
+BEFORE_PAYMENT = frozenset(
+    {
+        State.DEPOSE,
+        State.COMPLEMENT_DEMANDE,
+        State.COMPLETE,
+        State.RECEVABLE,
+        State.EN_INSTRUCTION,
+        State.PRESENTE_COMITE,
+        State.RETENU,
+        State.ENGAGE,
+        State.CONVENTION_SIGNEE,
+        State.AVANCE_DEMANDEE,
+    }
+)
 PORTEUR = frozenset({Role.PORTEUR})
 S = State
 EXPENSES = Input(
@@ -77,7 +92,7 @@ TRANSITIONS = [
         S.PRESENTE_COMITE,
         INSTRUCTORS,
         inputs=(Input("comment", "Comité", "text"),),
-        committee_only=True,
+        via="comite",
     ),
     Transition(
         "retenir",
@@ -88,7 +103,7 @@ TRANSITIONS = [
         inputs=(COMMENT,),
         guards=("no_double_funding",),
         effect="retain",
-        committee_only=True,
+        via="comite",
         notifies=("porteur",),
     ),
     Transition(
@@ -98,7 +113,7 @@ TRANSITIONS = [
         S.NON_RETENU,
         INSTRUCTORS,
         inputs=(COMMENT,),
-        committee_only=True,
+        via="comite",
         danger=True,
         notifies=("porteur",),
     ),
@@ -108,7 +123,9 @@ TRANSITIONS = [
         frozenset({S.RETENU}),
         S.ENGAGE,
         INSTRUCTORS,
+        inputs=(Input("engagement_reference", "Référence de l'engagement (Chorus)", "text"),),
         guards=("no_double_funding",),
+        effect="engage",
         notifies=("porteur",),
     ),
     Transition(
@@ -122,13 +139,32 @@ TRANSITIONS = [
         notifies=("porteur",),
     ),
     Transition(
-        "verser_avance",
-        "Enregistrer le versement de l'avance",
+        "demander_avance",
+        "Demander l'avance",
         frozenset({S.CONVENTION_SIGNEE}),
+        S.AVANCE_DEMANDEE,
+        PORTEUR,
+        then="request_advance",
+        notifies=("instructeurs",),
+    ),
+    Transition(
+        "verser_avance",
+        "Avance versée",
+        frozenset({S.AVANCE_DEMANDEE}),
         S.AVANCE_VERSEE,
         INSTRUCTORS,
-        inputs=(Input("date", "Avance versée le", "date", help="Aujourd'hui si vide."),),
         effect="pay_advance",
+        via="paiement",
+        notifies=("porteur",),
+    ),
+    Transition(
+        "refuser_avance",
+        "Demande d'avance refusée",
+        frozenset({S.AVANCE_DEMANDEE}),
+        S.CONVENTION_SIGNEE,
+        INSTRUCTORS,
+        inputs=(COMMENT,),
+        via="paiement",
         notifies=("porteur",),
     ),
     Transition(
@@ -151,22 +187,80 @@ TRANSITIONS = [
         notifies=("porteur",),
     ),
     Transition(
-        "verser_solde",
-        "Enregistrer le versement du solde",
+        "demander_solde",
+        "Demander le solde",
         frozenset({S.CIBLES_MESUREES}),
+        S.SOLDE_DEMANDE,
+        PORTEUR,
+        inputs=(
+            EXPENSES,
+            Input(
+                "equipment_spent_eur", "Dépense réelle de matériel (€)", "amount", help="Si du matériel est financé."
+            ),
+            Input("amoa_spent_eur", "Dépense réelle d'AMOA (€)", "amount", help="Si une AMOA est financée."),
+        ),
+        guards=("targets_recorded",),
+        then="request_balance",
+        notifies=("instructeurs",),
+    ),
+    Transition(
+        "verser_solde",
+        "Solde versé",
+        frozenset({S.SOLDE_DEMANDE}),
         S.SOLDE_VERSE,
         INSTRUCTORS,
-        inputs=(DATE, EXPENSES),
-        guards=("targets_recorded",),
         effect="pay_balance",
+        via="paiement",
+        notifies=("porteur",),
+    ),
+    Transition(
+        "refuser_solde",
+        "Demande de solde refusée",
+        frozenset({S.SOLDE_DEMANDE}),
+        S.CIBLES_MESUREES,
+        INSTRUCTORS,
+        inputs=(COMMENT,),
+        via="paiement",
+        notifies=("porteur",),
+    ),
+    Transition(
+        "desister",
+        "Se désister",
+        BEFORE_PAYMENT,
+        S.DESISTE,
+        PORTEUR,
+        inputs=(Input("comment", "Motif du désistement", "text", required=True, demand="un motif"),),
+        danger=True,
+        notifies=("instructeurs",),
+    ),
+    Transition(
+        "classer_sans_suite",
+        "Classer sans suite",
+        BEFORE_PAYMENT,
+        S.CLASSE_SANS_SUITE,
+        INSTRUCTORS,
+        inputs=(COMMENT,),
+        danger=True,
+        notifies=("porteur",),
+    ),
+    Transition(
+        "abandonner",
+        "Constater l'abandon et émettre l'ordre de reversement",
+        frozenset({S.AVANCE_VERSEE, S.EN_DEPLOIEMENT, S.CIBLES_MESUREES, S.SOLDE_DEMANDE}),
+        S.ABANDONNE,
+        INSTRUCTORS,
+        inputs=(COMMENT,),
+        then="recover_paid",
+        danger=True,
         notifies=("porteur",),
     ),
     Transition(
         "clore",
         "Clore le dossier",
-        frozenset({S.SOLDE_VERSE, S.NON_RETENU, S.NON_RECEVABLE}),
+        frozenset({S.SOLDE_VERSE, S.NON_RETENU, S.NON_RECEVABLE, S.DESISTE, S.CLASSE_SANS_SUITE, S.ABANDONNE}),
         S.CLOS,
         INSTRUCTORS,
+        guards=("recoveries_settled",),
     ),
 ]
 WORKFLOW = Workflow(
@@ -190,14 +284,17 @@ DECIDED = frozenset(
         S.RETENU,
         S.ENGAGE,
         S.CONVENTION_SIGNEE,
+        S.AVANCE_DEMANDEE,
         S.AVANCE_VERSEE,
         S.EN_DEPLOIEMENT,
         S.CIBLES_MESUREES,
+        S.SOLDE_DEMANDE,
         S.SOLDE_VERSE,
         S.CLOS,
     }
 )
-PAID = frozenset({S.AVANCE_VERSEE, S.EN_DEPLOIEMENT, S.CIBLES_MESUREES, S.SOLDE_VERSE})
+PAID = frozenset({S.AVANCE_VERSEE, S.EN_DEPLOIEMENT, S.CIBLES_MESUREES, S.SOLDE_DEMANDE, S.SOLDE_VERSE})
+ENDED = frozenset({S.DESISTE, S.CLASSE_SANS_SUITE, S.ABANDONNE})
 
 
 def transitions_from(state: State) -> list[Transition]:

@@ -76,3 +76,33 @@ class FundedEssms(models.Model):
     @property
     def subject_reference(self) -> str:
         return self.dossier.reference if self.dossier_id else self.order.reference
+
+
+class Recovery(models.Model):
+    """An « ordre de reversement »: money paid for something that did not happen, owed back and followed until it
+    is received (docs/decisions.md, D-RECOVERY)."""
+
+    class State(models.TextChoices):
+        ISSUED = "emis", "Émis, à recouvrer"
+        RECEIVED = "recouvre", "Recouvré"
+
+    dossier = models.ForeignKey(
+        "dossiers.Dossier", null=True, blank=True, on_delete=models.PROTECT, related_name="recoveries"
+    )
+    order = models.ForeignKey("sons.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="recoveries")
+    amount_eur = models.PositiveIntegerField("montant à reverser")
+    reason = models.TextField("motif")
+    rule = models.CharField("règle", max_length=32, default="F-PAY")
+    state = models.CharField("état", max_length=16, choices=State.choices, default=State.ISSUED)
+    issued_at = models.DateTimeField("émis le", default=clock.now)
+    issued_by = models.CharField("émis par", max_length=150)
+    received_on = models.DateField("recouvré le", null=True, blank=True)
+    received_reference = models.CharField("référence de l'encaissement", max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+        verbose_name = "ordre de reversement"
+        verbose_name_plural = "ordres de reversement"
+
+    def __str__(self) -> str:
+        return f"{self.amount_eur} € ({self.get_state_display()})"

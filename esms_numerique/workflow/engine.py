@@ -54,9 +54,14 @@ class Transition:
     inputs: tuple[Input, ...] = ()
     guards: tuple[str, ...] = ()  # names in the workflow's guard registry
     effect: str | None = None  # name in the workflow's effect registry
-    committee_only: bool = False  # taken from a selection committee's agenda, not directly
+    then: str | None = None  # name in the workflow's follow-up registry: records the step creates once written
+    via: str = ""  # taken from elsewhere, not from the subject's page: a committee's agenda, a payment request
     danger: bool = False  # a decision against the porteur: secondary style and a confirmation on the page
     notifies: tuple[str, ...] = ()  # whom the step concerns (porteur, instructeurs, editeur, og, payeur)
+
+    @property
+    def committee_only(self) -> bool:
+        return bool(self.via)
 
     @property
     def needs_comment(self) -> bool:
@@ -65,6 +70,7 @@ class Transition:
 
 Guard = Callable[[Any, dict[str, Any]], None]
 Effect = Callable[[Any, dict[str, Any]], dict[str, Any]]
+FollowUp = Callable[[Any, dict[str, Any], Any], None]
 
 
 @dataclass
@@ -82,6 +88,7 @@ class Workflow:
     )
     guards: dict[str, Guard] = field(default_factory=dict)
     effects: dict[str, Effect] = field(default_factory=dict)
+    follow_ups: dict[str, FollowUp] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_name = {t.name: t for t in self.transitions}
@@ -106,10 +113,19 @@ class Workflow:
 
         return register
 
+    def then(self, name: str) -> Callable[[FollowUp], FollowUp]:
+        def register(function: FollowUp) -> FollowUp:
+            self.follow_ups[name] = function
+            return function
+
+        return register
+
     def missing(self) -> list[str]:
-        """Guards and effects named by a transition but registered by nobody (checked at start-up)."""
-        named = {g for t in self.transitions for g in t.guards} | {t.effect for t in self.transitions if t.effect}
-        return sorted(named - set(self.guards) - set(self.effects))
+        """Guards, effects and follow-ups named by a transition but registered by nobody."""
+        missing = {g for t in self.transitions for g in t.guards} - set(self.guards)
+        missing |= {t.effect for t in self.transitions if t.effect} - set(self.effects)
+        missing |= {t.then for t in self.transitions if t.then} - set(self.follow_ups)
+        return sorted(missing)
 
 
 def clean_inputs(transition: Transition, data: dict[str, Any], error: type[Refusal]) -> dict[str, Any]:
@@ -155,16 +171,22 @@ def _check_source(workflow: Workflow, transition: Transition, subject: models.Mo
         )
 
 
-def check_allowed(workflow: Workflow, subject: models.Model, name: str, role: str | None, from_committee: bool = False):
+VIA = {
+    "comite": "depuis l'ordre du jour d'un comité de sélection",
+    "paiement": "depuis la demande de paiement",
+}
+
+
+def check_allowed(workflow: Workflow, subject: models.Model, name: str, role: str | None, via: str = ""):
     """The transition named `name`, if `role` may take it from the subject's state as read; raises otherwise."""
     transition = workflow.get(name)
     if transition is None:
         raise workflow.error(f"Action inconnue « {name} ».")
     if role not in transition.roles:
         raise PermissionDenied(f"Vous ne pouvez pas « {transition.label.lower()} » sur {workflow.subject_noun}.")
+    if transition.via and transition.via != via:
+        raise workflow.error(f"« {transition.label} » se fait {VIA[transition.via]}.")
     _check_source(workflow, transition, subject)
-    if transition.committee_only and not from_committee:
-        raise workflow.error(f"« {transition.label} » se fait depuis l'ordre du jour d'un comité de sélection.")
     return transition
 
 
@@ -205,6 +227,8 @@ def fire(
                 comment=(cleaned.get("comment") or "").strip(),
                 inputs={k: _jsonable(v) for k, v in cleaned.items() if k != "comment" and not k.startswith("_")},
             )
+            if transition.then:
+                workflow.follow_ups[transition.then](locked, cleaned, user)
             if after is not None:
                 after(locked, transition.name)
             if audit is not None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from esms_numerique.dossiers import decision_documents, services
 from esms_numerique.dossiers import documents as dossier_documents
-from esms_numerique.dossiers import services
 from esms_numerique.dossiers.access import (
     acting_role,
     allowed_transitions,
@@ -19,6 +20,7 @@ from esms_numerique.dossiers.access import (
     sees_annotations,
     visible_dossiers,
 )
+from esms_numerique.dossiers.changes import next_deadline
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.pieces import piece_types
@@ -32,11 +34,11 @@ from esms_numerique.indicators.services import (
 )
 from esms_numerique.indicators.trajectory import LABELS, targets_caption, trajectory
 from esms_numerique.indicators.trajectory import targets as usage_targets
+from esms_numerique.ledger.models import Recovery
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
-from esms_numerique.rules.geography import geography
 
 from .charts import svg_response, trajectory_svg
 from .exports import table_response
@@ -66,7 +68,19 @@ EXPORT_COLUMNS = [
     ("Avance versée (€)", lambda d: d.advance_paid_eur),
     ("Solde versé (€)", lambda d: d.balance_paid_eur),
     ("Déposé le", lambda d: d.filed_at.date().isoformat() if d.filed_at else ""),
+    ("Référence d'engagement", lambda d: d.engagement_reference),
+    ("Prochaine échéance", lambda d: _deadline_cell(d)),
+    ("À reverser (€)", lambda d: d.recovery_due or None),
+    ("Reversé (€)", lambda d: d.recovery_received or None),
 ]
+
+
+def _deadline_cell(dossier) -> str:
+    found = next_deadline(dossier)
+    if found is None:
+        return ""
+    flag = " (dépassée)" if found["overdue"] else ""
+    return f"{found['due'].isoformat()} {found['label']}{flag}"
 
 
 def visible_or_404(user, reference: str) -> Dossier:
@@ -83,16 +97,39 @@ def dossier_list(request):
     state = request.GET.get("etat", "")
     if state in State.values:
         dossiers = dossiers.filter(state=state)
+    due = request.GET.get("echeance", "")
+    listed = dossiers[:500]
+    if due in DEADLINE_FILTERS:
+        # D-AFTER-DECISION: « échéance dépassée / proche » over the dossiers that have one.
+        listed = [d for d in dossiers.filter(state__in=WITH_DEADLINE)[:500] if _due_matches(d, due)]
     return render(
         request,
         "www/dossiers/list.html",
         {
-            "dossiers": dossiers[:500],
+            "dossiers": listed,
             "states": State.choices,
             "state": state,
+            "deadline_filters": DEADLINE_FILTERS.items(),
+            "due": due,
             "can_create": request.access.may_create_dossier,
         },
     )
+
+
+DEADLINE_FILTERS = {"depassee": "Échéance dépassée", "proche": "Échéance proche"}
+WITH_DEADLINE = (
+    State.RETENU,
+    State.CONVENTION_SIGNEE,
+    State.AVANCE_DEMANDEE,
+    State.AVANCE_VERSEE,
+    State.EN_DEPLOIEMENT,
+    State.CIBLES_MESUREES,
+)
+
+
+def _due_matches(dossier, which: str) -> bool:
+    found = next_deadline(dossier)
+    return found is not None and found["overdue" if which == "depassee" else "soon"]
 
 
 def _porteur_payload(request, form: DossierForm) -> tuple[dict, list[str]]:
@@ -180,6 +217,8 @@ def _measurement_context(request, dossier) -> dict:
 
 @login_required
 def dossier_detail(request, reference: str):
+    from .after_decision_views import after_decision_context
+
     dossier = visible_or_404(request.user, reference)
     annotations = sees_annotations(request.user, dossier)
     thread = dossier.messages.select_related("author")
@@ -204,6 +243,7 @@ def dossier_detail(request, reference: str):
             "deadline": services.deadline(dossier),
             "pieces": dossier.pieces.all(),
             **_measurement_context(request, dossier),
+            **after_decision_context(request.user, dossier),
             "can_measure": is_porteur_of(request.user, dossier) and dossier.state in OPEN_STATES,
             "can_revise": is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN,
             "revision_bounds": services.revision_bounds(dossier),
@@ -256,7 +296,15 @@ def dossier_message(request, reference: str):
 
 @login_required
 def dossier_export(request, fmt: str):
-    dossiers = visible_dossiers(request.user).order_by("reference")
+    issued, received = Recovery.State.ISSUED, Recovery.State.RECEIVED
+    dossiers = (
+        visible_dossiers(request.user)
+        .order_by("reference")
+        .annotate(
+            recovery_due=Sum("recoveries__amount_eur", filter=Q(recoveries__state=issued)),
+            recovery_received=Sum("recoveries__amount_eur", filter=Q(recoveries__state=received)),
+        )
+    )
     rows = [[get(d) for _, get in EXPORT_COLUMNS] for d in dossiers]
     header = [name for name, _ in EXPORT_COLUMNS]
     return table_response(fmt, "dossiers-esms-numerique", {"Dossiers": (header, rows)})
@@ -288,32 +336,16 @@ def dossier_piece_download(request, reference: str, piece_id: int):
     return FileResponse(piece.file.open("rb"), as_attachment=True, filename=piece.original_name)
 
 
-DECIDED_LETTERS = {State.NON_RECEVABLE: "declarer_non_recevable", State.NON_RETENU: "ne_pas_retenir"}
-
-
 @login_required
 def dossier_notification(request, reference: str):
-    """The notification letter of the decision: retained (with the amount engaged), not retained, or not
-    admissible, with the reasons given."""
+    """The notification letter of the decision, as PDF: retained (with the amounts engaged), not retained, not
+    admissible, classé sans suite or désistement, with the reason given."""
     dossier = visible_or_404(request.user, reference)
-    if dossier.state in DECIDED_LETTERS:
-        decision_step = dossier.transitions.filter(transition=DECIDED_LETTERS[dossier.state]).last()
-    else:
-        decision_step = dossier.transitions.filter(transition="retenir").last()
-    if decision_step is None:
-        raise Http404("Aucune décision à notifier")
-    geography_name = geography().region_name(dossier.pivot_region) if dossier.desk != "national" else None
-    return render(
-        request,
-        "www/dossiers/notification.html",
-        {
-            "dossier": dossier,
-            "decision": decision_step,
-            "retained": dossier.state not in DECIDED_LETTERS,
-            "authority": f"Agence régionale de santé {geography_name}" if geography_name else "CNSA et DNS",
-            "result": dossier.filed_result or {},
-        },
-    )
+    try:
+        letter = decision_documents.notification_letter(dossier)
+    except decision_documents.NoDocument:
+        raise Http404("Aucune décision à notifier") from None
+    return pdf_response(letter, f"{dossier.reference}-notification.pdf")
 
 
 @require_POST
@@ -379,3 +411,14 @@ def dossier_measurements(request, reference: str):
     else:
         messages.success(request, recorded.message())
     return redirect("www:dossier_detail", reference=reference)
+
+
+@login_required
+def dossier_convention(request, reference: str):
+    """The convention to sign, as PDF, generated from the amount engaged (404 before a retained decision)."""
+    dossier = visible_or_404(request.user, reference)
+    try:
+        document = decision_documents.convention(dossier)
+    except decision_documents.NoDocument:
+        raise Http404("Aucun montant engagé") from None
+    return pdf_response(document, f"{dossier.reference}-convention.pdf")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import committee_views, dashboard_views, dossier_views, registry_views, sons_views, views
+from . import after_decision_views, committee_views, dashboard_views, dossier_views, registry_views, sons_views, views
 
 app_name = "www"
 urlpatterns = [
@@ -17,9 +17,24 @@ urlpatterns = [
     path("dossiers/<str:reference>/", dossier_views.dossier_detail, name="dossier_detail"),
     path("dossiers/<str:reference>/modifier/", dossier_views.dossier_edit, name="dossier_edit"),
     path("dossiers/<str:reference>/action/", dossier_views.dossier_transition, name="dossier_transition"),
+    # Before the generic « <document>.pdf » route, which would take « convention » for an unknown annex.
+    path("dossiers/<str:reference>/convention.pdf", dossier_views.dossier_convention, name="dossier_convention"),
     path("dossiers/<str:reference>/<str:document>.pdf", dossier_views.dossier_document, name="dossier_document"),
     path("dossiers/<str:reference>/notification/", dossier_views.dossier_notification, name="dossier_notification"),
     path("dossiers/<str:reference>/montant/", dossier_views.dossier_revise_amount, name="dossier_revise_amount"),
+    path(
+        "dossiers/<str:reference>/paiements/<int:pk>/",
+        after_decision_views.payment_action,
+        name="dossier_payment_action",
+    ),
+    path(
+        "dossiers/<str:reference>/reversements/<int:pk>/",
+        after_decision_views.recovery_received,
+        name="dossier_recovery_received",
+    ),
+    path("dossiers/<str:reference>/retrait/", after_decision_views.withdraw_essms, name="dossier_withdraw_essms"),
+    path("dossiers/<str:reference>/transfert/", after_decision_views.transfer_dossier, name="dossier_transfer"),
+    path("dossiers/<str:reference>/echeance/", after_decision_views.extend_deadline, name="dossier_extend_deadline"),
     path("dossiers/<str:reference>/mesures/", dossier_views.dossier_measurements, name="dossier_measurements"),
     path(
         "dossiers/<str:reference>/trajectoire.svg",

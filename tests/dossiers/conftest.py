@@ -122,3 +122,16 @@ def measure(porteur, dossier, **kwargs):
     record_measurements(porteur, dossier, measurements(dossier, **kwargs))
     dossier.refresh_from_db()
     return dossier
+
+
+def paid_through_request(porteur, instructor, dossier, kind: str = "avance", reference: str = "CHORUS-1", **data):
+    """The porteur asks for the advance (or the balance, with `data`), the instructor approves and pays it."""
+    from esms_numerique.dossiers.payments import apply_payment_transition
+    from esms_numerique.dossiers.services import apply_transition
+
+    dossier = apply_transition(porteur, dossier, f"demander_{kind}", dossier.version, "", data)
+    request = dossier.payment_requests.filter(kind=kind).latest("id")
+    request = apply_payment_transition(instructor, request, "approuver", request.version, {})
+    apply_payment_transition(instructor, request, "verser", request.version, {"payment_reference": reference})
+    dossier.refresh_from_db()
+    return dossier

@@ -1,6 +1,8 @@
-"""The whole lifecycle in a real browser (Debian's chromium, Playwright): a porteur builds a 20-ESSMS grappe
-and files it; the ARS asks a correction; the porteur answers; the ARS declares it admissible, takes it to a
-committee, retains it, records the convention and the advance; the balance is paid once targets are met."""
+"""The whole lifecycle in a real browser (Debian's chromium, Playwright): a porteur builds a 21-ESSMS grappe (one
+of a small OG, with hardware) and files it; the ARS asks a correction; the porteur answers; the ARS declares it
+admissible, takes it to a committee, retains it, engages it and records the convention; the porteur asks for the
+advance, the ARS approves and pays it; an ESSMS leaves the grappe; the deadline is extended; the balance, reduced
+for the hardware not spent, is asked for, approved and paid once the targets are met; the dossier is closed."""
 
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ from tests.browser_steps import act, logged_in
 from tests.conftest import CHROMIUM
 
 from .conftest import GRAPPE_FINESS, PDF, STANDARD_PIECES, measurements
+
+SMALL_OG_ESSMS = "290000017"
+
+
+def euros(text: str) -> str:
+    return text.replace("\u202f", " ").strip()
+
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,11 +39,13 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     porteur.select_option("select[name=vat_regime]", "TTC")
     porteur.get_by_label("Solution DUI référencée Ségur (vague 1)").check(force=True)
     porteur.select_option("select[name=operation]", "acquisition")
-    porteur.fill("textarea[name=essms]", "\n".join(GRAPPE_FINESS))
+    # The 20 ESSMS of the porteur and the one of a small OG (290000009), with 8 000 € of hardware quoted (F-EQUIP).
+    porteur.fill("textarea[name=essms]", "\n".join([*GRAPPE_FINESS, SMALL_OG_ESSMS]))
+    porteur.fill("input[name=equipment_quotes_eur]", "8000")
     porteur.get_by_role("button", name="Enregistrer").click()
-    assert porteur.inner_text("#essms-count") == "20"
-    assert porteur.inner_text('[data-amount="total"]').replace("\u202f", " ") == "420 000 €"
-    for code in STANDARD_PIECES:
+    assert porteur.inner_text("#essms-count") == "21"
+    assert euros(porteur.inner_text('[data-amount="total"]')) == "449 000 €"  # 21 × (7 000 + 14 000) + 8 000
+    for code in [*STANDARD_PIECES, "plan_implantation_materiel"]:
         porteur.select_option("#piece-form select[name=code]", code)
         porteur.set_input_files(
             "#piece-form input[name=file]",
@@ -42,7 +53,7 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
         )
         porteur.get_by_role("button", name="Joindre la pièce").click()
         porteur.wait_for_load_state()
-    assert porteur.locator("#pieces li").count() == len(STANDARD_PIECES)
+    assert porteur.locator("#pieces li").count() == len(STANDARD_PIECES) + 1
     act(porteur, "deposer")
     assert porteur.text_content("#state").strip() == "Déposé"
     reference = Dossier.objects.get().reference
@@ -71,11 +82,40 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     ars.get_by_role("button", name="Décider").click()
     assert "Retenu — Projet mutualisé" in ars.inner_text("#agenda")
     ars.get_by_role("link", name=reference).click()
-    assert ars.inner_text("#engaged").replace("\u202f", " ") == "420 000 €"
-    for transition in ("engager", "signer_convention", "verser_avance"):
-        act(ars, transition)
+    assert euros(ars.inner_text("#engaged")) == "449 000 €"
+    ars.locator(
+        'form[data-transition="engager"] textarea, form[data-transition="engager"] input[type=text]'
+    ).first.fill("EJ-2024-0042")
+    act(ars, "engager")
+    act(ars, "signer_convention")
+    assert ars.text_content("#state").strip() == "Convention signée"
+
+    porteur.reload()
+    act(porteur, "demander_avance")
+    assert porteur.text_content("#state").strip() == "Avance demandée"
+    ars.reload()
+    ars.locator('form[data-payment-transition="approuver"] button[type=submit]').click()
+    ars.wait_for_load_state()
+    ars.locator('form[data-payment-transition="verser"] [name=payment_reference]').fill("CHORUS-2024-117")
+    ars.locator('form[data-payment-transition="verser"] button[type=submit]').click()
+    ars.wait_for_load_state()
     assert ars.text_content("#state").strip() == "Avance versée"
+    assert "CHORUS-2024-117" in ars.inner_text(".payment-request[data-kind=avance]")
     assert "18 mois après la convention" in ars.inner_text("#deadline")
+
+    # One ESSMS leaves the grappe: a new version, re-run by the rules, the amount engaged follows.
+    ars.select_option("#withdraw-form select[name=finess_et]", GRAPPE_FINESS[19])
+    ars.fill("#withdraw-form textarea[name=reason]", "L'EHPAD ferme à l'été.")
+    ars.locator("#withdraw-form button[type=submit]").click()
+    ars.wait_for_load_state()
+    versions = ars.inner_text("#grappe-versions").replace("\u202f", " ")
+    assert "Retrait de l'ESSMS" in versions and "449 000 €" in versions and "428 000 €" in versions
+    assert euros(ars.inner_text("#engaged")) == "428 000 €"
+    ars.fill("#extend-form input[name=until]", "2026-03-31")
+    ars.fill("#extend-form textarea[name=reason]", "Retard de livraison de l'éditeur.")
+    ars.locator("#extend-form button[type=submit]").click()
+    ars.wait_for_load_state()
+    assert "31/03/2026" in ars.inner_text("#deadline")
 
     porteur.reload()
     act(porteur, "demarrer_deploiement")
@@ -87,7 +127,7 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     )
     porteur.get_by_role("button", name="Déposer les mesures").click()
     assert "toutes les cibles sont atteintes" in porteur.text_content("#measurement-status")
-    assert porteur.locator("#measurements tbody tr").count() == 20
+    assert porteur.locator("#measurements tbody tr").count() == 20  # the 21 ESSMS less the one withdrawn
     # The trajectory chart is an SVG drawn by the server: it loads, for the project and for one ESSMS.
     porteur.wait_for_function("document.getElementById('trajectory-chart').naturalWidth > 0")
     one = porteur.locator("#essms option").nth(1).get_attribute("value")
@@ -98,14 +138,36 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     assert porteur.locator("#project-trajectory tbody tr").count() == 1
     ars.reload()
     act(ars, "enregistrer_cibles")
-    form = ars.locator('form[data-transition="verser_solde"]')
-    form.locator("button[type=submit]").click()
+    porteur.reload()
+    form = porteur.locator('form[data-transition="demander_solde"]')
+    form.locator("[name=equipment_spent_eur]").fill("5000")
+    form.locator("button[type=submit]").click()  # without the statement of expenses: refused
+    porteur.wait_for_load_state()
+    assert porteur.text_content("#state").strip() == "Cibles mesurées"
+    form = porteur.locator('form[data-transition="demander_solde"]')
+    form.locator("[name=equipment_spent_eur]").fill("5000")
+    form.locator("input[type=checkbox]").check(force=True)
+    act(porteur, "demander_solde")
+    assert porteur.text_content("#state").strip() == "Solde demandé"
+    balance = porteur.inner_text(".payment-request[data-kind=solde]").replace("\u202f", " ")
+    assert "F-EQUIP" in balance and "-3 000 €" in balance.replace("−", "-") and "200 500 €" in balance
+
+    ars.reload()
+    ars.locator('form[data-payment-transition="approuver"] button[type=submit]').click()
     ars.wait_for_load_state()
-    assert "état récapitulatif des dépenses" in ars.inner_text("main")
-    ars.locator('form[data-transition="verser_solde"] input[type=checkbox]').check(force=True)
-    act(ars, "verser_solde")
+    ars.locator('form[data-payment-transition="verser"] [name=payment_reference]').fill("CHORUS-2024-388")
+    ars.locator('form[data-payment-transition="verser"] button[type=submit]').click()
+    ars.wait_for_load_state()
     assert ars.text_content("#state").strip() == "Solde versé"
+    act(ars, "clore")
+    assert ars.text_content("#state").strip() == "Clos"
 
     dossier = Dossier.objects.get()
-    assert (dossier.advance_paid_eur, dossier.balance_paid_eur) == (210000, 210000)
-    assert dossier.transitions.count() == 13
+    # 428 000 engaged after the withdrawal: 224 500 advance (50 % of 449 000) + 200 500 balance (3 000 of hardware
+    # not spent).
+    assert (dossier.engaged_eur, dossier.advance_paid_eur, dossier.balance_paid_eur) == (428000, 224500, 200500)
+    assert dossier.engagement_reference == "EJ-2024-0042"
+    assert list(dossier.payment_requests.values_list("payment_reference", flat=True)) == [
+        "CHORUS-2024-117",
+        "CHORUS-2024-388",
+    ]

@@ -11,6 +11,7 @@ from django.test import Client
 from esms_numerique.dossiers.committees import add_to_agenda, create_committee, decide, eligible_dossiers
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.services import DossierError, apply_transition, create_dossier
+from tests.pdfs import pdf_text
 
 from .conftest import attach_pieces, grappe
 
@@ -90,9 +91,11 @@ def test_notification_letters(users, instructed):
     assert client.get(f"/dossiers/{instructed.reference}/notification/").status_code == 404
     committee = create_committee(ars, "Comité d'avril", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
     decide(ars, add_to_agenda(ars, committee, instructed), "retenu", "Projet mutualisé.")
-    letter = client.get(f"/dossiers/{instructed.reference}/notification/").content.decode()
-    assert "Agence régionale de santé Bretagne" in letter
-    assert "420\u202f000 €" in letter
+    response = client.get(f"/dossiers/{instructed.reference}/notification/")
+    assert response["Content-Type"] == "application/pdf"
+    letter = pdf_text(response.content)  # the PDF's fonts have no narrow no-break space: a plain space
+    assert "agence régionale de santé Bretagne" in letter
+    assert "420 000 €" in letter
     assert "Projet mutualisé." in letter
     outsider = Client()
     outsider.force_login(users["autre_porteur"])

@@ -12,7 +12,7 @@ from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.services import DossierError, apply_transition, create_dossier, revise_amount
 from esms_numerique.ledger.models import FundedEssms
 
-from .conftest import GRAPPE_FINESS, attach_pieces, grappe, through_committee
+from .conftest import GRAPPE_FINESS, attach_pieces, grappe, paid_through_request, through_committee
 
 pytestmark = pytest.mark.django_db
 
@@ -153,9 +153,9 @@ def test_concurrent_creations_get_distinct_references(users):
 
 def engaged_and_paid(users):
     dossier = through_committee(users["ars"], in_instruction(users, count=2))
-    for name in ("engager", "signer_convention", "verser_avance"):
+    for name in ("engager", "signer_convention"):
         dossier = apply_transition(users["ars"], dossier, name, dossier.version)
-    return dossier
+    return paid_through_request(users["porteur"], users["ars"], dossier)
 
 
 def test_a_revision_stays_between_what_was_paid_and_what_the_rules_compute(users):

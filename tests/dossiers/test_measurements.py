@@ -13,7 +13,7 @@ from esms_numerique.dossiers.services import DossierError, apply_transition, cre
 from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import MeasurementError, final_status, funded_essms, record_measurements
 
-from .conftest import attach_pieces, grappe, measure, measurements, through_committee
+from .conftest import attach_pieces, grappe, measure, measurements, paid_through_request, through_committee
 
 pytestmark = pytest.mark.django_db
 # The platform's date once the dossier is in deployment (its convention is signed on 11/03/2024).
@@ -50,8 +50,9 @@ def deploying(users, settings):
     for name in ("declarer_recevable", "instruire"):
         dossier = apply_transition(ars, dossier, name, dossier.version)
     dossier = through_committee(ars, dossier)
-    for name in ("engager", "signer_convention", "verser_avance"):
+    for name in ("engager", "signer_convention"):
         dossier = apply_transition(ars, dossier, name, dossier.version)
+    dossier = paid_through_request(porteur, ars, dossier)
     dossier = apply_transition(porteur, dossier, "demarrer_deploiement", dossier.version)
     settings.ESMS_TODAY = LATER
     return dossier

@@ -21,7 +21,7 @@ from esms_numerique.dossiers.services import (
 )
 from esms_numerique.workflow.models import TransitionLog
 
-from .conftest import attach_pieces, grappe, measure, through_committee
+from .conftest import attach_pieces, grappe, measure, paid_through_request, through_committee
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +49,11 @@ def test_full_lifecycle_from_draft_to_closing(users, settings):
         step(ars, dossier, "inscrire_comite")
     dossier = through_committee(ars, dossier)
     assert dossier.engaged_eur == 420000
-    for name in ("engager", "signer_convention", "verser_avance"):
+    for name in ("engager", "signer_convention"):
         dossier = step(ars, dossier, name)
+    dossier = paid_through_request(porteur, ars, dossier)
     assert dossier.advance_paid_eur == 210000
+    assert dossier.payment_requests.get().payment_reference == "CHORUS-1"
     dossier = step(porteur, dossier, "demarrer_deploiement")
     assert deadline(dossier)["months"] == 18
     with pytest.raises(DossierError, match="Aucune mesure d'usage déposée"):
@@ -61,15 +63,19 @@ def test_full_lifecycle_from_draft_to_closing(users, settings):
     dossier = step(ars, dossier, "enregistrer_cibles")
     assert dossier.targets_met_on.isoformat() == "2024-06-30"
     with pytest.raises(DossierError, match="état récapitulatif des dépenses"):
+        step(porteur, dossier, "demander_solde")
+    with pytest.raises(DossierError, match="depuis la demande de paiement"):
         step(ars, dossier, "verser_solde")
-    dossier = step(ars, dossier, "verser_solde", expenses_statement=True)
+    dossier = paid_through_request(porteur, ars, dossier, "solde", "CHORUS-2", expenses_statement=True)
     assert (dossier.state, dossier.balance_paid_eur) == (State.SOLDE_VERSE, 210000)
     dossier = step(ars, dossier, "clore")
     assert dossier.state == State.CLOS
-    assert dossier.transitions.count() == 14
+    # 14 steps, the advance and the balance each asked for then paid (demander_* and verser_*).
+    assert dossier.transitions.count() == 16
     assert Message.objects.filter(dossier=dossier).count() == 2  # the correction request and the decision
-    # creation, 10 pieces, 14 steps, the committee's decision
-    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 27  # + the measurements
+    # creation, 10 pieces, 16 steps, the committee's decision, the measurements, and per payment request its
+    # approval and its payment
+    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 33
     assert verify_chain() == []
 
 
@@ -122,7 +128,7 @@ def test_a_transition_from_the_wrong_state_is_refused(users):
     dossier = create_dossier(users["porteur"], "Grappe", "2024", grappe())
     dossier = step(users["porteur"], dossier, "deposer")
     with pytest.raises(DossierError, match="impossible quand le dossier est « Déposé »"):
-        step(users["ars"], dossier, "retenir", "ok")
+        step(users["ars"], dossier, "engager")
     with pytest.raises(DossierError, match="demande un commentaire"):
         step(users["ars"], dossier, "demander_complement")
 
@@ -234,7 +240,7 @@ def test_deadline_is_flagged_when_overdue(users, settings):
     dossier = through_committee(ars, dossier)
     dossier = step(ars, dossier, "engager")
     dossier = step(ars, dossier, "signer_convention", date=dt.date(2024, 5, 15))
-    assert deadline(dossier) == {"months": 9, "due": dt.date(2025, 2, 15), "overdue": False}
+    assert deadline(dossier) == {"months": 9, "due": dt.date(2025, 2, 15), "overdue": False, "extended": False}
     settings.ESMS_TODAY = "2025-02-16"
     assert deadline(dossier)["overdue"] is True
     dossier.desk = "national"

@@ -1,0 +1,186 @@
+"""After the decision, on the dossier's page: payment requests (approve, pay, refuse), orders to pay back, an ESSMS
+withdrawn from the grappe, a transfer to another OG, an extended deadline. Thin views over dossiers.payments and
+dossiers.changes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+from dsfr.forms import DsfrBaseForm
+
+from esms_numerique.dossiers import changes, payments
+from esms_numerique.dossiers.access import is_instructor_of
+from esms_numerique.dossiers.workflow import DossierError
+from esms_numerique.ledger.models import Recovery
+
+from .dossier_views import visible_or_404
+from .forms import transition_form
+
+
+class WithdrawForm(DsfrBaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    finess_et = forms.ChoiceField(label="ESSMS qui quitte la grappe", choices=[])
+    reason = forms.CharField(label="Motif (décision de l'ARS)", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, essms=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["finess_et"].choices = [(f, f) for f in essms]
+
+
+class TransferForm(DsfrBaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    finess_ej = forms.CharField(label="FINESS EJ du nouvel OG porteur", max_length=9)
+    reason = forms.CharField(label="Motif (fusion, reprise…)", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ExtendForm(DsfrBaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    until = forms.DateField(label="Nouvelle fin de déploiement", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="Motif de la prolongation", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RecoveryForm(DsfrBaseForm):
+    received_on = forms.DateField(
+        label="Reversement reçu le", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reference = forms.CharField(label="Référence de l'encaissement", max_length=64)
+
+
+def after_decision_context(user, dossier) -> dict:
+    """What the dossier page shows after the decision, and the forms the instructors may use."""
+    instructor = is_instructor_of(user, dossier)
+    grappe_essms = [e.get("finess_et") for e in dossier.grappe.get("essms", []) if e.get("finess_et")]
+    requests = []
+    for request in dossier.payment_requests.all():
+        actions = [
+            (t, transition_form(t, initial={"transition": t.name, "version": request.version}))
+            for t in payments.PAYMENT.from_state(request.state)
+        ]
+        requests.append((request, actions if instructor else []))
+    return {
+        "payment_requests": requests,
+        "recoveries": [(r, RecoveryForm(prefix=f"r{r.pk}") if instructor else None) for r in dossier.recoveries.all()],
+        "grappe_versions": dossier.grappe_versions.select_related("actor"),
+        "next_deadline": changes.next_deadline(dossier),
+        "withdraw_form": WithdrawForm(initial={"version": dossier.version}, essms=grappe_essms)
+        if instructor and dossier.state in changes.CHANGEABLE and len(grappe_essms) > 1
+        else None,
+        "transfer_form": TransferForm(initial={"version": dossier.version}) if instructor else None,
+        "extend_form": ExtendForm(initial={"version": dossier.version})
+        if instructor and dossier.convention_signed_on
+        else None,
+    }
+
+
+def _errors(form) -> str:
+    return " ; ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def _apply(request, reference: str, action, success: str):
+    try:
+        action()
+    except DossierError as error:
+        messages.error(request, f"Refusé : {error}")
+    else:
+        messages.success(request, success)
+    return redirect("www:dossier_detail", reference=reference)
+
+
+@require_POST
+@login_required
+def payment_action(request, reference: str, pk: int):
+    dossier = visible_or_404(request.user, reference)
+    payment = dossier.payment_requests.filter(pk=pk).first()
+    transition = payments.PAYMENT.get(request.POST.get("transition", ""))
+    if payment is None or transition is None:
+        raise Http404("Demande de paiement introuvable")
+    form = transition_form(transition, request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Refusé : {_errors(form)}")
+        return redirect("www:dossier_detail", reference=reference)
+    data = {k: v for k, v in form.cleaned_data.items() if k not in ("transition", "version")}
+    return _apply(
+        request,
+        reference,
+        lambda: payments.apply_payment_transition(
+            request.user, payment, transition.name, form.cleaned_data["version"], data
+        ),
+        f"Demande de paiement : « {transition.label} » enregistré.",
+    )
+
+
+@require_POST
+@login_required
+def recovery_received(request, reference: str, pk: int):
+    dossier = visible_or_404(request.user, reference)
+    recovery = Recovery.objects.filter(pk=pk, dossier=dossier).first()
+    if recovery is None:
+        raise Http404("Ordre de reversement introuvable")
+    form = RecoveryForm(request.POST, prefix=f"r{pk}")
+    if not form.is_valid():
+        messages.error(request, f"Refusé : {_errors(form)}")
+        return redirect("www:dossier_detail", reference=reference)
+    return _apply(
+        request,
+        reference,
+        lambda: payments.record_recovery_received(
+            request.user, recovery, form.cleaned_data["received_on"], form.cleaned_data["reference"]
+        ),
+        "Reversement enregistré.",
+    )
+
+
+@require_POST
+@login_required
+def withdraw_essms(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    essms = [e.get("finess_et") for e in dossier.grappe.get("essms", [])]
+    form = WithdrawForm(request.POST, essms=essms)
+    if not form.is_valid():
+        messages.error(request, f"Refusé : {_errors(form)}")
+        return redirect("www:dossier_detail", reference=reference)
+    data = form.cleaned_data
+    return _apply(
+        request,
+        reference,
+        lambda: changes.withdraw_essms(request.user, dossier, data["version"], data["finess_et"], data["reason"]),
+        f"ESSMS {data['finess_et']} retiré : montants recalculés (nouvelle version de la grappe).",
+    )
+
+
+@require_POST
+@login_required
+def transfer_dossier(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = TransferForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Refusé : {_errors(form)}")
+        return redirect("www:dossier_detail", reference=reference)
+    data = form.cleaned_data
+    return _apply(
+        request,
+        reference,
+        lambda: changes.transfer(request.user, dossier, data["version"], data["finess_ej"], data["reason"]),
+        f"Dossier transféré à l'OG {data['finess_ej']}.",
+    )
+
+
+@require_POST
+@login_required
+def extend_deadline(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Refusé : {_errors(form)}")
+        return redirect("www:dossier_detail", reference=reference)
+    data = form.cleaned_data
+    return _apply(
+        request,
+        reference,
+        lambda: changes.extend_deadline(request.user, dossier, data["version"], data["until"], data["reason"]),
+        f"Fin de déploiement prolongée au {data['until']:%d/%m/%Y}.",
+    )
