@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
 
 from esms_numerique import clock
 from esms_numerique.accounts.enums import Role
 from esms_numerique.audit.services import record
+from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import Recovery
 from esms_numerique.rules.payments import balance_due, overpaid
 from esms_numerique.workflow.engine import COMMENT, Input, Transition, Workflow, check_allowed, fire
@@ -195,24 +196,8 @@ def apply_payment_transition(
 def record_recovery_received(user, recovery: Recovery, received_on, reference: str) -> Recovery:
     """The instructors record that the money owed back was received."""
     if recovery.dossier_id is None or acting_role(user, recovery.dossier) not in (Role.ARS, Role.NATIONAL):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("Seuls les instructeurs du dossier enregistrent un reversement.")
-    with transaction.atomic():
-        locked = Recovery.objects.select_for_update().get(pk=recovery.pk)
-        if locked.state != Recovery.State.ISSUED:
-            raise DossierError("Ce reversement est déjà enregistré.")
-        locked.state, locked.received_on, locked.received_reference = (
-            Recovery.State.RECEIVED,
-            received_on or clock.today(),
-            reference.strip(),
-        )
-        locked.save()
-        record(
-            user.get_username(),
-            "recovery_received",
-            "Dossier",
-            locked.dossier.reference,
-            after={"montant": locked.amount_eur, "référence": locked.received_reference},
-        )
-    return locked
+    received = ledger.receive_recovery(recovery, received_on, reference, user.get_username())
+    if received is None:
+        raise DossierError("Ce reversement est déjà enregistré.")
+    return received

@@ -194,3 +194,24 @@ def conflicts_by_subject(found: dict[str, list[FundedEssms]]) -> dict[tuple[str,
             if text not in lines[key]:
                 lines[key].append(text)
     return dict(lines)
+
+
+def receive_recovery(recovery, received_on: dt.date | None, reference: str, actor: str):
+    """Records that the money owed back was received (the caller has checked who may); once only."""
+    from django.db import transaction
+
+    from esms_numerique.audit.services import record as audit
+
+    from .models import Recovery
+
+    with transaction.atomic():
+        locked = Recovery.objects.select_for_update().select_related("dossier", "order").get(pk=recovery.pk)
+        if locked.state != Recovery.State.ISSUED:
+            return None
+        locked.state = Recovery.State.RECEIVED
+        locked.received_on = received_on or clock.today()
+        locked.received_reference = reference.strip()
+        locked.save()
+        subject = ("Dossier", locked.dossier.reference) if locked.dossier_id else ("Order", locked.order.reference)
+        audit(actor, "recovery_received", *subject, after={"montant": locked.amount_eur, "référence": reference})
+    return locked

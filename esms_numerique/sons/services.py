@@ -14,7 +14,7 @@ from esms_numerique import clock
 from esms_numerique.accounts.access import access_of
 from esms_numerique.audit.services import record
 from esms_numerique.ledger import services as ledger
-from esms_numerique.ledger.models import LedgerState, Scheme
+from esms_numerique.ledger.models import LedgerState, Recovery, Scheme
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import og_essms_count, registry_snapshot
 from esms_numerique.rules.inputs import SonsInput
@@ -453,6 +453,49 @@ def cancel(order: Order, data: dict[str, Any]) -> dict[str, Any]:
     it from the éditeur); the amount is recorded on the order, shown to the CNSA/ASP and in the exports."""
     paid = order.advance_paid_eur or (order.result.get("advance_eur") if order.state in ADVANCE_PAID else None)
     return {"recovery_eur": paid or None}
+
+
+@WORKFLOW.then("issue_recovery")
+def issue_recovery(order: Order, data: dict[str, Any], user) -> None:
+    """The advance of a cancelled order is owed back: an order to pay back, followed until received (D-RECOVERY)."""
+    if order.recovery_eur:
+        Recovery.objects.create(
+            order=order,
+            amount_eur=order.recovery_eur,
+            reason=f"Commande annulée après le versement de l'avance : {data.get('comment', '')}".strip(),
+            rule="S-FLOW",
+            issued_by=user.get_username(),
+        )
+
+
+def record_recovery_received(user, recovery: Recovery, received_on: dt.date | None, reference: str) -> Recovery:
+    """The national instructors, for the ASP, record that an order's advance was paid back."""
+    if recovery.order_id is None or actor_of(user, recovery.order) != Actor.PAYEUR:
+        raise PermissionDenied("Seule la CNSA/DNS (pour l'ASP) enregistre un reversement.")
+    received = ledger.receive_recovery(recovery, received_on, reference, user.get_username())
+    if received is None:
+        raise OrderError("Ce reversement est déjà enregistré.")
+    return received
+
+
+def next_deadline(order: Order) -> dict[str, Any] | None:
+    """The order's next deadline: the proof file at the ANS within 120 days when the solution is not referenced
+    (S-PENDING), the couloir's last day for the advance request, then for the balance request (S-CALENDAR)."""
+    if order.state in (OrderState.ANNULEE, OrderState.SOLDE_DEMANDE, OrderState.SOLDE_VERSE, OrderState.CONTROLE):
+        return None
+    candidates = []
+    if order.solution.referencing not in (Solution.Referencing.REFERENCED, Solution.Referencing.PROOF_SENT):
+        days = _param("sons/flow.pending_referencing_days", order.ordered_on).value
+        candidates.append((order.ordered_on + dt.timedelta(days=days), "preuves de conformité à l'ANS (S-PENDING)"))
+    row = couloir_calendar(order)
+    if row and order.state == OrderState.SIGNEE:
+        candidates.append((row["orders_close"], "demande d'avance (S-CALENDAR)"))
+    elif row:
+        candidates.append((row["balance_close"], "demande de solde (S-CALENDAR)"))
+    if not candidates:
+        return None
+    due, label = min(candidates)
+    return {"due": due, "label": label, "overdue": clock.today() > due}
 
 
 def apply_order_transition(user, order: Order, name: str, expected_version: int, comment: str = "") -> Order:

@@ -105,6 +105,7 @@ ORDER_TRANSITIONS = [
         frozenset({Actor.OG, Actor.EDITEUR}),
         inputs=(ATTESTATION,),
         effect="cancel",
+        then="issue_recovery",
         danger=True,
         notifies=("editeur", "og", "payeur"),
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 
 from django.contrib import messages
@@ -23,7 +24,9 @@ from esms_numerique.sons.models import OrderItem, Solution
 from esms_numerique.sons.services import (
     OrderError,
     apply_order_transition,
+    next_deadline,
     pending_referencing,
+    record_recovery_received,
     record_va,
     sign_order,
 )
@@ -146,8 +149,37 @@ def order_detail(request, reference: str):
             "pending": [f.as_dict() for f in pending_referencing(order.solution, order.ordered_on)]
             if order.state != OrderState.ANNULEE
             else [],
+            "next_deadline": next_deadline(order),
+            "recoveries": order.recoveries.all(),
+            "receives_recoveries": actor == "payeur",
         },
     )
+
+
+@require_POST
+@login_required
+def order_recovery_received(request, reference: str, pk: int):
+    order = _order_or_404(request.user, reference)
+    recovery = order.recoveries.filter(pk=pk).first()
+    if recovery is None:
+        raise Http404("Ordre de reversement introuvable")
+    try:
+        received_on = (
+            dt.date.fromisoformat(request.POST.get("received_on", "")) if request.POST.get("received_on") else None
+        )
+    except ValueError:
+        messages.error(request, "Refusé : la date de réception doit être une date (AAAA-MM-JJ).")
+        return redirect("www:order_detail", reference=reference)
+    if not request.POST.get("reference", "").strip():
+        messages.error(request, "Refusé : la référence de l'encaissement est obligatoire.")
+        return redirect("www:order_detail", reference=reference)
+    try:
+        record_recovery_received(request.user, recovery, received_on, request.POST["reference"])
+    except OrderError as problem:
+        messages.error(request, f"Refusé : {problem}")
+    else:
+        messages.success(request, "Reversement enregistré.")
+    return redirect("www:order_detail", reference=reference)
 
 
 @require_POST

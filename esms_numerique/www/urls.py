@@ -63,6 +63,11 @@ urlpatterns = [
     path("sons/commandes/<str:reference>/", sons_views.order_detail, name="order_detail"),
     path("sons/commandes/<str:reference>/action/", sons_views.order_transition, name="order_transition"),
     path("sons/commandes/<str:reference>/va/", sons_views.order_va, name="order_va"),
+    path(
+        "sons/commandes/<str:reference>/reversements/<int:pk>/",
+        sons_views.order_recovery_received,
+        name="order_recovery_received",
+    ),
     path("sons/commandes/<str:reference>/<str:document>.pdf", sons_views.order_document, name="order_document"),
     path("repertoire/", registry_views.search, name="registry_search"),
     path("repertoire/<str:finess>/", registry_views.detail, name="registry_detail"),

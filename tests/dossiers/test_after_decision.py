@@ -221,3 +221,23 @@ def test_the_balance_request_is_computed_and_paid(users, settings):
     request = dossier.payment_requests.get(kind="solde")
     assert [line["amount_eur"] for line in request.computation["lines"]] == [84000, -42000]
     assert (dossier.state, dossier.balance_paid_eur) == (State.SOLDE_VERSE, 42000)
+
+
+def test_the_list_filters_by_deadline_and_the_export_carries_payments_recoveries_and_deadlines(users, settings):
+    from django.test import Client
+
+    porteur, ars = users["porteur"], users["ars"]
+    late = paid_through_request(porteur, ars, conventioned(users, count=2))
+    late = apply_transition(ars, late, "abandonner", late.version, "Projet arrêté.")
+    client = Client()
+    client.force_login(ars)
+    export = client.get("/dossiers/export.csv").content.decode("utf-8-sig").splitlines()
+    header = export[0].split(";")
+    row = dict(zip(header, export[1].split(";"), strict=True))
+    assert row["Référence d'engagement"] == "EJ-42"
+    assert row["À reverser (€)"] == "21000" and row["Avance versée (€)"] == "21000"
+    deploying = paid_through_request(porteur, ars, conventioned(users, count=2))
+    settings.ESMS_TODAY = "2025-09-20"  # 18 months after the convention of 11/03/2024 have passed
+    overdue = client.get("/dossiers/?echeance=depassee").content.decode()
+    assert deploying.reference in overdue and late.reference not in overdue
+    assert deploying.reference not in client.get("/dossiers/?echeance=proche").content.decode()

@@ -13,6 +13,7 @@ import pytest
 from esms_numerique.dossiers.models import Dossier
 from tests.browser_steps import act, logged_in
 from tests.conftest import CHROMIUM
+from tests.pdfs import pdf_text
 
 from .conftest import GRAPPE_FINESS, PDF, STANDARD_PIECES, measurements
 
@@ -87,6 +88,14 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
         'form[data-transition="engager"] textarea, form[data-transition="engager"] input[type=text]'
     ).first.fill("EJ-2024-0042")
     act(ars, "engager")
+    # The notification letter and the convention to sign, as PDF, from the engaged result.
+    letter = ars.request.get(f"{live_server.url}/dossiers/{reference}/notification/")
+    convention = ars.request.get(f"{live_server.url}/dossiers/{reference}/convention.pdf")
+    assert letter.headers["content-type"] == convention.headers["content-type"] == "application/pdf"
+    letter_text, convention_text = pdf_text(letter.body()), pdf_text(convention.body())
+    assert "Retenu" in letter_text or "retenu" in letter_text
+    assert "449 000 €" in letter_text.replace("\u202f", " ") and "tribunal administratif" in letter_text
+    assert SMALL_OG_ESSMS in convention_text and "EJ-2024-0042" in convention_text
     act(ars, "signer_convention")
     assert ars.text_content("#state").strip() == "Convention signée"
 

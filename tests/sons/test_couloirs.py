@@ -134,3 +134,57 @@ def test_the_amount_to_recover_is_shown_to_the_cnsa_and_in_the_export(sectors_wo
     export = client.get("/sons/commandes/export.csv").content.decode("utf-8-sig")
     header, row = export.splitlines()[:2]
     assert "À recouvrer (€)" in header and row.split(";")[-1] == str(cancelled.recovery_eur)
+
+
+def test_the_cancelled_advance_is_followed_until_the_asp_receives_it(sectors_world):
+    from django.test import Client
+
+    from esms_numerique.ledger.models import Recovery
+
+    editor, cnsa, og = sectors_world["editeur"], sectors_world["cnsa"], sectors_world["og_user"]
+    signed = order(sectors_world, "MS1", ESSMS[:4])
+    for user, name in ((editor, "demander_avance"), (cnsa, "verser_avance")):
+        signed = apply_order_transition(user, signed, name, signed.version)
+    cancelled = apply_order_transition(og, signed, "annuler", signed.version, "L'OG renonce.")
+    recovery = Recovery.objects.get(order=cancelled)
+    assert (recovery.amount_eur, recovery.state) == (cancelled.recovery_eur, "emis")
+    editor_page = Client()
+    editor_page.force_login(editor)
+    editor_page.post(f"/sons/commandes/{cancelled.reference}/reversements/{recovery.pk}/", {"reference": "X"})
+    recovery.refresh_from_db()
+    assert recovery.state == "emis"  # only the payer records it
+    payer = Client()
+    payer.force_login(cnsa)
+    payer.post(
+        f"/sons/commandes/{cancelled.reference}/reversements/{recovery.pk}/",
+        {"received_on": "2023-06-01", "reference": "ASP-REV-7"},
+    )
+    recovery.refresh_from_db()
+    assert (recovery.state, recovery.received_reference, recovery.received_on) == (
+        "recouvre",
+        "ASP-REV-7",
+        dt.date(2023, 6, 1),
+    )
+
+
+def test_a_late_balance_request_is_refused(sectors_world, settings):
+    from esms_numerique.sons.models import OrderItem
+    from esms_numerique.sons.services import record_va
+
+    editor, cnsa, og = sectors_world["editeur"], sectors_world["cnsa"], sectors_world["og_user"]
+    signed = order(sectors_world, "MS1", ESSMS[:2])
+    for user, name in ((editor, "demander_avance"), (cnsa, "verser_avance"), (editor, "declarer_prestation")):
+        signed = apply_order_transition(user, signed, name, signed.version)
+    for finess in ESSMS[:2]:
+        record_va(og, signed, finess, dict.fromkeys(OrderItem.VA_FIELDS, True))
+    signed = apply_order_transition(og, signed, "signer_va", signed.version)
+    settings.ESMS_TODAY = "2024-04-04"  # MS1 balance requests closed on 03/04/2024
+    from esms_numerique.sons.services import next_deadline
+
+    assert next_deadline(signed) == {
+        "due": dt.date(2024, 4, 3),
+        "label": "demande de solde (S-CALENDAR)",
+        "overdue": True,
+    }
+    with pytest.raises(OrderError, match="demandes de solde du couloir MS1 sont closes depuis le 03/04/2024"):
+        apply_order_transition(editor, signed, "demander_solde", signed.version)
