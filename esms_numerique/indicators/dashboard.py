@@ -14,7 +14,7 @@ from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
 from .models import UsageMeasurement
-from .services import final_status
+from .services import final_statuses
 
 FOLLOWED = (State.CONVENTION_SIGNEE, State.AVANCE_VERSEE, State.EN_DEPLOIEMENT, State.CIBLES_MESUREES)
 
@@ -25,9 +25,11 @@ def at_risk(dossiers) -> list[dict[str, Any]]:
     today = clock.today()
     warning = dt.timedelta(days=default_tree().get("follow_up.at_risk_days").in_force(today).value)
     rows = []
-    for dossier in dossiers.filter(state__in=FOLLOWED):
+    followed = list(dossiers.filter(state__in=FOLLOWED))
+    statuses = final_statuses(followed)
+    for dossier in followed:
         due = deadline(dossier)
-        status = final_status(dossier)
+        status = statuses[dossier.pk]
         near = due is not None and due["due"] <= today + warning
         unmet = status["date"] is not None and not status["all_met"]
         if near or unmet:

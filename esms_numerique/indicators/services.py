@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from esms_numerique import clock
 from esms_numerique.accounts.enums import Role
@@ -223,12 +224,53 @@ def record_measurements(user, dossier, data: dict[str, Any]) -> RecordedMeasurem
     return RecordedMeasurements(rows=created, dates=list(new), kept=sorted(known))
 
 
+def _status(last_measures: list[UsageMeasurement], funded: list[str]) -> dict[str, Any]:
+    """At the last measurement date (`last_measures`: the measures of that date): which funded ESSMS have no
+    measurement, which miss a target."""
+    if not last_measures:
+        return {"date": None, "all_met": False, "missing": funded, "unmet": {}}
+    measures = {m.finess_et: m for m in last_measures}
+    missing = [f for f in funded if f not in measures]
+    unmet = {f: m.unmet_rules for f, m in measures.items() if not m.all_met}
+    return {
+        "date": last_measures[0].measurement_date,
+        "all_met": not missing and not unmet,
+        "missing": missing,
+        "unmet": unmet,
+    }
+
+
+def _last_measures(dossier_ids):
+    """The measures of each dossier's last measurement date, in one query."""
+    last = (
+        UsageMeasurement.objects.filter(dossier_id=OuterRef("dossier_id"))
+        .order_by("-measurement_date")
+        .values("measurement_date")[:1]
+    )
+    return UsageMeasurement.objects.filter(dossier_id__in=dossier_ids, measurement_date=Subquery(last)).only(
+        "dossier_id", "finess_et", "measurement_date", "targets_met"
+    )
+
+
 def final_status(dossier) -> dict[str, Any]:
     """At the last measurement date: which funded ESSMS have no measurement, which miss a target."""
-    last = dossier.measurements.order_by("-measurement_date").values_list("measurement_date", flat=True).first()
-    if last is None:
-        return {"date": None, "all_met": False, "missing": funded_essms(dossier), "unmet": {}}
-    measures = {m.finess_et: m for m in dossier.measurements.filter(measurement_date=last)}
-    missing = [f for f in funded_essms(dossier) if f not in measures]
-    unmet = {f: m.unmet_rules for f, m in measures.items() if not m.all_met}
-    return {"date": last, "all_met": not missing and not unmet, "missing": missing, "unmet": unmet}
+    return _status(list(_last_measures([dossier.pk])), funded_essms(dossier))
+
+
+def final_statuses(dossiers) -> dict[int, dict[str, Any]]:
+    """`final_status` of many dossiers in two queries, whatever their number (the follow-up page): the funded ESSMS
+    come from the ledger, the last measures from one query."""
+    from esms_numerique.ledger.models import FundedEssms
+
+    ids = [d.pk for d in dossiers]
+    funded: dict[int, list[str]] = {pk: [] for pk in ids}
+    for pk, finess in (
+        FundedEssms.objects.filter(dossier_id__in=ids, fundable=True, holds=True)
+        .order_by("id")
+        .values_list("dossier_id", "finess_et")
+    ):
+        funded[pk].append(finess)
+    measures: dict[int, list[UsageMeasurement]] = {pk: [] for pk in ids}
+    for measure in _last_measures(ids):
+        measures[measure.dossier_id].append(measure)
+    return {pk: _status(measures[pk], funded[pk]) for pk in ids}
