@@ -205,7 +205,7 @@ def receive_recovery(recovery, received_on: dt.date | None, reference: str, acto
     from .models import Recovery
 
     with transaction.atomic():
-        locked = Recovery.objects.select_for_update().select_related("dossier", "order").get(pk=recovery.pk)
+        locked = Recovery.objects.select_for_update(of=("self",)).select_related("dossier", "order").get(pk=recovery.pk)
         if locked.state != Recovery.State.ISSUED:
             return None
         locked.state = Recovery.State.RECEIVED

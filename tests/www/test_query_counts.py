@@ -1,0 +1,250 @@
+"""The SQL queries of the busiest pages do not grow with the number of dossiers (no N+1): each page is measured with
+N and with 3N dossiers (or, for one dossier's page, ESSMS), the counts must be equal, and the count is pinned."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections import Counter
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
+from esms_numerique.dossiers import committees
+from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier, post_message
+from esms_numerique.indicators.services import record_measurements
+from esms_numerique.registry.models import LegalEntity
+from esms_numerique.registry.services import import_extracts
+from esms_numerique.rules.parameters import default_tree
+from tests.dossiers.conftest import measurements, paid_through_request
+from tests.registry.test_import import et_line, extract
+from tests.rules.grappes import finess_for
+
+pytestmark = pytest.mark.django_db
+
+N = 2
+OG = "350000014"
+ESSMS = [finess_for("35", n) for n in range(120)]
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+FILING_DAY, MEASURING_DAY, TODAY = "2024-03-11", "2024-07-15", "2024-08-31"
+
+
+@pytest.fixture
+def world(settings):
+    settings.ESMS_TODAY = FILING_DAY
+    import_extracts("et.csv", extract(*(et_line(n, finess_ej=OG) for n in ESSMS)))
+
+    def user(name, role, **profile):
+        account = User.objects.create_user(name, password="x")
+        Profile.objects.create(user=account, role=role, **profile)
+        return account
+
+    return {
+        "porteur": user("porteur", Role.PORTEUR, legal_entity=LegalEntity.objects.get(finess_ej=OG)),
+        "ars": user("ars_bretagne", Role.ARS, region="53"),
+        "national": user("cnsa", Role.NATIONAL),
+        "free": iter(ESSMS),  # each dossier its own ESSMS (one FINESS ET, one funding)
+    }
+
+
+def filed(world, size: int = 2):
+    porteur = world["porteur"]
+    numbers = [next(world["free"]) for _ in range(size)]
+    grappe = {
+        "porteur": {"finess_ej": OG, "vat_regime": "TTC"},
+        "solution": {"segur_referenced": True},
+        "operation": "acquisition",
+        "essms": [{"finess_et": n} for n in numbers],
+    }
+    dossier = create_dossier(porteur, f"Grappe {numbers[0]}", "2024", grappe)
+    codes = [
+        row["code"] for row in default_tree().get("esms_numerique/2024/eligibility/pieces.standard").values[-1].value
+    ]
+    for code in codes:
+        add_piece(porteur, dossier, code, SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf"))
+    dossier.refresh_from_db()
+    return apply_transition(porteur, dossier, "deposer", dossier.version)
+
+
+def step(user, dossier, *names: str):
+    for name in names:
+        dossier = apply_transition(user, dossier, name, dossier.version)
+    return dossier
+
+
+def under_instruction(world, size: int = 2):
+    return step(world["ars"], filed(world, size), "declarer_recevable", "instruire")
+
+
+def committee_of(world, label: str = "Comité d'avril"):
+    return committees.create_committee(world["ars"], label, dt.date(2024, 4, 10), dt.date(2024, 3, 31))
+
+
+def deploying(world, settings, count: int, size: int = 2) -> list:
+    """`count` dossiers taken through a committee to deployment, each with a measurement of every funded ESSMS
+    (targets met) and one below target the month after for half of them (projects at risk on the follow-up)."""
+    porteur, ars = world["porteur"], world["ars"]
+    settings.ESMS_TODAY = FILING_DAY
+    committee = committee_of(world)
+    dossiers = []
+    for _ in range(count):
+        dossier = under_instruction(world, size)
+        committees.decide(ars, committees.add_to_agenda(ars, committee, dossier), "retenu", "Retenu.")
+        dossier.refresh_from_db()
+        dossier = paid_through_request(porteur, ars, step(ars, dossier, "engager", "signer_convention"))
+        dossiers.append(step(porteur, dossier, "demarrer_deploiement"))
+    settings.ESMS_TODAY = MEASURING_DAY
+    for n, dossier in enumerate(dossiers):
+        record_measurements(porteur, dossier, measurements(dossier, date="2024-05-31"))
+        record_measurements(porteur, dossier, measurements(dossier, date="2024-06-30", rate=0.95 if n % 2 else 0.1))
+        for n in range(size):
+            post_message(porteur, dossier, f"Mesures déposées ({n}).")
+    settings.ESMS_TODAY = TODAY
+    return dossiers
+
+
+def mixed(world, settings, count: int) -> None:
+    """`count` dossiers in each of: draft, filed, under instruction, in deployment with measurements."""
+    settings.ESMS_TODAY = FILING_DAY
+    for _ in range(count):
+        create_dossier(
+            world["porteur"],
+            "Brouillon",
+            "2024",
+            {
+                "porteur": {"finess_ej": OG, "vat_regime": "TTC"},
+                "solution": {"segur_referenced": True},
+                "operation": "acquisition",
+                "essms": [{"finess_et": next(world["free"])}],
+            },
+        )
+        filed(world)
+        under_instruction(world)
+    deploying(world, settings, count)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def normalized(sql: str) -> str:
+    """The query's shape: literals and parameter lists folded, so that the same query for another row matches."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\b\d+\b", "?", sql)
+    sql = re.sub(r"\((?:\?, )*\?\)", "(?…)", sql)
+    return sql
+
+
+def queries_of(client: Client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def growth(small: list[str], large: list[str]) -> str:
+    """The queries that the larger world runs more often, with how often: what repeats per dossier."""
+    before, after = Counter(map(normalized, small)), Counter(map(normalized, large))
+    grown = [(after[sql] - before[sql], sql) for sql in after if after[sql] > before[sql]]
+    return "\n".join(f"  +{extra} × {sql[:400]}" for extra, sql in sorted(grown, reverse=True))
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def assert_flat(small: list[str], large: list[str], pinned: int, page: str) -> None:
+    print(f"\n{page}: {len(small)} requêtes avec N, {len(large)} avec 3N")
+    if os.environ.get("SHOW_QUERIES"):
+        print("\n".join(f"    {sql[:160]}" for sql in small))
+    grown = growth(small, large)
+    if grown:
+        print(f"Requêtes répétées (3N − N) :\n{grown}")
+    assert len(large) == len(small), f"{page} : {len(small)} requêtes avec N, {len(large)} avec 3N\n{grown}"
+    assert len(small) <= pinned, f"{page} : {len(small)} requêtes, {pinned} au plus attendues"
+
+
+def measure_twice(client: Client, url: str, grow) -> tuple[list[str], list[str]]:
+    client.get(url)  # caches warmed by the first request do not count
+    small = queries_of(client, url)
+    grow()
+    return small, queries_of(client, url)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+# Each count is pinned at what was measured, the same on SQLite and PostgreSQL (SHOW_QUERIES=1 prints the queries).
+# A change that adds a query on purpose updates its number here; one that grows with N fails assert_flat.
+
+# Session, user, profile, the dossiers with their porteur.
+PINNED_LIST = {"ars": 4, "national": 4}
+
+
+@pytest.mark.parametrize("who", ["ars", "national"])
+def test_the_dossier_list(world, settings, who):
+    mixed(world, settings, N)
+    small, large = measure_twice(client_for(world[who]), "/dossiers/", lambda: mixed(world, settings, 2 * N))
+    assert_flat(small, large, PINNED_LIST[who], f"/dossiers/ ({who})")
+
+
+# One dossier of N=2 ESSMS and one of 3N=6 (each measured on two dates, with as many messages as ESSMS, its log,
+# pieces and payment request): 14 for the porteur, whatever the size. The instructor's page asks once more whether
+# it sees the dossier (sees_annotations → can_see).
+PINNED_DETAIL = {"porteur": 14, "ars": 15}
+
+
+@pytest.mark.parametrize("who", ["porteur", "ars"])
+def test_the_dossier_page(world, settings, who):
+    small_dossier, large_dossier = (
+        deploying(world, settings, 1, size=N)[0],
+        deploying(world, settings, 1, size=3 * N)[0],
+    )
+    client = client_for(world[who])
+    client.get(f"/dossiers/{small_dossier.reference}/")
+    small = queries_of(client, f"/dossiers/{small_dossier.reference}/")
+    large = queries_of(client, f"/dossiers/{large_dossier.reference}/")
+    assert_flat(small, large, PINNED_DETAIL[who], f"/dossiers/<ref>/ ({who})")
+
+
+# Session, user, profile, the committee, its agenda with the dossiers, the eligible dossiers, the ledger's conflicts.
+PINNED_COMMITTEE = 7
+
+
+def test_the_committee_page(world, settings):
+    """N dossiers on the agenda (half decided) and N more eligible, then 3N of each."""
+    ars = world["ars"]
+    committee = committee_of(world)
+
+    def agenda(count):
+        settings.ESMS_TODAY = FILING_DAY
+        for n in range(count):
+            item = committees.add_to_agenda(ars, committee, under_instruction(world))
+            if n % 2:
+                committees.decide(ars, item, "retenu", "Retenu.")
+            under_instruction(world)  # eligible, not on the agenda yet
+        settings.ESMS_TODAY = TODAY
+
+    agenda(N)
+    small, large = measure_twice(client_for(ars), f"/comites/{committee.pk}/", lambda: agenda(2 * N))
+    assert_flat(small, large, PINNED_COMMITTEE, "/comites/<pk>/")
+
+
+# The followed dossiers' last measurements are read in one query for all (indicators.services.final_statuses); it was
+# 12 with N=2 and 20 with 3N=6 while at_risk() called final_status() for each dossier (2 queries per dossier).
+PINNED_FOLLOW_UP = {"ars": 10, "national": 10}
+
+
+@pytest.mark.parametrize("who", ["ars", "national"])
+def test_the_follow_up_page(world, settings, who):
+    deploying(world, settings, N)
+    small, large = measure_twice(client_for(world[who]), "/suivi/", lambda: deploying(world, settings, 2 * N))
+    assert_flat(small, large, PINNED_FOLLOW_UP[who], f"/suivi/ ({who})")
