@@ -116,7 +116,16 @@ def pieces_storage() -> FileSystemStorage:
 
 
 class Piece(models.Model):
-    """A document joined to a dossier (AAP24 Annexe 2), of an accepted type and size."""
+    """A document joined to a dossier (AAP24 Annexe 2, and after the decision the pieces of F-PAY), of an accepted
+    type and size. A replaced piece stays, as a previous version of the one that `replaces` it; a removed one stays
+    too, marked `removed_at`: no file is ever deleted (DECISION D-PIECE-VERSIONS)."""
+
+    class CurrentManager(models.Manager):
+        """The pieces that count — neither replaced nor removed: what E-PIECES, annex 2 and the checklist read
+        through `dossier.pieces`. `Piece.versions` holds every file ever joined."""
+
+        def get_queryset(self):
+            return super().get_queryset().filter(removed_at__isnull=True, replaced_by__isnull=True)
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="pieces")
     code = models.CharField("type de pièce", max_length=64)
@@ -126,9 +135,30 @@ class Piece(models.Model):
     sha256 = models.CharField("empreinte SHA-256", max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField("déposée le", default=clock.now)
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name="remplace la version",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+    )
+    removed_at = models.DateTimeField("retirée le", null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="retirée par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    versions = models.Manager()
+    objects = CurrentManager()
 
     class Meta:
         ordering = ["code", "-uploaded_at"]
+        default_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"{self.code} — {self.original_name}"

@@ -19,11 +19,19 @@ from esms_numerique.registry.models import LegalEntity
 from esms_numerique.rules.context import CampaignContext
 from esms_numerique.workflow.engine import MAX_AMOUNT_EUR, check_allowed, fire, next_number
 
-from .access import acting_role, can_see, is_instructor_of
+from .access import acting_role, can_see, is_instructor_of, is_porteur_of
 from .enums import State
 from .evaluation import evaluate, piece_codes, record_ledger
 from .models import AmountVersion, Dossier, Message, Piece
-from .pieces import PieceError, check_upload, digest, piece_types
+from .pieces import (
+    PieceError,
+    change_refusal,
+    checked_upload,
+    is_filing_piece,
+    live_result,
+    locked_current_piece,
+    stored_piece,
+)
 from .workflow import DECIDED, EDITABLE, WORKFLOW, DossierError, StaleDossier
 
 __all__ = ["DossierError", "StaleDossier", "evaluate"]
@@ -217,32 +225,75 @@ def deadline(dossier: Dossier) -> dict[str, Any] | None:
 
 
 def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:
-    """Joins a piece while the porteur may still change the dossier; the live findings are re-run."""
-    if acting_role(user, dossier) != Role.PORTEUR:
-        raise PermissionDenied("Seul le porteur du dossier joint des pièces.")
-    if dossier.state not in EDITABLE:
-        raise DossierError(f"Le dossier est « {dossier.state_label} » : les pièces ne se modifient plus.")
-    if code not in dict(piece_types(dossier.campaign)):
-        raise DossierError(f"Type de pièce inconnu « {code} ».")
-    head = upload.read(8)
-    upload.seek(0)
-    try:
-        check_upload(upload.name, head, upload.size)
-    except PieceError as error:
-        raise DossierError(str(error)) from None
-    sha = digest(upload.chunks())
-    upload.seek(0)
+    """Joins a piece of a type the dossier's state opens (pieces.change_refusal); a filing piece re-runs the live
+    findings (E-PIECES). DECISION D-PIECE-VERSIONS (docs/decisions.md)."""
     with transaction.atomic():
-        piece = Piece(
-            dossier=dossier, code=code, original_name=upload.name[:255], size=upload.size, sha256=sha, uploaded_by=user
-        )
-        piece.file.save(f"{dossier.reference}-{code}-{sha[:12]}", upload, save=False)
+        locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if not is_porteur_of(user, locked):
+            raise PermissionDenied("Seul le porteur du dossier joint des pièces.")
+        try:
+            sha = checked_upload(upload)
+        except PieceError as error:
+            raise DossierError(str(error)) from None
+        refusal = change_refusal(locked, code)
+        if refusal:
+            raise DossierError(refusal)
+        piece = stored_piece(locked, code, upload, sha, user)
         piece.save()
-        on = dossier.filed_at.date() if dossier.filed_at else clock.today()
-        result = evaluate(dossier.grappe, on, piece_codes(dossier), dossier)
-        Dossier.objects.filter(pk=dossier.pk).update(result=result)
-        audit_dossier(user, "add_piece", dossier, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
+        if is_filing_piece(locked.campaign, code):
+            Dossier.objects.filter(pk=locked.pk).update(result=live_result(locked))
+        audit_dossier(user, "add_piece", locked, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
     return piece
+
+
+def replace_piece(user, dossier: Dossier, piece: Piece, upload) -> Piece:
+    """A new version of a current piece, while its type may change (pieces.change_refusal); the replaced file
+    stays, as a previous version. DECISION D-PIECE-VERSIONS (docs/decisions.md)."""
+    with transaction.atomic():
+        locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if not is_porteur_of(user, locked):
+            raise PermissionDenied("Seul le porteur du dossier remplace ses pièces.")
+        try:
+            sha = checked_upload(upload)
+        except PieceError as error:
+            raise DossierError(str(error)) from None
+        old = locked_current_piece(locked, piece)
+        refusal = change_refusal(locked, old.code)
+        if refusal:
+            raise DossierError(refusal)
+        new = stored_piece(locked, old.code, upload, sha, user, replaces=old)
+        new.save()
+        if is_filing_piece(locked.campaign, old.code):
+            Dossier.objects.filter(pk=locked.pk).update(result=live_result(locked))
+        audit_dossier(
+            user,
+            "replace_piece",
+            locked,
+            before={"pièce": old.code, "fichier": old.original_name, "sha256": old.sha256},
+            after={"pièce": new.code, "fichier": new.original_name, "sha256": sha},
+        )
+    return new
+
+
+def remove_piece(user, dossier: Dossier, piece: Piece) -> Piece:
+    """Withdraws a current piece while its type may change: marked removed, by whom and when, its file kept.
+    DECISION D-PIECE-VERSIONS (docs/decisions.md)."""
+    with transaction.atomic():
+        locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if not is_porteur_of(user, locked):
+            raise PermissionDenied("Seul le porteur du dossier retire ses pièces.")
+        old = locked_current_piece(locked, piece)
+        refusal = change_refusal(locked, old.code)
+        if refusal:
+            raise DossierError(refusal)
+        old.removed_at, old.removed_by = clock.now(), user
+        old.save(update_fields=["removed_at", "removed_by"])
+        if is_filing_piece(locked.campaign, old.code):
+            Dossier.objects.filter(pk=locked.pk).update(result=live_result(locked))
+        audit_dossier(
+            user, "remove_piece", locked, before={"pièce": old.code, "fichier": old.original_name, "sha256": old.sha256}
+        )
+    return old
 
 
 def _set_members(dossier: Dossier, grappe: dict[str, Any]) -> None:
