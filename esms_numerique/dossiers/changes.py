@@ -21,6 +21,7 @@ from .enums import State
 from .evaluation import evaluate, piece_codes, record_ledger
 from .models import AmountVersion, Dossier, GrappeVersion, Message
 from .payments import issue_recovery
+from .transitions import no_double_funding
 from .workflow import WORKFLOW, DossierError, StaleDossier
 
 # From the decision until the balance is asked for: the grappe may still lose an ESSMS.
@@ -59,9 +60,35 @@ def withdraw_essms(user, dossier: Dossier, expected_version: int, finess_et: str
     """One ESSMS leaves the retained grappe: the grappe without it is re-run on the first filing date, becomes the
     frozen result (a new version, the old one kept), the amount engaged follows it down, the ledger frees the
     ESSMS, and what was paid beyond the new amount is owed back."""
-    _instructor(user, dossier, "retirent un ESSMS de la grappe")
+    return _change_grappe(user, dossier, expected_version, finess_et, None, reason)
+
+
+def replace_essms(user, dossier: Dossier, expected_version: int, finess_et: str, by: str, reason: str) -> Dossier:
+    """An ESSMS of the grappe is replaced by another ESSMS of the same OG (it closed, merged…): a new version re-run
+    by the rules; the newcomer must be funded nowhere else (E-NO-DOUBLE, the ledger) and the amount engaged never
+    rises (D-AFTER-DECISION)."""
+    return _change_grappe(user, dossier, expected_version, finess_et, by, reason)
+
+
+def _replacement(leaving: str, by: str) -> dict[str, Any]:
+    from esms_numerique.registry.models import Establishment
+
+    owners = dict(Establishment.objects.filter(finess_et__in=[leaving, by]).values_list("finess_et", "legal_entity_id"))
+    if by not in owners:
+        raise DossierError(f"L'ESSMS {by} est inconnu du répertoire FINESS.")
+    if owners.get(leaving) != owners[by]:
+        raise DossierError(f"L'ESSMS {by} n'est pas géré par le même OG que l'ESSMS {leaving} qu'il remplace.")
+    return {"finess_et": by}
+
+
+def _change_grappe(
+    user, dossier: Dossier, expected_version: int, finess_et: str, by: str | None, reason: str
+) -> Dossier:
+    _instructor(user, dossier, "modifient la grappe retenue")
     reason = _reason(reason)
     finess_et = finess_et.strip().upper()
+    by = by.strip().upper() if by else None
+    change = f"Remplacement de l'ESSMS {finess_et} par {by}" if by else f"Retrait de l'ESSMS {finess_et}"
     with transaction.atomic():
         locked = _locked(dossier, expected_version)
         if locked.state not in CHANGEABLE:
@@ -70,14 +97,20 @@ def withdraw_essms(user, dossier: Dossier, expected_version: int, finess_et: str
         kept = [e for e in essms if str(e.get("finess_et", "")).strip().upper() != finess_et]
         if len(kept) == len(essms):
             raise DossierError(f"L'ESSMS {finess_et} n'est pas dans la grappe du dossier.")
+        if by:
+            if any(str(e.get("finess_et", "")).strip().upper() == by for e in essms):
+                raise DossierError(f"L'ESSMS {by} est déjà dans la grappe.")
+            kept.append(_replacement(finess_et, by))
         if not kept:
             raise DossierError("La grappe ne peut pas perdre son dernier ESSMS : le porteur se désiste.")
         grappe = {**locked.grappe, "essms": kept}
         result = evaluate(grappe, locked.filed_at.date(), piece_codes(locked), locked)
         if result.get("errors"):
             raise DossierError("La grappe modifiée est incomplète : " + " ; ".join(result["errors"]))
-        number = locked.grappe_versions.count()
-        if number == 0:
+        blocking = [f for f in result["findings"] if f["verdict"] == "bloquant" and f.get("finess_et") == by]
+        if by and blocking:
+            raise DossierError(f"L'ESSMS {by} ne peut pas rejoindre la grappe : " + blocking[0]["message"])
+        if locked.grappe_versions.count() == 0:
             GrappeVersion.objects.create(
                 dossier=locked,
                 number=1,
@@ -87,15 +120,14 @@ def withdraw_essms(user, dossier: Dossier, expected_version: int, finess_et: str
                 reason="",
                 actor=user,
             )
-            number = 1
         before = locked.engaged_eur or 0
         engaged = min(before, result["total_eur"])
         GrappeVersion.objects.create(
             dossier=locked,
-            number=number + 1,
+            number=locked.grappe_versions.count() + 1,
             grappe=grappe,
             result=result,
-            change=f"Retrait de l'ESSMS {finess_et}",
+            change=change,
             reason=reason,
             actor=user,
         )
@@ -108,20 +140,21 @@ def withdraw_essms(user, dossier: Dossier, expected_version: int, finess_et: str
             number=locked.amount_versions.count() + 1,
             amount_eur=engaged,
             actor=user,
-            reason=f"Retrait de l'ESSMS {finess_et} : {reason}",
+            reason=f"{change} : {reason}",
         )
+        if by:
+            # The newcomer is locked and checked against the ledger before this dossier holds it (E-NO-DOUBLE).
+            no_double_funding(locked, {})
         record_ledger(locked)
-        issue_recovery(locked, engaged, f"Retrait de l'ESSMS {finess_et} : {reason}", user.get_username())
-        Message.objects.create(
-            dossier=locked, author=user, body=f"L'ESSMS {finess_et} est retiré de la grappe : {reason}"
-        )
+        issue_recovery(locked, engaged, f"{change} : {reason}", user.get_username())
+        Message.objects.create(dossier=locked, author=user, body=f"{change} : {reason}")
         record(
             user.get_username(),
-            "withdraw_essms",
+            "change_grappe",
             "Dossier",
             locked.reference,
             before={"montant": before, "essms": len(essms)},
-            after={"montant": engaged, "essms": len(kept), "retiré": finess_et},
+            after={"montant": engaged, "essms": len(kept), "changement": change},
             reason=reason,
         )
     return locked
@@ -200,7 +233,7 @@ def next_deadline(dossier: Dossier) -> dict[str, Any] | None:
     from .services import deadline
 
     today = clock.today()
-    warning = default_tree().get("follow_up.at_risk_days").in_force(today).value
+    warning = default_tree().get("follow_up.deadline_soon_days").in_force(today).value
     if dossier.state == State.RETENU and dossier.filed_at:
         due = CampaignContext(dossier.campaign, dossier.filed_at.date()).get("payment.commitment_deadline").value
         label = "engagement financier (FAQN Q22)"

@@ -24,6 +24,7 @@ from .forms import transition_form
 class WithdrawForm(DsfrBaseForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     finess_et = forms.ChoiceField(label="ESSMS qui quitte la grappe", choices=[])
+    replaced_by = forms.CharField(label="Remplacé par (FINESS ET du même OG, facultatif)", max_length=9, required=False)
     reason = forms.CharField(label="Motif (décision de l'ARS)", widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, essms=(), **kwargs):
@@ -144,6 +145,15 @@ def withdraw_essms(request, reference: str):
         messages.error(request, f"Refusé : {_errors(form)}")
         return redirect("www:dossier_detail", reference=reference)
     data = form.cleaned_data
+    if data["replaced_by"]:
+        return _apply(
+            request,
+            reference,
+            lambda: changes.replace_essms(
+                request.user, dossier, data["version"], data["finess_et"], data["replaced_by"], data["reason"]
+            ),
+            f"ESSMS {data['finess_et']} remplacé par {data['replaced_by']} : montants recalculés.",
+        )
     return _apply(
         request,
         reference,

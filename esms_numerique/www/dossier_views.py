@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from esms_numerique import clock
 from esms_numerique.dossiers import decision_documents, services
 from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers.access import (
@@ -22,8 +23,8 @@ from esms_numerique.dossiers.access import (
 )
 from esms_numerique.dossiers.changes import next_deadline
 from esms_numerique.dossiers.enums import State
-from esms_numerique.dossiers.models import Dossier
-from esms_numerique.dossiers.pieces import piece_types
+from esms_numerique.dossiers.models import Dossier, Piece
+from esms_numerique.dossiers.pieces import all_piece_types, pieces_context
 from esms_numerique.dossiers.workflow import EDITABLE, WORKFLOW
 from esms_numerique.indicators.services import (
     OPEN_STATES,
@@ -39,6 +40,7 @@ from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
+from esms_numerique.rules.parameters import default_tree
 
 from .charts import svg_response, trajectory_svg
 from .exports import table_response
@@ -109,14 +111,21 @@ def dossier_list(request):
             "dossiers": listed,
             "states": State.choices,
             "state": state,
-            "deadline_filters": DEADLINE_FILTERS.items(),
+            "deadline_filters": _deadline_filter_labels().items(),
             "due": due,
             "can_create": request.access.may_create_dossier,
         },
     )
 
 
-DEADLINE_FILTERS = {"depassee": "Échéance dépassée", "proche": "Échéance proche"}
+DEADLINE_FILTERS = ("depassee", "proche")
+
+
+def _deadline_filter_labels() -> dict[str, str]:
+    soon = default_tree().get("follow_up.deadline_soon_days").in_force(clock.today()).value
+    return {"depassee": "Échéance dépassée", "proche": f"Échéance dans les {soon} jours"}
+
+
 WITH_DEADLINE = (
     State.RETENU,
     State.CONVENTION_SIGNEE,
@@ -241,7 +250,7 @@ def dossier_detail(request, reference: str):
             "log": dossier.transitions.select_related("actor"),
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
-            "pieces": dossier.pieces.all(),
+            **pieces_context(dossier, request.user),
             **_measurement_context(request, dossier),
             **after_decision_context(request.user, dossier),
             "can_measure": is_porteur_of(request.user, dossier) and dossier.state in OPEN_STATES,
@@ -250,7 +259,6 @@ def dossier_detail(request, reference: str):
             "revision_form": AmountRevisionForm(
                 initial={"version": dossier.version, "amount_eur": dossier.engaged_eur}
             ),
-            "piece_form": PieceForm(piece_types=piece_types(dossier.campaign)),
             "result": dossier.filed_result or dossier.result,
             "result_title": "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe",
             "desk_label": DESKS.get((dossier.filed_result or dossier.result).get("desk")),
@@ -314,7 +322,8 @@ def dossier_export(request, fmt: str):
 @login_required
 def dossier_piece_upload(request, reference: str):
     dossier = visible_or_404(request.user, reference)
-    form = PieceForm(request.POST, request.FILES, piece_types=piece_types(dossier.campaign))
+    # Every type of the campaign is a valid choice: whether the dossier's state allows it, add_piece says in French.
+    form = PieceForm(request.POST, request.FILES, piece_types=all_piece_types(dossier.campaign))
     if not form.is_valid():
         messages.error(request, "Pièce refusée : choisissez un type et un fichier.")
     else:
@@ -330,7 +339,8 @@ def dossier_piece_upload(request, reference: str):
 @login_required
 def dossier_piece_download(request, reference: str, piece_id: int):
     dossier = visible_or_404(request.user, reference)
-    piece = dossier.pieces.filter(pk=piece_id).first()
+    # Any version, previous or removed, stays readable by whoever sees the dossier (D-PIECE-VERSIONS).
+    piece = Piece.versions.filter(dossier=dossier, pk=piece_id).first()
     if piece is None:
         raise Http404("Pièce introuvable")
     return FileResponse(piece.file.open("rb"), as_attachment=True, filename=piece.original_name)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import after_decision_views, committee_views, dashboard_views, dossier_views, registry_views, sons_views, views
+from .piece_views import piece_remove, piece_replace
 
 app_name = "www"
 urlpatterns = [
@@ -47,6 +48,16 @@ urlpatterns = [
         "dossiers/<str:reference>/pieces/<int:piece_id>/",
         dossier_views.dossier_piece_download,
         name="dossier_piece_download",
+    ),
+    path(
+        "dossiers/<str:reference>/pieces/<int:piece_id>/remplacer/",
+        piece_replace,
+        name="dossier_piece_replace",
+    ),
+    path(
+        "dossiers/<str:reference>/pieces/<int:piece_id>/retirer/",
+        piece_remove,
+        name="dossier_piece_remove",
     ),
     path("suivi/", dashboard_views.follow_up, name="follow_up"),
     path("suivi/export.<str:fmt>", dashboard_views.follow_up_export, name="follow_up_export"),

@@ -241,3 +241,43 @@ def test_the_list_filters_by_deadline_and_the_export_carries_payments_recoveries
     overdue = client.get("/dossiers/?echeance=depassee").content.decode()
     assert deploying.reference in overdue and late.reference not in overdue
     assert deploying.reference not in client.get("/dossiers/?echeance=proche").content.decode()
+
+
+def test_an_essms_is_replaced_by_another_of_the_same_og_never_raising_the_amount(users):
+    from esms_numerique.dossiers.changes import replace_essms
+
+    ars = users["ars"]
+    dossier = conventioned(users, count=4)
+    with pytest.raises(DossierError, match="n'est pas géré par le même OG"):
+        replace_essms(ars, dossier, dossier.version, GRAPPE_FINESS[3], "290000017", "Reprise.")
+    with pytest.raises(DossierError, match="déjà dans la grappe"):
+        replace_essms(ars, dossier, dossier.version, GRAPPE_FINESS[3], GRAPPE_FINESS[2], "Reprise.")
+    dossier = replace_essms(ars, dossier, dossier.version, GRAPPE_FINESS[3], GRAPPE_FINESS[10], "Fusion des sites.")
+    assert dossier.engaged_eur == 84000 and dossier.filed_result["essms_count"] == 4
+    held = set(FundedEssms.objects.filter(dossier=dossier, holds=True).values_list("finess_et", flat=True))
+    assert held == {*GRAPPE_FINESS[:3], GRAPPE_FINESS[10]}
+    assert (
+        dossier.grappe_versions.last().change == f"Remplacement de l'ESSMS {GRAPPE_FINESS[3]} par {GRAPPE_FINESS[10]}"
+    )
+
+
+def test_a_newcomer_already_funded_elsewhere_cannot_join(users):
+    from esms_numerique.dossiers.changes import replace_essms
+
+    ars = users["ars"]
+    first = conventioned(users, count=4)
+    porteur = users["porteur"]
+    other = attach_pieces(
+        porteur,
+        create_dossier(
+            porteur, "Autre", "2024", {**grappe(0), "essms": [{"finess_et": f} for f in GRAPPE_FINESS[10:14]]}
+        ),
+    )
+    other = apply_transition(porteur, other, "deposer", other.version)
+    for name in ("declarer_recevable", "instruire"):
+        other = apply_transition(ars, other, name, other.version)
+    other = through_committee(ars, other)
+    with pytest.raises(DossierError, match=GRAPPE_FINESS[10]):
+        replace_essms(ars, first, first.version, GRAPPE_FINESS[3], GRAPPE_FINESS[10], "Reprise.")
+    first.refresh_from_db()
+    assert first.grappe_versions.count() == 0
