@@ -394,3 +394,41 @@ def demo_dui_export(
         f"{sizes['dossiers']} dossiers, {sizes['agenda']} événements d'agenda dans {out} "
         f"(date de mesure prévue : {MEASUREMENT_DATE:%d/%m/%Y})."
     )
+
+
+@main.group(help="Notifications par courriel : envoi, rappels d'échéance, récapitulatif quotidien.")
+def notifications() -> None:
+    pass
+
+
+@notifications.command("envoyer", help="Envoie les courriels en attente (un worker arrêté, un serveur qui a refusé).")
+def notifications_send() -> None:
+    _django()
+    from esms_numerique.notifications.services import send_pending
+
+    counts = send_pending()
+    shown = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "rien à envoyer"
+    click.echo(f"Courriels : {shown}.")
+
+
+@notifications.command("rappels", help="Écrit et envoie les rappels d'échéance du jour (une fois par échéance).")
+@click.option("--date", "on", default=None, help="Date AAAA-MM-JJ (défaut : la date de la plateforme, ESMS_TODAY).")
+def notifications_reminders(on: str | None) -> None:
+    try:
+        date = dt.date.fromisoformat(on) if on else _platform_today()
+    except ValueError:
+        click.echo(f"Entrée invalide : --date « {on} » illisible (AAAA-MM-JJ).", err=True)
+        sys.exit(INPUT_ERROR)
+    _django()
+    from esms_numerique.notifications.reminders import run
+
+    counts = run(date)
+    click.echo(f"Rappels du {date:%d/%m/%Y} : " + ", ".join(f"{name} {count}" for name, count in counts.items()) + ".")
+
+
+@notifications.command("recapitulatif", help="Envoie à chacun le récapitulatif quotidien de ses notifications.")
+def notifications_digest() -> None:
+    _django()
+    from esms_numerique.notifications.services import send_digests
+
+    click.echo(f"Récapitulatifs envoyés : {send_digests()}.")

@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     "dsfr",
     "widget_tweaks",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "esms_numerique.audit",
     "esms_numerique.registry",
     "esms_numerique.accounts",
@@ -29,6 +31,7 @@ INSTALLED_APPS = [
     "esms_numerique.dossiers",
     "esms_numerique.sons",
     "esms_numerique.indicators",
+    "esms_numerique.notifications",
     "esms_numerique.www",
 ]
 
@@ -127,3 +130,24 @@ ESMS_TODAY = os.environ.get("ESMS_TODAY", "")
 
 SITE_TITLE = "ESMS numérique"
 SITE_TAGLINE = "Ségur du numérique en santé — secteur social et médico-social"
+
+# E-mail (docs/decisions.md, D-NOTIFICATIONS). SMTP unless EMAIL_BACKEND says otherwise; the development settings
+# print to the console. Links in messages start with SITE_URL.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "") == "1"
+# A sender holds its outbox row locked while it talks to the server: never for long.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ESMS numérique <ne-pas-repondre@esms-numerique.localhost>")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# An e-mail the server refuses is tried again, then marked failed after this many attempts (admin, « échec »).
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5"))
+
+# Background work (django-tasks). By default a task runs at once, in the process that enqueues it (`make run`,
+# SQLite, tests): nothing else to start. Production stores tasks in PostgreSQL for `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")}}

@@ -2,6 +2,9 @@
 
 import os
 
+# Tasks wait in PostgreSQL for `manage.py db_worker` (README « Production ») unless TASKS_BACKEND says otherwise.
+os.environ.setdefault("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
+
 from .base import *  # noqa: F403
 
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
@@ -16,3 +19,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Links in e-mails point at the public address: no default in production.
+SITE_URL = os.environ["SITE_URL"].rstrip("/")

@@ -16,3 +16,6 @@ STORAGES = {
 # Serve static files from the apps (no collectstatic in tests), for the browser tests too.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tasks run at once, in the test (django-tasks' immediate backend); mail goes where each test says (locmem by default,
+# a real SMTP server on loopback in tests/notifications).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

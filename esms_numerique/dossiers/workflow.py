@@ -73,7 +73,14 @@ TRANSITIONS = [
         effect="complete",
         notifies=("instructeurs",),
     ),
-    Transition("declarer_recevable", "Déclarer recevable", frozenset({S.DEPOSE, S.COMPLETE}), S.RECEVABLE, INSTRUCTORS),
+    Transition(
+        "declarer_recevable",
+        "Déclarer recevable",
+        frozenset({S.DEPOSE, S.COMPLETE}),
+        S.RECEVABLE,
+        INSTRUCTORS,
+        notifies=("porteur",),
+    ),
     Transition(
         "declarer_non_recevable",
         "Déclarer non recevable",

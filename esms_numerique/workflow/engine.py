@@ -89,6 +89,8 @@ class Workflow:
     guards: dict[str, Guard] = field(default_factory=dict)
     effects: dict[str, Effect] = field(default_factory=dict)
     follow_ups: dict[str, FollowUp] = field(default_factory=dict)
+    # Told of every step once its transaction is committed (the notifications app registers here).
+    listeners: list[Callable[[Any, Transition, Any], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.by_name = {t.name: t for t in self.transitions}
@@ -231,6 +233,8 @@ def fire(
                 workflow.follow_ups[transition.then](locked, cleaned, user)
             if after is not None:
                 after(locked, transition.name)
+            for listener in workflow.listeners:
+                transaction.on_commit(lambda listener=listener: listener(locked, transition, user))
             if audit is not None:
                 audit(
                     locked,
