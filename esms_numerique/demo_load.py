@@ -181,6 +181,8 @@ def _user(
     user, created = User.objects.get_or_create(username=username)
     if created:
         user.set_password(username + PASSWORD_SUFFIX)
+        # An address on a reserved domain: `make run` prints the demo's e-mails on the console (D-NOTIFICATIONS).
+        user.email = f"{username}@demo.esms-numerique.localhost"
         user.is_superuser = user.is_staff = superuser
         user.save()
         if role:

@@ -31,6 +31,8 @@ from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.payments import issue_recovery
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier, post_message
 from esms_numerique.indicators.services import funded_essms, record_measurements
+from esms_numerique.jobs import services as jobs
+from esms_numerique.jobs.models import Job
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
 from esms_numerique.rules.finess import with_key
@@ -180,6 +182,13 @@ def build_dossiers(world: dict) -> None:
     world["annotation"] = post_message(ars, own, "Annotation privée : à surveiller.", private=True).body
 
 
+def build_jobs(world: dict) -> None:
+    """The porteur's ZIP of its dossier, run here: the world's transaction never commits, so no task is queued."""
+    job = jobs.start_dossier_bundle(world["users"]["porteur"], world["own"])
+    jobs.run(job.pk)
+    world["job"] = Job.objects.get(pk=job.pk)
+
+
 def build_world() -> dict:
     lines = [et_line(n, finess_ej=OG_BZH) for n in BZH]
     lines += [et_line(n, finess_ej=OG_IDF, department="75") for n in IDF]
@@ -202,6 +211,7 @@ def build_world() -> dict:
     own.refresh_from_db()
     world["piece"] = own.pieces.first()
     world["foreign_piece"] = world["foreign"].pieces.first()
+    build_jobs(world)
     world["finess"] = BZH[0]
     world["sessions"] = {}  # one session per role for the module; each test's client only carries its cookie
     for role, user in users.items():
@@ -536,6 +546,25 @@ EXPECTED: dict[str, dict] = {
         },
         "changes": {"own": {"ars"}},
     },
+    "www:dossier_follow": {
+        "args": DOSSIERS,
+        "get": on("own", "foreign", "draft", outcomes=everyone(405)),
+        "post": {
+            # Instructors and observers who see the dossier follow it; the others who see it are refused (403).
+            "own": only(SEES_OWN, ok=BACK, porteur=403, admin=403),
+            "foreign": only(SEES_FOREIGN, ok=BACK, autre_porteur=403, admin=403),
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "body": empty,
+        "changes": {"own": {"ars", "observateur", "national"}, "foreign": {"autre_ars", "national"}},
+    },
+    "www:notification_preferences": {
+        "args": NONE,
+        "get": on("-", outcomes=only(LOGGED_IN)),
+        "post": {"-": only(LOGGED_IN, ok=BACK)},
+        "body": lambda w, variant: {"paiement": "quotidien"},
+        "changes": {"-": LOGGED_IN},
+    },
     "www:dossier_transfer": {
         "args": DOSSIERS,
         "get": on("own", "foreign", "draft", outcomes=everyone(405)),
@@ -724,6 +753,39 @@ EXPECTED: dict[str, dict] = {
         "body": lambda w, variant: {"sector": "PH", "reason": "Correction motivée."},
         "changes": {"-": {"admin"}},
     },
+    # Background work (DECISION D-JOBS): the FINESS import is the administrator's (or the Django permission's); a
+    # dossier's ZIP is asked by whoever sees it; a job (the porteur's ZIP) is its owner's and the administrator's
+    # to see, its file its owner's only.
+    "www:registry_import": {
+        "args": NONE,
+        "get": on("-", outcomes=only({"admin"}, denied=403)),
+        "post": on("-", outcomes=only({"admin"}, denied=403)),  # no file: the form again, nothing imported
+        "body": empty,
+    },
+    "www:dossier_bundle": {
+        "args": DOSSIERS,
+        "get": on("own", "foreign", "draft", outcomes=everyone(405)),
+        "post": {
+            "own": only(SEES_OWN, ok=BACK),
+            "foreign": only(SEES_FOREIGN, ok=BACK),
+            "draft": only(SEES_DRAFT, ok=BACK),
+        },
+        "body": empty,
+        "changes": {"own": SEES_OWN, "foreign": SEES_FOREIGN, "draft": SEES_DRAFT},
+    },
+    "www:job_dossier_export": {
+        "args": {"-": lambda w: {"fmt": "csv"}},
+        "get": on("-", outcomes=everyone(405)),
+        "post": on("-", outcomes=only(LOGGED_IN, ok=BACK)),
+        "body": empty,
+        "changes": {"-": LOGGED_IN},
+    },
+    "www:job_list": {"args": NONE, "get": on("-", outcomes=only(LOGGED_IN)), "shows": {"-": {"job": {"porteur"}}}},
+    "www:job_detail": {
+        "args": {"-": lambda w: {"pk": w["job"].pk}},
+        "get": on("-", outcomes=only({"porteur", "admin"})),
+    },
+    "www:job_download": {"args": {"-": lambda w: {"pk": w["job"].pk}}, "get": on("-", outcomes=only({"porteur"}))},
     # API: operations (GET on an operation that has none is 405, checked too).
     "/api/health": {"args": NONE, "get": on("-", outcomes=everyone(200))},
     "/api/simulation": {

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "esms_numerique.sons",
     "esms_numerique.indicators",
     "esms_numerique.notifications",
+    "esms_numerique.jobs",
     "esms_numerique.www",
 ]
 

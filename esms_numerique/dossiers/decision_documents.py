@@ -159,7 +159,7 @@ def _result(dossier: Dossier) -> dict:
     return dossier.filed_result or dossier.result or {}
 
 
-def _amount_lines(doc: PdfDocument, dossier: Dossier) -> list[str]:
+def _amount_lines(doc: PdfDocument, dossier: Dossier, engaged: bool = True) -> list[str]:
     """The amounts line by line with their rule (frozen at filing), the total computed and the amount engaged, and
     the sources of the rules applied. Returns the rule IDs printed."""
     result = _result(dossier)
@@ -182,8 +182,9 @@ def _amount_lines(doc: PdfDocument, dossier: Dossier) -> list[str]:
     for line in lines:
         sources.setdefault(line["rule"], line.get("source", ""))
     rows = [("Total calculé par les règles au dépôt", format_eur(result.get("total_eur")))]
-    rows.append(("Montant engagé", format_eur(dossier.engaged_eur)))
-    revised = dossier.amount_versions.order_by("number").last()
+    if engaged:
+        rows.append(("Montant engagé", format_eur(dossier.engaged_eur)))
+    revised = dossier.amount_versions.order_by("number").last() if engaged else None
     if revised is not None and dossier.engaged_eur != result.get("total_eur"):
         rows.append(
             (f"Révision du montant (version {revised.number} du {_date(revised.at)})", f"Motif : {revised.reason}")
@@ -401,6 +402,37 @@ def convention(dossier: Dossier) -> bytes:
     doc.paragraph(
         f"Règles du programme citées : F-COUNT, {', '.join(rules)}, F-PAY, "
         f"{', '.join(RATES.values())}. Parties et signataires : {SOURCE}.",
+        small=True,
+    )
+    return doc.render()
+
+
+def filing_receipt(dossier: Dossier) -> bytes:
+    """The porteur's receipt of filing: the frozen result — guichet, ARS pivot, ESSMS, the amounts line by line with
+    their rule, and the findings the instructors will weigh (« à apprécier ») — attached to the filing e-mail."""
+    if dossier.filed_at is None:
+        raise NoDocument("Dossier non déposé")
+    result, who = _result(dossier), authority(dossier)
+    doc = PdfDocument("Accusé de réception du dépôt", f"Accusé de réception {dossier.reference}", header=who.header)
+    doc.paragraph(f"{PROGRAMME} — {result.get('campaign_label') or dossier.campaign}", small=True)
+    _addressee(doc, dossier)
+    doc.paragraph(
+        f"Votre dossier {dossier.reference} « {dossier.title} » a été déposé le {_date(dossier.filed_at)} pour "
+        f"{result.get('essms_count', '—')} ESSMS. Il sera instruit par {who.name}. Le résultat des règles est figé "
+        "à cette date : c'est lui que l'instruction examine."
+    )
+    _amount_lines(doc, dossier, engaged=False)
+    weighed = [f for f in result.get("findings", []) if f.get("verdict") == "a_apprecier"]
+    if weighed:
+        doc.paragraph("Constats que l'instruction appréciera :")
+        doc.table(
+            ["Règle", "FINESS ET", "Constat"],
+            [[f["rule"], f.get("finess_et") or "—", f["message"]] for f in weighed],
+            widths=[2.4 * cm, 2.4 * cm, 12.2 * cm],
+        )
+    doc.paragraph(
+        "Cet accusé de réception ne vaut pas décision : la recevabilité, puis la sélection en comité, vous seront "
+        "notifiées.",
         small=True,
     )
     return doc.render()

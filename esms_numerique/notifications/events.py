@@ -220,6 +220,12 @@ REMINDERS = {
         "complet de preuves doit parvenir à l'ANS avant le {due}, 120 jours après la commande (S-PENDING), faute "
         "de quoi la commande est en risque d'annulation.",
     ),
+    "mesure": Event(
+        Kind.RAPPEL,
+        "mesure d'usage attendue",
+        "Aucune mesure d'usage n'est déposée depuis le {since} pour le projet {reference} « {title} » : déposez le "
+        "résultat de « esms indicateurs calculer » sur la page du dossier (cibles U-*, préalable au solde).",
+    ),
     "sons_calendrier": Event(
         Kind.RAPPEL,
         "demande {what} jusqu'au {due}",

@@ -36,3 +36,21 @@ def on_order_saved(sender, instance, created: bool, raw: bool = False, **kwargs)
             record_failure(instance, "enregistrer", error)
 
     transaction.on_commit(notify)
+
+
+def on_recovery_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """An order to pay back issued (an ESSMS withdrawn, an abandon, a cancelled SONS order) or received: the payer's
+    side and the one who owes are told once the change is committed (D-NOTIFICATIONS)."""
+    if raw or not (created or instance.state == type(instance).State.RECEIVED):
+        return
+
+    def notify() -> None:
+        from .services import notify_recovery, record_failure
+
+        try:
+            notify_recovery(type(instance).objects.get(pk=instance.pk), issued=created)
+        except Exception as error:
+            logger.exception("Notification du reversement %s non écrite", instance.pk)
+            record_failure(instance.dossier or instance.order, "reversement", error)
+
+    transaction.on_commit(notify)

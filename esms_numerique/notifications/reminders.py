@@ -94,11 +94,30 @@ def sons_calendar(today: dt.date) -> Iterator[Due]:
             yield order, ("editeur",), fields, f"{order.pk}:{'avance' if advance else 'solde'}:{due.isoformat()}"
 
 
+def measurements_due(today: dt.date) -> Iterator[Due]:
+    """A dossier in deployment with no usage measurement for `measurement_reminder_days` (since its last one, or
+    since its deployment started): the porteur, once per silence (U-*, F-PAY)."""
+    from django.db.models import Max
+
+    after = dt.timedelta(days=_days("measurement_reminder_days", today))
+    dossiers = (
+        Dossier.objects.filter(state=State.EN_DEPLOIEMENT)
+        .annotate(last_measured=Max("measurements__measurement_date"))
+        .select_related("porteur")
+    )
+    for dossier in dossiers:
+        since = dossier.last_measured or dossier.deployment_started_on
+        if since is not None and today - since >= after:
+            fields = {"since": f"{since:%d/%m/%Y}"}
+            yield dossier, ("porteur",), fields, f"{dossier.pk}:{since.isoformat()}"
+
+
 FINDERS = {
     "complement": complements,
     "fin_deploiement": deployment_ends,
     "sons_preuves": sons_proofs,
     "sons_calendrier": sons_calendar,
+    "mesure": measurements_due,
 }
 
 

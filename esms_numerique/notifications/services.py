@@ -25,6 +25,7 @@ from esms_numerique import clock
 from esms_numerique.accounts.access import access_of
 from esms_numerique.accounts.enums import Role
 from esms_numerique.dossiers.models import Dossier
+from esms_numerique.rules.money import format_eur
 from esms_numerique.sons.models import Order
 
 from . import events
@@ -193,6 +194,30 @@ def notify_order_registered(order: Order) -> list[Notification]:
     return deliver(rows)
 
 
+def notify_recovery(recovery, issued: bool) -> list[Notification]:
+    """An order to pay back, issued or received: for a dossier, its porteur and instructors; for a SONS order, its
+    éditeur (who owes the advance) and the payer."""
+    subject = recovery.dossier or recovery.order
+    what = about(subject)
+    roles = ("porteur", "instructeurs") if recovery.dossier_id else ("editeur", "payeur")
+    amount = format_eur(recovery.amount_eur)
+    if issued:
+        line, lead = "ordre de reversement", f"Un ordre de reversement de {amount} est émis : {recovery.reason}"
+    else:
+        line = "reversement reçu"
+        lead = (
+            f"Le reversement de {amount} est reçu le {recovery.received_on:%d/%m/%Y} ({recovery.received_reference})."
+        )
+    event = f"reversement:{recovery.pk}:{'emis' if issued else 'recu'}"
+    told = {user.pk: (user, role) for role in roles for user in users_for(role, subject)}
+    return deliver(
+        [
+            compose(user, Kind.REVERSEMENT, event, what, line, lead, [("Montant", amount)], role=role)
+            for user, role in told.values()
+        ]
+    )
+
+
 def _workflow_name(subject) -> str:
     if isinstance(subject, Order):
         return "commande SONS"
@@ -259,7 +284,16 @@ def _message(row: Notification) -> EmailMultiAlternatives:
     )
     if row.body_html:
         message.attach_alternative(row.body_html, "text/html")
+    if row.event == FILING_RECEIPT:
+        # The porteur's receipt carries the frozen result as PDF, written when it is sent (the dossier's own data).
+        from esms_numerique.dossiers.decision_documents import filing_receipt
+
+        dossier = Dossier.objects.get(reference=row.reference)
+        message.attach(f"{row.reference}-accuse-de-reception.pdf", filing_receipt(dossier), "application/pdf")
     return message
+
+
+FILING_RECEIPT = "dossier:deposer:accuse"
 
 
 def describe(error: BaseException) -> str:

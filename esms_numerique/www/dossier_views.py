@@ -227,6 +227,7 @@ def _measurement_context(request, dossier) -> dict:
 @login_required
 def dossier_detail(request, reference: str):
     from .after_decision_views import after_decision_context
+    from .notification_views import follow_state
 
     dossier = visible_or_404(request.user, reference)
     annotations = sees_annotations(request.user, dossier)
@@ -253,6 +254,7 @@ def dossier_detail(request, reference: str):
             **pieces_context(dossier, request.user),
             **_measurement_context(request, dossier),
             **after_decision_context(request.user, dossier),
+            "follows": follow_state(request.user, dossier),
             "can_measure": is_porteur_of(request.user, dossier) and dossier.state in OPEN_STATES,
             "can_revise": is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN,
             "revision_bounds": services.revision_bounds(dossier),

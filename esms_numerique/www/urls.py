@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import after_decision_views, committee_views, dashboard_views, dossier_views, registry_views, sons_views, views
+from . import (
+    after_decision_views,
+    committee_views,
+    dashboard_views,
+    dossier_views,
+    notification_views,
+    registry_views,
+    sons_views,
+    views,
+)
+from .job_views import dossier_bundle, dossier_export_job, job_detail, job_download, job_list, registry_import
 from .piece_views import piece_remove, piece_replace
 
 app_name = "www"
@@ -34,6 +44,8 @@ urlpatterns = [
         name="dossier_recovery_received",
     ),
     path("dossiers/<str:reference>/retrait/", after_decision_views.withdraw_essms, name="dossier_withdraw_essms"),
+    path("dossiers/<str:reference>/suivre/", notification_views.follow_toggle, name="dossier_follow"),
+    path("compte/notifications/", notification_views.preferences, name="notification_preferences"),
     path("dossiers/<str:reference>/transfert/", after_decision_views.transfer_dossier, name="dossier_transfer"),
     path("dossiers/<str:reference>/echeance/", after_decision_views.extend_deadline, name="dossier_extend_deadline"),
     path("dossiers/<str:reference>/mesures/", dossier_views.dossier_measurements, name="dossier_measurements"),
@@ -80,6 +92,13 @@ urlpatterns = [
         name="order_recovery_received",
     ),
     path("sons/commandes/<str:reference>/<str:document>.pdf", sons_views.order_document, name="order_document"),
+    # Background work (DECISION D-JOBS): before « repertoire/<finess>/ », which would take « import » for a FINESS.
+    path("repertoire/import/", registry_import, name="registry_import"),
+    path("dossiers/<str:reference>/archive/", dossier_bundle, name="dossier_bundle"),
+    path("travaux/", job_list, name="job_list"),
+    path("travaux/export-dossiers.<str:fmt>", dossier_export_job, name="job_dossier_export"),
+    path("travaux/<uuid:pk>/", job_detail, name="job_detail"),
+    path("travaux/<uuid:pk>/resultat/", job_download, name="job_download"),
     path("repertoire/", registry_views.search, name="registry_search"),
     path("repertoire/<str:finess>/", registry_views.detail, name="registry_detail"),
     path("repertoire/<str:finess>/secteur/", registry_views.correct_sector, name="registry_correct_sector"),

@@ -124,7 +124,7 @@ def test_the_commands(people, smtp, committed, filed):
     assert (result.exit_code, result.output) == (0, "Courriels : 1 envoyé.\n")
     result = committed(runner.invoke, main, ["notifications", "rappels", "--date", "2024-03-12"])
     assert result.output == (
-        "Rappels du 12/03/2024 : complement 0, fin_deploiement 0, sons_preuves 0, sons_calendrier 0.\n"
+        "Rappels du 12/03/2024 : complement 0, fin_deploiement 0, sons_preuves 0, sons_calendrier 0, mesure 0.\n"
     )
     assert runner.invoke(main, ["notifications", "rappels", "--date", "12/03"]).exit_code == 2
     assert committed(runner.invoke, main, ["notifications", "recapitulatif"]).output == "Récapitulatifs envoyés : 0.\n"

@@ -16,6 +16,7 @@ from esms_numerique.notifications.models import Notification
 from esms_numerique.notifications.services import follow, is_following, unfollow
 from esms_numerique.sons.workflow import WORKFLOW as ORDERS
 from tests.dossiers.conftest import attach_pieces, grappe, make_user, paid_through_request, through_committee
+from tests.pdfs import pdf_text
 
 from .conftest import address, body, subject
 
@@ -46,6 +47,11 @@ def test_a_dossier_lifecycle_by_email(people, smtp):
     assert receipt["From"] == "ESMS numérique <ne-pas-repondre@esms.exemple.gouv.fr>"
     assert PAGE in body(receipt) and f'href="{PAGE}"' in body(receipt, "html")
     assert "Montant calculé au dépôt (figé)" in body(receipt) and "régional (ARS Bretagne)" in body(receipt)
+    # The frozen result as PDF (issue 11: « porteur receipt with the frozen result as PDF »).
+    (pdf,) = [part for part in receipt.iter_attachments() if part.get_content_type() == "application/pdf"]
+    receipt_text = pdf_text(pdf.get_content())
+    assert "Accusé de réception du dépôt" in receipt_text and "F-USAGE" in receipt_text
+    assert "84 000 €" in receipt_text.replace("\u202f", " ")
 
     # The colleague stops following; CNSA follows this regional dossier.
     unfollow(colleague, dossier)

@@ -12,7 +12,7 @@ from tests.dossiers.conftest import attach_pieces, grappe, through_committee
 from .conftest import address, body
 
 pytestmark = pytest.mark.django_db
-NONE = {"complement": 0, "fin_deploiement": 0, "sons_preuves": 0, "sons_calendrier": 0}
+NONE = {"complement": 0, "fin_deploiement": 0, "sons_preuves": 0, "sons_calendrier": 0, "mesure": 0}
 
 
 @pytest.fixture
@@ -61,3 +61,22 @@ def test_a_deployment_end_is_recalled_thirty_days_before(people, smtp, settings,
     assert sorted(r[0] for r, _ in smtp.received) == sorted([address(porteur), address(ars)])
     assert remind(settings, "2024-11-12") == NONE
     assert len(smtp.received) == 2
+
+
+def test_a_dossier_in_deployment_without_measurement_is_recalled_once(people, smtp, settings, remind):
+    from tests.dossiers.conftest import paid_through_request
+
+    porteur, ars = people["porteur"], people["ars"]
+    dossier = filed(people)
+    for name in ("declarer_recevable", "instruire"):
+        dossier = apply_transition(ars, dossier, name, dossier.version)
+    dossier = through_committee(ars, dossier)
+    for name in ("engager", "signer_convention"):
+        dossier = apply_transition(ars, dossier, name, dossier.version)
+    dossier = paid_through_request(porteur, ars, dossier)
+    apply_transition(porteur, dossier, "demarrer_deploiement", dossier.version)  # on 11/03/2024
+    assert remind(settings, "2024-04-24")["mesure"] == 0
+    assert remind(settings, "2024-04-25")["mesure"] == 1  # 45 days without a measurement
+    (message,) = [m for _, m in smtp.received if "mesure d'usage attendue" in str(m["Subject"])]
+    assert "depuis le 11/03/2024" in body(message)
+    assert remind(settings, "2024-04-26")["mesure"] == 0
