@@ -130,7 +130,7 @@ def test_concurrent_creations_get_distinct_references(users):
         pytest.skip("concurrent connections: PostgreSQL (CI)")
     from django.db import close_old_connections
 
-    barrier = threading.Barrier(5)
+    barrier = threading.Barrier(10)
     references, errors = [], []
 
     def create(n):
@@ -142,13 +142,13 @@ def test_concurrent_creations_get_distinct_references(users):
         finally:
             close_old_connections()
 
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(5)]
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(references) == [f"ESMS-2024-{n:05d}" for n in range(1, 6)]
+    assert sorted(references) == [f"ESMS-2024-{n:05d}" for n in range(1, 11)]
 
 
 def engaged_and_paid(users):
