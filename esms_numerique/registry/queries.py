@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Q, QuerySet
 
 from .models import Establishment
+
+FINESS_SHAPE = re.compile(r"[0-9][0-9AB][0-9]{7}")
 
 
 def search_establishments(
@@ -20,8 +24,11 @@ def search_establishments(
     if not include_closed:
         qs = qs.filter(closed_snapshot__isnull=True)
     q = q.strip()
-    if q:
-        qs = qs.filter(Q(finess_et=q.upper()) | Q(name__icontains=q) | Q(long_name__icontains=q))
+    if FINESS_SHAPE.fullmatch(q.upper()):
+        # A FINESS number: an exact match through the unique index, not a scan of the names.
+        qs = qs.filter(finess_et=q.upper())
+    elif q:
+        qs = qs.filter(Q(name__icontains=q) | Q(long_name__icontains=q))
     if department:
         qs = qs.filter(department=department.strip().upper())
     if region:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
+from django.db.models import IntegerField, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -100,7 +102,13 @@ def dossier_list(request):
     if state in State.values:
         dossiers = dossiers.filter(state=state)
     due = request.GET.get("echeance", "")
-    listed = dossiers[:500]
+    # The list shows two numbers of the live result: read them in SQL, never decode the grappe's JSON (national
+    # scale: 1 400 dossiers).
+    dossiers = dossiers.annotate(
+        listed_count=Cast(KT("result__essms_count"), IntegerField()),
+        listed_total=Cast(KT("result__total_eur"), IntegerField()),
+    )
+    listed = dossiers.defer("grappe", "result", "filed_result")[:500]
     if due in DEADLINE_FILTERS:
         # D-AFTER-DECISION: « échéance dépassée / proche » over the dossiers that have one.
         listed = [d for d in dossiers.filter(state__in=WITH_DEADLINE)[:500] if _due_matches(d, due)]
