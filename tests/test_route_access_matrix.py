@@ -546,6 +546,23 @@ EXPECTED: dict[str, dict] = {
         },
         "changes": {"own": {"ars"}},
     },
+    "www:dossier_join_essms": {
+        "args": DOSSIERS,
+        "get": on("own", "foreign", "draft", outcomes=everyone(405)),
+        "post": {
+            # The instructors of a retained dossier; a refusal by the rules comes back to the page (302).
+            "own": only(SEES_OWN, ok=403, ars=BACK),
+            "foreign": only(SEES_FOREIGN, ok=403, autre_ars=BACK),  # not retained: refused
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "body": lambda w, variant: {
+            "version": w[variant].version,
+            "finess_et": w[variant].grappe["essms"][0]["finess_et"],  # already in it: refused, nothing changes
+            "agreement": "on",
+            "timetable": "Déploiement au second semestre.",
+            "reason": "Décision de l'ARS.",
+        },
+    },
     "www:dossier_follow": {
         "args": DOSSIERS,
         "get": on("own", "foreign", "draft", outcomes=everyone(405)),

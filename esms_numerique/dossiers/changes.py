@@ -70,6 +70,19 @@ def replace_essms(user, dossier: Dossier, expected_version: int, finess_et: str,
     return _change_grappe(user, dossier, expected_version, finess_et, by, reason)
 
 
+def join_essms(
+    user, dossier: Dossier, expected_version: int, finess_et: str, agreement: bool, timetable: str, reason: str
+) -> Dossier:
+    """E-JOIN (AAP24 3.2.D): an isolated ESSMS joins a funded grappe with the porteur's agreement and a timetable
+    consistent with the project's: a new version re-run by the rules, which fund it — the amount engaged rises to
+    the new total (a new version of the amount), the ledger holds it (E-NO-DOUBLE)."""
+    if not agreement:
+        raise DossierError("E-JOIN : l'accord du porteur est requis pour qu'un ESSMS rejoigne la grappe.")
+    if not timetable.strip():
+        raise DossierError("E-JOIN : indiquez le calendrier de déploiement de l'ESSMS, cohérent avec celui du projet.")
+    return _change_grappe(user, dossier, expected_version, "", finess_et, f"{reason.strip()} — {timetable.strip()}")
+
+
 def _replacement(leaving: str, by: str) -> dict[str, Any]:
     from esms_numerique.registry.models import Establishment
 
@@ -88,19 +101,23 @@ def _change_grappe(
     reason = _reason(reason)
     finess_et = finess_et.strip().upper()
     by = by.strip().upper() if by else None
-    change = f"Remplacement de l'ESSMS {finess_et} par {by}" if by else f"Retrait de l'ESSMS {finess_et}"
+    joining = by is not None and not finess_et
+    if joining:
+        change = f"Arrivée de l'ESSMS {by} (E-JOIN)"
+    else:
+        change = f"Remplacement de l'ESSMS {finess_et} par {by}" if by else f"Retrait de l'ESSMS {finess_et}"
     with transaction.atomic():
         locked = _locked(dossier, expected_version)
         if locked.state not in CHANGEABLE:
             raise DossierError(f"Le dossier est « {locked.state_label} » : sa grappe ne change plus.")
         essms = locked.grappe.get("essms", [])
         kept = [e for e in essms if str(e.get("finess_et", "")).strip().upper() != finess_et]
-        if len(kept) == len(essms):
+        if len(kept) == len(essms) and not joining:
             raise DossierError(f"L'ESSMS {finess_et} n'est pas dans la grappe du dossier.")
         if by:
             if any(str(e.get("finess_et", "")).strip().upper() == by for e in essms):
                 raise DossierError(f"L'ESSMS {by} est déjà dans la grappe.")
-            kept.append(_replacement(finess_et, by))
+            kept.append({"finess_et": by} if joining else _replacement(finess_et, by))
         if not kept:
             raise DossierError("La grappe ne peut pas perdre son dernier ESSMS : le porteur se désiste.")
         grappe = {**locked.grappe, "essms": kept}
@@ -121,7 +138,8 @@ def _change_grappe(
                 actor=user,
             )
         before = locked.engaged_eur or 0
-        engaged = min(before, result["total_eur"])
+        # A withdrawal or a replacement never raises the amount; a newcomer (E-JOIN) is funded by the new total.
+        engaged = result["total_eur"] if joining else min(before, result["total_eur"])
         GrappeVersion.objects.create(
             dossier=locked,
             number=locked.grappe_versions.count() + 1,

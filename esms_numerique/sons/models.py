@@ -67,6 +67,11 @@ class Order(models.Model):
     version = models.PositiveIntegerField(default=1)
     advance_paid_eur = models.PositiveIntegerField("avance versée", null=True, blank=True)
     va_signed_on = models.DateField("VA signée le", null=True, blank=True)
+    advance_paid_on = models.DateField("avance versée le", null=True, blank=True)
+    advance_payment_reference = models.CharField("référence du paiement de l'avance", max_length=64, blank=True)
+    balance_paid_eur = models.PositiveIntegerField("solde versé", null=True, blank=True)
+    balance_paid_on = models.DateField("solde versé le", null=True, blank=True)
+    balance_payment_reference = models.CharField("référence du paiement du solde", max_length=64, blank=True)
     recovery_eur = models.PositiveIntegerField(
         "montant à recouvrer",
         null=True,

@@ -439,7 +439,20 @@ def va_all_yes(order: Order, data: dict[str, Any]) -> None:
 
 @WORKFLOW.effect("pay_advance")
 def pay_advance(order: Order, data: dict[str, Any]) -> dict[str, Any]:
-    return {"advance_paid_eur": order.result.get("advance_eur") or 0}
+    return {
+        "advance_paid_eur": order.result.get("advance_eur") or 0,
+        "advance_paid_on": data.get("date") or clock.today(),
+        "advance_payment_reference": data.get("payment_reference") or "",
+    }
+
+
+@WORKFLOW.effect("pay_balance")
+def pay_balance(order: Order, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "balance_paid_eur": order.result.get("balance_eur") or 0,
+        "balance_paid_on": data.get("date") or clock.today(),
+        "balance_payment_reference": data.get("payment_reference") or "",
+    }
 
 
 @WORKFLOW.effect("sign_va")
@@ -498,10 +511,13 @@ def next_deadline(order: Order) -> dict[str, Any] | None:
     return {"due": due, "label": label, "overdue": clock.today() > due}
 
 
-def apply_order_transition(user, order: Order, name: str, expected_version: int, comment: str = "") -> Order:
+def apply_order_transition(
+    user, order: Order, name: str, expected_version: int, comment: str = "", data: dict[str, Any] | None = None
+) -> Order:
     transition = check_allowed(WORKFLOW, order, name, actor_of(user, order))
 
     def audit(changed: Order, before: dict[str, Any], after: dict[str, Any]) -> None:
         _audit(user, f"order:{name}", changed, before=before, after=after, reason=comment)
 
-    return fire(WORKFLOW, order, transition, user, expected_version, {"comment": comment}, record_ledger, audit)
+    inputs = {**(data or {}), "comment": comment}
+    return fire(WORKFLOW, order, transition, user, expected_version, inputs, record_ledger, audit)

@@ -33,6 +33,11 @@ class Actor(models.TextChoices):
 S = OrderState
 BEFORE_BALANCE = frozenset({S.SIGNEE, S.AVANCE_DEMANDEE, S.AVANCE_VERSEE, S.PRESTATION_REALISEE, S.VA_SIGNEE})
 ADVANCE_PAID = frozenset({S.AVANCE_VERSEE, S.PRESTATION_REALISEE, S.VA_SIGNEE, S.SOLDE_DEMANDE})
+# The ASP pays; the national instructors record the payment's date and, when they have it, its reference.
+PAYMENT_INPUTS = (
+    Input("date", "Versé le", "date", help="Aujourd'hui si vide."),
+    Input("payment_reference", "Référence du paiement (ASP)", "text"),
+)
 ATTESTATION = Input(
     "comment", "Motif de l'annulation (attestation)", "text", required=True, demand="le motif de l'attestation"
 )
@@ -52,6 +57,7 @@ ORDER_TRANSITIONS = [
         frozenset({S.AVANCE_DEMANDEE}),
         S.AVANCE_VERSEE,
         frozenset({Actor.PAYEUR}),
+        inputs=PAYMENT_INPUTS,
         effect="pay_advance",
         notifies=("editeur",),
     ),
@@ -88,6 +94,8 @@ ORDER_TRANSITIONS = [
         frozenset({S.SOLDE_DEMANDE}),
         S.SOLDE_VERSE,
         frozenset({Actor.PAYEUR}),
+        inputs=PAYMENT_INPUTS,
+        effect="pay_balance",
         notifies=("editeur",),
     ),
     Transition(

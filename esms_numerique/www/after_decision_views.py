@@ -32,6 +32,14 @@ class WithdrawForm(DsfrBaseForm):
         self.fields["finess_et"].choices = [(f, f) for f in essms]
 
 
+class JoinForm(DsfrBaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    finess_et = forms.CharField(label="FINESS ET de l'ESSMS isolé qui rejoint la grappe", max_length=9)
+    agreement = forms.BooleanField(label="Le porteur a donné son accord", required=False)
+    timetable = forms.CharField(label="Calendrier de déploiement de l'ESSMS", widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label="Motif (décision de l'ARS)", widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class TransferForm(DsfrBaseForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     finess_ej = forms.CharField(label="FINESS EJ du nouvel OG porteur", max_length=9)
@@ -71,6 +79,9 @@ def after_decision_context(user, dossier) -> dict:
         if instructor and dossier.state in changes.CHANGEABLE and len(grappe_essms) > 1
         else None,
         "transfer_form": TransferForm(initial={"version": dossier.version}) if instructor else None,
+        "join_form": JoinForm(initial={"version": dossier.version})
+        if instructor and dossier.state in changes.CHANGEABLE
+        else None,
         "extend_form": ExtendForm(initial={"version": dossier.version})
         if instructor and dossier.convention_signed_on
         else None,
@@ -193,4 +204,29 @@ def extend_deadline(request, reference: str):
         reference,
         lambda: changes.extend_deadline(request.user, dossier, data["version"], data["until"], data["reason"]),
         f"Fin de déploiement prolongée au {data['until']:%d/%m/%Y}.",
+    )
+
+
+@require_POST
+@login_required
+def join_essms(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Refusé : {_errors(form)}")
+        return redirect("www:dossier_detail", reference=reference)
+    data = form.cleaned_data
+    return _apply(
+        request,
+        reference,
+        lambda: changes.join_essms(
+            request.user,
+            dossier,
+            data["version"],
+            data["finess_et"],
+            data["agreement"],
+            data["timetable"],
+            data["reason"],
+        ),
+        f"L'ESSMS {data['finess_et']} rejoint la grappe : montants recalculés (E-JOIN).",
     )

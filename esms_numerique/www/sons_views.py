@@ -92,6 +92,11 @@ ORDER_EXPORT_COLUMNS = [
     ("Total (€)", lambda o: o.result.get("total_eur")),
     ("Avance (€)", lambda o: o.result.get("advance_eur")),
     ("Avance versée (€)", lambda o: o.advance_paid_eur),
+    ("Avance versée le", lambda o: o.advance_paid_on.isoformat() if o.advance_paid_on else ""),
+    ("Référence de l'avance", lambda o: o.advance_payment_reference),
+    ("Solde versé (€)", lambda o: o.balance_paid_eur),
+    ("Solde versé le", lambda o: o.balance_paid_on.isoformat() if o.balance_paid_on else ""),
+    ("Référence du solde", lambda o: o.balance_payment_reference),
     ("À recouvrer (€)", lambda o: o.recovery_eur),
 ]
 
@@ -194,6 +199,7 @@ def order_transition(request, reference: str):
             request.POST.get("transition", ""),
             int(version) if version.isdigit() else 0,
             request.POST.get("comment", ""),
+            {name: request.POST.get(name, "") for name in ("date", "payment_reference")},
         )
     except OrderError as problem:
         messages.error(request, f"Action refusée : {problem}")

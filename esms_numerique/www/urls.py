@@ -44,6 +44,7 @@ urlpatterns = [
         name="dossier_recovery_received",
     ),
     path("dossiers/<str:reference>/retrait/", after_decision_views.withdraw_essms, name="dossier_withdraw_essms"),
+    path("dossiers/<str:reference>/arrivee/", after_decision_views.join_essms, name="dossier_join_essms"),
     path("dossiers/<str:reference>/suivre/", notification_views.follow_toggle, name="dossier_follow"),
     path("compte/notifications/", notification_views.preferences, name="notification_preferences"),
     path("dossiers/<str:reference>/transfert/", after_decision_views.transfer_dossier, name="dossier_transfer"),

@@ -281,3 +281,19 @@ def test_a_newcomer_already_funded_elsewhere_cannot_join(users):
         replace_essms(ars, first, first.version, GRAPPE_FINESS[3], GRAPPE_FINESS[10], "Reprise.")
     first.refresh_from_db()
     assert first.grappe_versions.count() == 0
+
+
+def test_an_isolated_essms_joins_a_funded_grappe_with_the_porteurs_agreement(users):
+    from esms_numerique.dossiers.changes import join_essms
+
+    ars = users["ars"]
+    dossier = conventioned(users, count=4)
+    with pytest.raises(DossierError, match="accord du porteur"):
+        join_essms(ars, dossier, dossier.version, GRAPPE_FINESS[12], False, "S2 2024", "Rejoint le projet.")
+    with pytest.raises(DossierError, match="calendrier"):
+        join_essms(ars, dossier, dossier.version, GRAPPE_FINESS[12], True, " ", "Rejoint le projet.")
+    dossier = join_essms(ars, dossier, dossier.version, GRAPPE_FINESS[12], True, "S2 2024", "Rejoint le projet.")
+    assert (dossier.engaged_eur, dossier.filed_result["essms_count"]) == (105000, 5)  # 5 × (7 000 + 14 000)
+    assert FundedEssms.objects.filter(dossier=dossier, finess_et=GRAPPE_FINESS[12], holds=True).exists()
+    assert dossier.grappe_versions.last().change == f"Arrivée de l'ESSMS {GRAPPE_FINESS[12]} (E-JOIN)"
+    assert dossier.amount_versions.last().amount_eur == 105000

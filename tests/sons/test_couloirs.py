@@ -188,3 +188,26 @@ def test_a_late_balance_request_is_refused(sectors_world, settings):
     }
     with pytest.raises(OrderError, match="demandes de solde du couloir MS1 sont closes depuis le 03/04/2024"):
         apply_order_transition(editor, signed, "demander_solde", signed.version)
+
+
+def test_the_payer_records_each_payment_with_its_date_and_reference(sectors_world):
+    from django.test import Client
+
+    editor, cnsa = sectors_world["editeur"], sectors_world["cnsa"]
+    signed = apply_order_transition(editor, order(sectors_world, "MS1", ESSMS[:2]), "demander_avance", 1)
+    payer = Client()
+    payer.force_login(cnsa)
+    page = payer.get(f"/sons/commandes/{signed.reference}/").content.decode()
+    assert 'name="payment_reference"' in page and 'type="date"' in page
+    payer.post(
+        f"/sons/commandes/{signed.reference}/action/",
+        {"transition": "verser_avance", "version": signed.version, "date": "2023-05-10", "payment_reference": "ASP-1"},
+    )
+    signed.refresh_from_db()
+    assert (signed.state, signed.advance_paid_on, signed.advance_payment_reference) == (
+        OrderState.AVANCE_VERSEE,
+        dt.date(2023, 5, 10),
+        "ASP-1",
+    )
+    assert signed.advance_paid_eur == signed.result["advance_eur"]
+    assert "ASP-1" in payer.get(f"/sons/commandes/{signed.reference}/").content.decode()
