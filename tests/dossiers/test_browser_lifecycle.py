@@ -96,6 +96,17 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     assert "Retenu" in letter_text or "retenu" in letter_text
     assert "449 000 €" in letter_text.replace("\u202f", " ") and "tribunal administratif" in letter_text
     assert SMALL_OG_ESSMS in convention_text and "EJ-2024-0042" in convention_text
+    # The porteur uploads the convention it signed; the checklist ticks it; the ARS records the signature.
+    porteur.reload()
+    porteur.select_option("#piece-form select[name=code]", "convention_signee")
+    porteur.set_input_files(
+        "#piece-form input[name=file]",
+        files=[{"name": "convention-signee.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+    )
+    porteur.get_by_role("button", name="Joindre la pièce").click()
+    porteur.wait_for_load_state()
+    assert "convention-signee.pdf" in porteur.inner_text("#pieces")
+    ars.reload()
     act(ars, "signer_convention")
     assert ars.text_content("#state").strip() == "Convention signée"
 
