@@ -35,3 +35,4 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/finess_import.py
 	$(PY) benchmarks/indicators.py
+	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/national_scale.py

@@ -5,7 +5,8 @@ from django.urls import include, path
 from esms_numerique.api.api import api
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    # The admin's address is the deployment's own (ADMIN_PATH, docs/decisions.md, D-AUDIT-KEY).
+    path(settings.ADMIN_PATH, admin.site.urls),
     path("api/", api.urls),
     path("", include("esms_numerique.www.urls")),
 ]

@@ -238,13 +238,39 @@ def demo_generate(scale: str, out: str, seed: int, legacy: bool) -> None:
 
 @demo.command("load", help="Charge la démonstration locale : répertoire synthétique et comptes de démonstration.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default="var/demo", show_default=True)
-def demo_load(directory: str) -> None:
+@click.option(
+    "--scale",
+    type=click.Choice(["small", "national"]),
+    default="small",
+    show_default=True,
+    help="national : répertoire national, environ 1 400 dossiers dans les 18 régions (base sans dossier).",
+)
+@click.option(
+    "--dossiers", "count", type=click.IntRange(22), default=None, help="Nombre de dossiers (national : 1 400)."
+)
+def demo_load(directory: str, scale: str, count: int | None) -> None:
     from pathlib import Path
 
     _django()
-    from esms_numerique.demo_load import load_demo
+    if scale == "small":
+        if count is not None:
+            raise click.UsageError("--dossiers ne vaut que pour --scale national.")
+        from esms_numerique.demo_load import load_demo
 
-    for line in load_demo(Path(directory)):
+        for line in load_demo(Path(directory)):
+            click.echo(line)
+        return
+    from esms_numerique import demo_national
+
+    files = demo_national.national_registry(Path(directory))
+    total = files.et.read_bytes().count(b"\n") + files.ej.read_bytes().count(b"\n")
+    with click.progressbar(length=total * 2, label="Import FINESS", file=sys.stderr) as bar:
+        click.echo(demo_national.import_registry(files, bar.update), err=True)
+        bar.update(total * 2)
+    count = count or demo_national.NATIONAL_DOSSIERS
+    with click.progressbar(length=count, label="Dossiers", file=sys.stderr) as bar:
+        lines = demo_national.load_dossiers(count, bar.update)
+    for line in lines:
         click.echo(line)
 
 
@@ -253,18 +279,38 @@ def audit() -> None:
     pass
 
 
-@audit.command("verify", help="Vérifie que le journal d'audit n'a pas été altéré.")
+@audit.command("verify", help="Vérifie le journal d'audit : chaîne, empreintes à clé et ancres quotidiennes.")
 def audit_verify() -> None:
     _django()
-    from esms_numerique.audit.services import verify_chain
+    from esms_numerique.audit.services import verify
 
-    problems = verify_chain()
-    for problem in problems:
+    report = verify()
+    for problem in report.problems:
         click.echo(f"  - {problem}", err=True)
-    if problems:
+    if report.problems:
         click.echo("Journal d'audit altéré.", err=True)
         sys.exit(1)
     click.echo("Journal d'audit intact.")
+    anchored = f"dernière ancre du {report.last_anchor}" if report.anchors else "aucune ancre (esms audit ancrer)"
+    click.echo(f"{report.entries} entrée(s), {report.anchors} ancre(s) vérifiée(s), {anchored}.", err=True)
+
+
+@audit.command(
+    "ancrer",
+    help="Écrit dans AUDIT_ANCHOR_DIR l'ancre signée du jour (dernière entrée et son empreinte), hors de la base.",
+)
+def audit_anchor() -> None:
+    _django()
+    from esms_numerique.audit.services import write_anchor
+
+    try:
+        path, anchor = write_anchor()
+    except ValueError as error:
+        click.echo(f"Journal d'audit altéré, rien n'est ancré : {error}", err=True)
+        sys.exit(1)
+    # Printed too: the scheduler's mail keeps a copy of each anchor away from the machine.
+    click.echo(json.dumps(anchor, ensure_ascii=False))
+    click.echo(f"Ancre écrite : {path}", err=True)
 
 
 @main.group(help="Registre des ESSMS financés (un FINESS géographique, un financement).")

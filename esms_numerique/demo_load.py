@@ -203,6 +203,53 @@ def _attach_demo_pieces(user: User, dossier: Dossier) -> None:
         add_piece(user, dossier, code, SimpleUploadedFile(f"{code}.pdf", DEMO_PDF, "application/pdf"))
 
 
+def play(
+    porteur: User,
+    instructor: User,
+    committee,
+    title: str,
+    grappe: dict[str, Any],
+    steps: list[str],
+    day: dt.date = DEMO_FILED_ON,
+) -> Dossier:
+    """One demo dossier through the services: created with its pieces, then each step of its path (PATHS); created,
+    filed and decided on `day`, measured up to the demo's date."""
+    with clock.pinned(day):
+        dossier = create_dossier(porteur, title, "2024", grappe)
+        if steps:
+            _attach_demo_pieces(porteur, dossier)
+            dossier.refresh_from_db()
+    item = None
+    for step in steps:
+        actor = porteur if step.startswith("p:") else instructor
+        name = step.removeprefix("p:")
+        if name == "inscrire_comite":
+            with clock.pinned(day):
+                item = add_to_agenda(instructor, committee, dossier)
+        elif name in ("retenir", "ne_pas_retenir"):
+            decision = "retenu" if name == "retenir" else "non_retenu"
+            with clock.pinned(day):
+                decide(instructor, item, decision, "Décision de démonstration")
+        elif name.startswith("$"):
+            # A step of the dossier's latest payment request (approve, pay with a reference).
+            request = dossier.payment_requests.latest("id")
+            reference = {"payment_reference": f"DEMO-{dossier.reference}-{request.kind}"}
+            with clock.pinned(day if request.kind == "avance" else clock.today()):
+                apply_payment_transition(instructor, request, name[1:], request.version, reference)
+        elif name in MEASURED:
+            if name == "enregistrer_cibles":
+                _demo_measurements(porteur, dossier)
+            apply_transition(actor, dossier, name, dossier.version, "", {"expenses_statement": True})
+        else:
+            comment = "Commentaire de démonstration" if name in COMMENTED else ""
+            with clock.pinned(day):
+                apply_transition(actor, dossier, name, dossier.version, comment)
+        dossier.refresh_from_db()
+    if dossier.state == State.EN_DEPLOIEMENT:
+        _demo_measurements(porteur, dossier, reached=False)
+    return dossier
+
+
 def load_demo(directory: Path) -> list[str]:
     files = generate(directory, "small")
     report = import_extracts(
@@ -237,39 +284,7 @@ def load_demo(directory: Path) -> list[str]:
                     "operation": "upgrade",
                     "essms": [{"finess_et": f} for f in essms[start : start + size]],
                 }
-                with clock.pinned(DEMO_FILED_ON):
-                    dossier = create_dossier(porteur, "Démonstration", "2024", grappe)
-                    if steps:
-                        _attach_demo_pieces(porteur, dossier)
-                        dossier.refresh_from_db()
-                item = None
-                for step in steps:
-                    actor = porteur if step.startswith("p:") else instructor
-                    name = step.removeprefix("p:")
-                    if name == "inscrire_comite":
-                        with clock.pinned(DEMO_FILED_ON):
-                            item = add_to_agenda(instructor, committee, dossier)
-                    elif name in ("retenir", "ne_pas_retenir"):
-                        decision = "retenu" if name == "retenir" else "non_retenu"
-                        with clock.pinned(DEMO_FILED_ON):
-                            decide(instructor, item, decision, "Décision de démonstration")
-                    elif name.startswith("$"):
-                        # A step of the dossier's latest payment request (approve, pay with a reference).
-                        request = dossier.payment_requests.latest("id")
-                        reference = {"payment_reference": f"DEMO-{dossier.reference}-{request.kind}"}
-                        with clock.pinned(DEMO_FILED_ON if request.kind == "avance" else clock.today()):
-                            apply_payment_transition(instructor, request, name[1:], request.version, reference)
-                    elif name in MEASURED:
-                        if name == "enregistrer_cibles":
-                            _demo_measurements(porteur, dossier)
-                        apply_transition(actor, dossier, name, dossier.version, "", {"expenses_statement": True})
-                    else:
-                        comment = "Commentaire de démonstration" if name in COMMENTED else ""
-                        with clock.pinned(DEMO_FILED_ON):
-                            apply_transition(actor, dossier, name, dossier.version, comment)
-                    dossier.refresh_from_db()
-                if dossier.state == State.EN_DEPLOIEMENT:
-                    _demo_measurements(porteur, dossier, reached=False)
+                dossier = play(porteur, instructor, committee, "Démonstration", grappe, steps)
                 Dossier.objects.filter(pk=dossier.pk).update(title=f"Démonstration — {dossier.state_label}")
             with clock.pinned(DEMO_ORDERS_ON):
                 count = _demo_orders(editor_user, porteur, payer, entity, essms[len(essms) - 40 :])

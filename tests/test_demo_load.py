@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
+from django.test import RequestFactory
 
 from esms_numerique.audit.services import verify_chain
 from esms_numerique.demo_load import load_demo
@@ -23,7 +24,9 @@ def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
     assert sorted(Order.objects.values_list("state", flat=True)) == ["annulee", "prestation_realisee", "solde_verse"]
     assert set(Dossier.objects.values_list("state", flat=True)) == set(State.values)
     for username in ("admin", "instructeur", "cnsa", "grades", "porteur", "editeur"):
-        assert authenticate(username=username, password=f"{username}-esms-demo") is not None, username
+        # (the sign-in lockout, django-axes, counts by address: authenticating takes a request)
+        request = RequestFactory().post("/connexion/")
+        assert authenticate(request, username=username, password=f"{username}-esms-demo") is not None, username
     closed = Dossier.objects.get(state=State.CLOS)
     assert closed.balance_paid_eur + closed.advance_paid_eur == closed.engaged_eur
     assert closed.committee_items.get().decision == "retenu"

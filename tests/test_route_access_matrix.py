@@ -695,6 +695,73 @@ EXPECTED: dict[str, dict] = {
         "body": lambda w, variant: {"decision": "retenu", "reason": "Retenu par le comité."},
         "changes": {"own": {"ars"}},
     },
+    # Selection under envelopes (DECISION D-SELECTION): CNSA sets the envelopes (the administrator reads them); a
+    # dossier's grid is read by those who read its private annotations and filled by its instructors while it is
+    # instructed (own: in deployment, foreign: only filed — refused, back to the page); a committee's proposal and
+    # charts are its instructors' (no envelope in this world: the proposal is refused, back to the page).
+    "www:selection_envelopes": {
+        "args": NONE,
+        "get": on("-", outcomes=only({"national", "admin"}, denied=403)),
+        "post": on("-", outcomes=only({"national"}, ok=BACK, denied=403)),
+        "body": lambda w, variant: {
+            "campaign": "2024",
+            "region": "53",
+            "amount_eur": 5_000_000,
+            "effective_on": "2024-01-15",
+            "reference": "Délégation CNSA 2024, annexe 1",
+            "reason": "Enveloppe régionale 2024.",
+        },
+        "changes": {"-": {"national"}},
+    },
+    "www:selection_grid": {
+        "args": DOSSIERS | {"pending": ref("pending")},
+        "get": {
+            "own": only(SEES_OWN, porteur=403, observateur=403),
+            "pending": only(SEES_OWN, porteur=403, observateur=403),
+            "foreign": only(SEES_FOREIGN, autre_porteur=403),
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "post": {
+            "own": only(SEES_OWN, ok=403, ars=BACK),
+            "pending": only(SEES_OWN, ok=403, ars=BACK),
+            "foreign": only(SEES_FOREIGN, ok=403, autre_ars=BACK),
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "body": lambda w, variant: {
+            f"note_{row['code']}": "2" for row in default_tree().get("selection/grid.criteria").values[-1].value
+        },
+        "changes": {"pending": {"ars"}},
+    },
+    "www:selection_proposal": {
+        "args": COMMITTEES,
+        "get": {
+            "own": only({"ars", "admin"}),
+            "foreign": only({"autre_ars", "admin"}),
+            "national": only({"national", "admin"}),
+        },
+        "post": {
+            "own": only({"ars", "admin"}, ok=BACK, admin=403),
+            "foreign": only({"autre_ars", "admin"}, ok=BACK, admin=403),
+            "national": only({"national", "admin"}, ok=BACK, admin=403),
+        },
+        "body": lambda w, variant: (
+            {"objective": "score", "acquisition_bonus": 20, "territory_tolerance": 15}
+            | {
+                f"{bound}_{code}": value
+                for code in ("PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM")
+                for bound, value in (("min", 0), ("max", 100))
+            }
+        ),
+    },
+    "www:selection_whatif": {"args": NONE, "get": on("-", outcomes=only({"national", "admin"}, denied=403))},
+    "www:selection_chart": {
+        "args": with_args(COMMITTEES, name="secteurs"),
+        "get": {
+            "own": only({"ars", "admin"}),
+            "foreign": only({"autre_ars", "admin"}),
+            "national": only({"national", "admin"}),
+        },
+    },
     # SONS.
     "www:order_list": {"args": NONE, "get": on("-", outcomes=only(LOGGED_IN)), "shows": {"-": ORDERS_LISTED}},
     "www:order_export": {

@@ -1,5 +1,6 @@
 """Settings shared by every environment; values come from environment variables (see .env.example)."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -21,6 +22,8 @@ INSTALLED_APPS = [
     "dsfr",
     "widget_tweaks",
     "django_htmx",
+    # django-ninja's own copy of Swagger UI for /api/docs, served with the static files (DECISION D-LIMITS).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "esms_numerique.audit",
@@ -33,11 +36,17 @@ INSTALLED_APPS = [
     "esms_numerique.indicators",
     "esms_numerique.notifications",
     "esms_numerique.jobs",
+    "esms_numerique.selection",
     "esms_numerique.www",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers on every response, then NUL characters and oversized bodies refused before anything reads the request
+    # (DECISION D-LIMITS).
+    "esms_numerique.www.limits.PageCSPMiddleware",
+    "esms_numerique.www.limits.PermissionsPolicyMiddleware",
+    "esms_numerique.www.limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -81,9 +90,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Twelve characters at least (docs/decisions.md, D-AUDIT-KEY), not the user's name, not a common or all-digit one.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "fr"
@@ -152,3 +164,76 @@ NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5
 # Background work (django-tasks). By default a task runs at once, in the process that enqueues it (`make run`,
 # SQLite, tests): nothing else to start. Production stores tasks in PostgreSQL for `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")}}
+
+# Sign-in and audit hardening (docs/decisions.md, D-AUDIT-KEY).
+# The audit log's entries are keyed with this secret, kept outside the database; `esms audit ancrer` writes the
+# signed daily anchor of the log's head into AUDIT_ANCHOR_DIR. The production settings refuse the default key.
+AUDIT_HMAC_KEY_DEV_DEFAULT = "dev-only-audit-hmac-key-not-a-secret"
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", AUDIT_HMAC_KEY_DEV_DEFAULT)
+AUDIT_ANCHOR_DIR = Path(os.environ.get("AUDIT_ANCHOR_DIR", BASE_DIR / "var" / "audit" / "ancres"))
+# The admin's address (without the leading slash); the production settings require a path of the deployment's own.
+ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
+# A signed-in session ends after this many minutes without a request (a request pushes the end back, at most once a
+# minute: esms_numerique.accounts.sessions).
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
+MIDDLEWARE.append("esms_numerique.accounts.sessions.IdleTimeoutMiddleware")
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For (0: none, the address
+# is the connection's). The lockout and the audit of sign-ins read the client's address through it.
+ESMS_TRUSTED_PROXIES = int(os.environ.get("ESMS_TRUSTED_PROXIES", "0"))
+# django-axes: after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that pair is refused
+# (even with the right password) for AXES_COOLOFF_MINUTES, on the site's and the admin's sign-in pages alike.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS.insert(0, "esms_numerique.accounts.lockout.LockoutBackend")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "esms_numerique.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "esms_numerique.accounts.lockout.lockout_response"
+AXES_COOLOFF_MESSAGE = "Connexion bloquée après trop d'échecs : réessayez plus tard."
+AXES_PERMALOCK_MESSAGE = "Connexion bloquée après trop d'échecs : contactez un administrateur."
+# Sign-ins and their failures are in the audit log: axes keeps only what counts the failures.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Input bounds, throttling and security headers (docs/decisions.md, D-LIMITS).
+# Bodies: the API's JSON, and multipart uploads (an extraction FINESS, a piece); a form's other bodies stop at
+# DATA_UPLOAD_MAX_MEMORY_SIZE. Larger is answered 413 before it is read.
+API_MAX_BODY_BYTES = int(os.environ.get("ESMS_API_MAX_BODY_BYTES", 2 * 1024 * 1024))
+UPLOAD_MAX_BODY_BYTES = int(os.environ.get("ESMS_UPLOAD_MAX_BODY_BYTES", 200 * 1024 * 1024))
+# Requests per client address to the anonymous simulators (« N/s|min|h|day »; empty: no limit), then 429.
+ESMS_THROTTLE_RATES = {
+    "api_simulation": os.environ.get("ESMS_THROTTLE_API_SIMULATION", "30/min"),
+    "simulator_page": os.environ.get("ESMS_THROTTLE_SIMULATOR_PAGE", "120/min"),
+}
+# The client's address as the throttles read it: the connection's, or what the trusted proxies add.
+NINJA_NUM_PROXIES = int(os.environ.get("ESMS_TRUSTED_PROXIES", "0"))
+# The throttles count in the cache: one per process by default; a cache shared by every worker in production
+# (CACHE_BACKEND=django.core.cache.backends.db.DatabaseCache, CACHE_LOCATION=esms_cache, `manage.py
+# createcachetable`), so that the limit holds for the site and not per worker.
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"),
+        "LOCATION": os.environ.get("CACHE_LOCATION", "esms"),
+    }
+}
+# Browser features no page uses.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=()"
+)
+# django-csp: scripts, styles, fonts and images from the site only, no inline script, no plugin, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

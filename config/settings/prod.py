@@ -21,3 +21,9 @@ STORAGES = {
 }
 # Links in e-mails point at the public address: no default in production.
 SITE_URL = os.environ["SITE_URL"].rstrip("/")
+# The audit log's key and the admin's address are the deployment's own (docs/decisions.md, D-AUDIT-KEY).
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+if len(AUDIT_HMAC_KEY) < 32 or AUDIT_HMAC_KEY == AUDIT_HMAC_KEY_DEV_DEFAULT:  # noqa: F405
+    raise RuntimeError("AUDIT_HMAC_KEY doit être une clé secrète propre à la production (32 caractères au moins)")
+if not os.environ.get("ADMIN_PATH", "").strip("/") or ADMIN_PATH == "admin/":  # noqa: F405
+    raise RuntimeError("ADMIN_PATH doit donner l'adresse de l'administration, autre que « admin/ »")

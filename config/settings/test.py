@@ -6,6 +6,8 @@ from pathlib import Path
 from .base import *  # noqa: F403
 
 PIECES_ROOT = Path(tempfile.mkdtemp(prefix="esms-pieces-"))
+# Anchors of the audit log written by a test stay out of var/ (and a developer's anchors out of the tests).
+AUDIT_ANCHOR_DIR = Path(tempfile.mkdtemp(prefix="esms-ancres-"))
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -19,3 +21,5 @@ WHITENOISE_AUTOREFRESH = True
 # Tasks run at once, in the test (django-tasks' immediate backend); mail goes where each test says (locmem by default,
 # a real SMTP server on loopback in tests/notifications).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Many tests simulate from the same address: no throttle, except in the tests of the throttles, which set their rate.
+ESMS_THROTTLE_RATES = {"api_simulation": "", "simulator_page": ""}

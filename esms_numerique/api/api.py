@@ -2,13 +2,15 @@
 
 import datetime as dt
 import json
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest
-from ninja import NinjaAPI, Query, Schema
-from ninja.errors import HttpError, ValidationError
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import HttpError, Throttled, ValidationError
 from ninja.pagination import PageNumberPagination, paginate
+from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import django_auth
 
@@ -20,8 +22,9 @@ from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json, french_messages, parse
-from esms_numerique.rules.inputs import SimulationInput, SonsInput
+from esms_numerique.rules.inputs import SimulationInput, SonsInput, refuse_oversized_grappe
 from esms_numerique.rules.sons import simulate_sons
+from esms_numerique.www.limits import THROTTLED_MESSAGE, SettingsRateThrottle
 
 from .schemas import (
     DossierDetailOut,
@@ -59,11 +62,30 @@ def body_of(model) -> dict:
     }
 
 
+class BoundedParser(Parser):
+    """Request bodies read as every JSON input of the platform: finite numbers, bounded depth, no NUL character
+    (DECISION D-LIMITS)."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        return decode_json(request.body)
+
+
+# Pages beyond this one are refused (400) rather than sent to the database as an offset it cannot hold.
+MAX_PAGE = 100_000
+
+
+class BoundedPageNumberPagination(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=1000)
+
+
 api = EsmsApi(
     title="ESMS numérique",
     version="1",
     description="Simulateur des règles du programme ESMS numérique et du dispositif SONS.",
     urls_namespace="api",
+    parser=BoundedParser(),
 )
 
 
@@ -78,16 +100,28 @@ def french_input_error(request: HttpRequest, exc: InputError):
 
 @api.exception_handler(ValidationError)
 def french_validation_error(request: HttpRequest, exc: ValidationError):
-    # Locations start with where the value came from (query, path): users know only the field.
-    return input_error(request, french_messages(exc.errors, skip=1))
+    # Locations start with where the value came from (query, path, and the body's parameter): users know only the
+    # field.
+    errors = [{**e, "loc": e["loc"][1:] if e["loc"][:2] == ("body", "payload") else e["loc"]} for e in exc.errors]
+    return input_error(request, french_messages(errors, skip=1))
 
 
 @api.exception_handler(HttpError)
 def french_http_error(request: HttpRequest, exc: HttpError):
     cause = exc.__cause__
+    if isinstance(cause, InputError):
+        return input_error(request, cause.messages)
     if isinstance(cause, json.JSONDecodeError):
         return input_error(request, [f"JSON illisible, ligne {cause.lineno}, colonne {cause.colno} : {cause.msg}"])
     return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(Throttled)
+def french_throttled(request: HttpRequest, exc: Throttled):
+    """django-ninja adds the Retry-After header (DECISION D-LIMITS)."""
+    seconds = max(1, math.ceil(exc.wait)) if exc.wait else 60
+    message = THROTTLED_MESSAGE.format(seconds=seconds)
+    return api.create_response(request, {"detail": "Trop de requêtes", "errors": [message]}, status=429)
 
 
 @api.get("/health", response=HealthOut, tags=["service"], summary="État du service")
@@ -98,21 +132,25 @@ def health(request: HttpRequest):
 
 @api.post(
     "/simulation",
-    response={200: SimulationOut, 400: ErrorOut},
+    response={200: SimulationOut, 400: ErrorOut, 413: ErrorOut, 429: ErrorOut},
     tags=["simulateur"],
+    throttle=SettingsRateThrottle("api_simulation"),
     summary="Simule un projet ESMS numérique : guichet, constats, montants",
     description="Un ESSMS peut n'être donné que par son FINESS ET (avec `operation` au niveau du projet) : "
     "le répertoire FINESS complète département, secteur, catégorie, OG et nombre d'ESSMS de l'OG.",
     openapi_extra=body_of(SimulationInput),
 )
 def simulation(request: HttpRequest):
-    return simulate_with_registry(request.body).as_dict()
+    data = decode_json(request.body)
+    refuse_oversized_grappe(data)  # before the registry completes each ESSMS
+    return simulate_with_registry(data).as_dict()
 
 
 @api.post(
     "/sons/simulation",
-    response={200: SonsOut, 400: ErrorOut},
+    response={200: SonsOut, 400: ErrorOut, 413: ErrorOut, 429: ErrorOut},
     tags=["simulateur"],
+    throttle=SettingsRateThrottle("api_simulation"),
     summary="Simule une commande SONS (Prestation Ségur) : tranche, montant, avance, solde",
     openapi_extra=body_of(SonsInput),
 )
@@ -121,12 +159,12 @@ def sons_simulation(request: HttpRequest):
 
 
 class RegistryFilters(Schema):
-    q: str = ""
-    department: str = ""
-    region: str = ""
-    og: str = ""
-    category: str = ""
-    sector: str = ""
+    q: str = Field("", max_length=200)
+    department: str = Field("", max_length=3)
+    region: str = Field("", max_length=3)
+    og: str = Field("", max_length=200)
+    category: str = Field("", max_length=10)
+    sector: str = Field("", max_length=10)
     include_closed: bool = False
 
 
@@ -137,7 +175,7 @@ class RegistryFilters(Schema):
     tags=["répertoire"],
     summary="Établissements du répertoire, filtrés et paginés",
 )
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def finess_list(request: HttpRequest, filters: Query[RegistryFilters]):
     return search_establishments(**filters.dict())
 
@@ -172,7 +210,7 @@ def dossier_not_found() -> Status:
     tags=["dossiers"],
     summary="Les dossiers que l'utilisateur peut voir",
 )
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def dossier_list(request: HttpRequest, state: str = ""):
     dossiers = visible_dossiers(request.user).order_by("reference")
     return dossiers.filter(state=state) if state else dossiers
@@ -194,7 +232,7 @@ class TransitionIn(Schema):
     """The inputs a transition declares (dossiers/workflow.py); those it does not declare are ignored."""
 
     transition: str
-    version: int
+    version: int = Field(ge=0, le=2_147_483_647)
     comment: str = ""
     date: dt.date | None = None
     expenses_statement: bool = False

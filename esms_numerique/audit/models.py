@@ -1,12 +1,15 @@
-"""A tamper-evident log: each entry carries the digest of the previous one."""
+"""A tamper-evident log: each entry carries the keyed digest of its fields and of the previous entry's digest
+(docs/decisions.md, D-AUDIT-KEY)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from . import digests
 
 
 class AuditEntry(models.Model):
@@ -20,6 +23,11 @@ class AuditEntry(models.Model):
     reason = models.TextField("motif", blank=True)
     previous_digest = models.CharField(max_length=64)
     digest = models.CharField(max_length=64, unique=True)
+    version = models.PositiveSmallIntegerField(
+        "version de l'empreinte",
+        default=digests.KEYED,
+        help_text="1 : SHA-256, entrées écrites avant la clé ; 2 : HMAC-SHA256 avec la clé AUDIT_HMAC_KEY.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -29,21 +37,20 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%d/%m/%Y %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"
 
+    def fields(self) -> dict[str, Any]:
+        return {
+            "previous": self.previous_digest,
+            "created_at": self.created_at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "before": self.before,
+            "after": self.after,
+            "reason": self.reason,
+        }
+
     def compute_digest(self) -> str:
-        payload = json.dumps(
-            {
-                "previous": self.previous_digest,
-                "created_at": self.created_at.isoformat(),
-                "actor": self.actor,
-                "action": self.action,
-                "object_type": self.object_type,
-                "object_id": self.object_id,
-                "before": self.before,
-                "after": self.after,
-                "reason": self.reason,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-            default=str,
-        )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        if self.version == digests.LEGACY:
+            return digests.legacy_digest(self.fields())
+        return digests.keyed_digest(settings.AUDIT_HMAC_KEY, self.fields())

@@ -5,6 +5,7 @@ payments: docs/decisions.md, D-DOSSIER-PAYMENTS."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -204,7 +205,12 @@ def post_message(user, dossier: Dossier, body: str, private: bool = False) -> Me
         raise PermissionDenied("Seuls le porteur et les instructeurs du dossier écrivent dans le fil.")
     if not body.strip():
         raise DossierError("Le message est vide.")
-    return Message.objects.create(dossier=dossier, author=user, body=body.strip(), private=private)
+    with transaction.atomic():
+        message = Message.objects.create(dossier=dossier, author=user, body=body.strip(), private=private)
+        # The log keeps the text's digest, not the text (D-AUDIT-KEY): it proves the message without copying it.
+        trace = {"message": message.pk, "sha256": hashlib.sha256(message.body.encode("utf-8")).hexdigest()}
+        audit_dossier(user, "post_annotation" if private else "post_message", dossier, after=trace)
+    return message
 
 
 def deadline(dossier: Dossier) -> dict[str, Any] | None:

@@ -1,5 +1,8 @@
 """The ARS and national follow-up: projects at risk, active DUI by region against the national target, the
-envelope engaged and paid — over the dossiers the user may see."""
+envelope engaged and paid — over the dossiers the user may see.
+
+At national scale (1 400 dossiers, 25 000 measurements) nothing here reads a dossier's JSON fields (20 KB on average)
+that a rule does not need, nor a measurement that is not the last of its ESSMS: each figure is read in SQL."""
 
 from __future__ import annotations
 
@@ -7,9 +10,14 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
 from esms_numerique import clock
 from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import deadline
+from esms_numerique.ledger import services as ledger
+from esms_numerique.ledger.models import FundedEssms, LedgerState
 from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
@@ -17,6 +25,9 @@ from .models import UsageMeasurement
 from .services import final_statuses
 
 FOLLOWED = (State.CONVENTION_SIGNEE, State.AVANCE_VERSEE, State.EN_DEPLOIEMENT, State.CIBLES_MESUREES)
+# What the follow-up shows of a dossier is in its columns; the deadline (F-PAY) reads its frozen result.
+UNREAD = ("grappe", "result")
+HEAVY = ("grappe", "result", "filed_result")
 
 
 def at_risk(dossiers) -> list[dict[str, Any]]:
@@ -25,7 +36,7 @@ def at_risk(dossiers) -> list[dict[str, Any]]:
     today = clock.today()
     warning = dt.timedelta(days=default_tree().get("follow_up.at_risk_days").in_force(today).value)
     rows = []
-    followed = list(dossiers.filter(state__in=FOLLOWED))
+    followed = list(dossiers.filter(state__in=FOLLOWED).defer(*UNREAD))
     statuses = final_statuses(followed)
     for dossier in followed:
         due = deadline(dossier)
@@ -46,27 +57,40 @@ def at_risk(dossiers) -> list[dict[str, Any]]:
     return rows
 
 
+def _latest(dossiers) -> QuerySet[UsageMeasurement]:
+    """The last measurement of each ESSMS of each dossier: none later for the same dossier and ESSMS (the index of
+    the one-measurement-per-date constraint answers it)."""
+    later = UsageMeasurement.objects.filter(
+        dossier_id=OuterRef("dossier_id"),
+        finess_et=OuterRef("finess_et"),
+        measurement_date__gt=OuterRef("measurement_date"),
+    )
+    return UsageMeasurement.objects.filter(~Exists(later), dossier__in=dossiers)
+
+
 def latest_measurements(dossiers) -> list[UsageMeasurement]:
-    """The last measurement of each ESSMS of each dossier."""
-    latest: dict[tuple[int, str], UsageMeasurement] = {}
-    for m in (
-        UsageMeasurement.objects.filter(dossier__in=dossiers).select_related("dossier").order_by("measurement_date")
-    ):
-        latest[(m.dossier_id, m.finess_et)] = m
-    return sorted(latest.values(), key=lambda m: (m.dossier.reference, m.finess_et))
+    """The last measurement of each ESSMS of each dossier, by dossier reference and FINESS ET."""
+    return list(
+        _latest(dossiers)
+        .select_related("dossier")
+        .defer(*(f"dossier__{name}" for name in HEAVY))
+        .order_by("dossier__reference", "finess_et")
+    )
 
 
 def active_dui_by_region(dossiers) -> dict[str, Any]:
-    """Active dossiers of the last measurement of each ESSMS, summed by region, against U-NATIONAL."""
+    """Active dossiers of the last measurement of each ESSMS, summed by the ESSMS's region (as the rules read it in
+    the dossier's frozen result), against U-NATIONAL."""
     geo = geography()
-    latest = {(m.dossier_id, m.finess_et): m for m in latest_measurements(dossiers)}
+    latest = list(_latest(dossiers).values_list("dossier_id", "finess_et", "active_dossiers"))
     regions_of = {}
-    for dossier in dossiers:
-        for essms in (dossier.filed_result or {}).get("essms", []):
-            regions_of[essms["finess_et"]] = essms.get("region", "")
+    measured = Dossier.objects.filter(pk__in={pk for pk, _, _ in latest})
+    for pk, essms in measured.values_list("pk", "filed_result__essms"):
+        for entry in essms or []:
+            regions_of[(pk, entry["finess_et"])] = entry.get("region", "")
     by_region: dict[str, int] = defaultdict(int)
-    for (_, finess), measure in latest.items():
-        by_region[regions_of.get(finess, "")] += measure.active_dossiers
+    for pk, finess, active in latest:
+        by_region[regions_of.get((pk, finess), "")] += active
     target = default_tree().get("national_targets.active_dui").in_force(clock.today())
     total = sum(by_region.values())
     rows = [
@@ -85,10 +109,13 @@ def active_dui_by_region(dossiers) -> dict[str, Any]:
 def envelope(dossiers) -> list[dict[str, Any]]:
     """Amounts engaged and paid (advance + balance) by pivot region."""
     regions: dict[str, dict[str, int]] = defaultdict(lambda: {"engaged": 0, "paid": 0})
-    for dossier in dossiers.exclude(engaged_eur=None):
-        row = regions[dossier.pivot_region]
-        row["engaged"] += dossier.engaged_eur
-        row["paid"] += (dossier.advance_paid_eur or 0) + (dossier.balance_paid_eur or 0)
+    amounts = dossiers.exclude(engaged_eur=None).values_list(
+        "pk", "pivot_region", "engaged_eur", "advance_paid_eur", "balance_paid_eur"
+    )
+    for _, region, engaged, advance, balance in amounts:
+        row = regions[region]
+        row["engaged"] += engaged
+        row["paid"] += (advance or 0) + (balance or 0)
     geo = geography()
     return [
         {
@@ -98,3 +125,11 @@ def envelope(dossiers) -> list[dict[str, Any]]:
         }
         for code, row in sorted(regions.items())
     ]
+
+
+def conflicts(dossiers) -> dict[str, list[FundedEssms]]:
+    """ledger.conflicts over the ESSMS of these dossiers, asked only of the ESSMS that more than one live dossier or
+    order claims: a conflict needs two claims, and the others would be read with their dossiers for nothing."""
+    live = FundedEssms.objects.exclude(state__in=(LedgerState.RELEASED, LedgerState.PLANNED))
+    claimed_twice = live.values("finess_et").annotate(claims=Count("id")).filter(claims__gt=1).values("finess_et")
+    return ledger.conflicts(FundedEssms.objects.filter(dossier__in=dossiers, finess_et__in=claimed_twice))

@@ -7,6 +7,7 @@ from django.db import models
 
 from esms_numerique import clock
 
+from . import publication
 from .compute import RATE_FIELDS, RULES
 
 
@@ -50,14 +51,27 @@ class UsageMeasurement(models.Model):
         """In the order of the rules (PostgreSQL's jsonb does not keep the keys' order)."""
         return [rule for rule in RULES if not self.targets_met.get(rule, False)]
 
+    def published(self, name: str, threshold: int | None = None) -> float | None:
+        """The rate as it may be shown or exported: None over fewer people (or active dossiers) than the small-count
+        threshold (D-SMALL-COUNTS). The recorded rate still decides the targets."""
+        threshold = publication.small_count_threshold() if threshold is None else threshold
+        return publication.published(
+            name, getattr(self, name), self.people_accompanied, self.active_dossiers, threshold
+        )
+
     @property
     def rates(self) -> list[dict]:
-        """Each rate with its percentage, whether its target is met, and a bar width (for the page's chart)."""
+        """Each rate with its percentage (or « secret statistique »), whether its target is met, and a bar width (for
+        the page's chart)."""
+        threshold = publication.small_count_threshold()
+        shown = {name: self.published(name, threshold) for name in RATE_FIELDS}
         return [
             {
-                "percent": f"{getattr(self, name) * 100:.0f} %".replace(".", ","),
+                "percent": publication.SECRET
+                if shown[name] is None
+                else f"{shown[name] * 100:.0f} %".replace(".", ","),
                 "met": self.targets_met.get(rule),
-                "width": int(min(getattr(self, name), 1) * 60),
+                "width": 0 if shown[name] is None else int(min(shown[name], 1) * 60),
             }
             for name, rule in zip(RATE_FIELDS, RULES, strict=True)
         ]

@@ -21,6 +21,7 @@ from esms_numerique.dossiers.access import acting_role
 from esms_numerique.dossiers.enums import State
 from esms_numerique.rules.context import CampaignContext
 
+from . import privacy
 from .compute import OPTIONAL_COUNTS, RATE_FIELDS, RATES, Targets, _measure
 from .models import UsageMeasurement
 
@@ -194,6 +195,10 @@ def record_measurements(user, dossier, data: dict[str, Any]) -> RecordedMeasurem
         )
     if not isinstance(data, dict):
         raise MeasurementError("un objet JSON (résultat de « esms indicateurs calculer ») est attendu")
+    # D-SMALL-COUNTS: counts per ESSMS only; a person-level or unknown field refuses the upload, named.
+    refused = privacy.refusal(data)
+    if refused:
+        raise MeasurementError(refused)
     series = data.get("monthly") or []
     if not isinstance(series, list) or not all(isinstance(m, dict) for m in series):
         raise MeasurementError("champ « monthly » : une liste de mesures est attendue")

@@ -1,17 +1,19 @@
 """The trajectory of a dossier towards the usage targets: each rate at each measurement date, for one ESSMS or for
 the whole project. A project's rate weighs each ESSMS by the rate's denominator (people accompanied for U-ACTIVE,
-U-MSS and U-DMP, active dossiers for U-PP and U-AGENDA), as if the project were one ESSMS."""
+U-MSS and U-DMP, active dossiers for U-PP and U-AGENDA), as if the project were one ESSMS. A rate over fewer than the
+small-count threshold is not shown (D-SMALL-COUNTS)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from esms_numerique import clock
 from esms_numerique.rules.context import CampaignContext
 
 from .compute import RATE_FIELDS, RULES
+from .publication import SECRET, base, small_count_threshold
 
 LABELS = {
     "active_rate": "Dossiers actifs",
@@ -20,7 +22,6 @@ LABELS = {
     "mss_rate": "MSSanté",
     "dmp_rate": "DMP",
 }
-PER_ACTIVE_DOSSIER = ("pp_rate", "agenda_rate")
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,16 @@ class Point:
     date: dt.date
     rates: dict[str, float]  # keyed by RATE_FIELDS, fractions
     essms_count: int
+    bases: dict[str, int] = field(default_factory=dict)  # what each rate is a share of, summed over the ESSMS
+    threshold: int = 0  # D-SMALL-COUNTS: a rate over a smaller base is not shown
+
+    def shown(self, name: str) -> float | None:
+        """The rate as it may be shown, None under the small-count threshold."""
+        return None if self.bases.get(name, self.threshold) < self.threshold else self.rates[name]
 
     @property
     def cells(self) -> list[str]:
-        return [f"{self.rates[name] * 100:.0f} %" for name in RATE_FIELDS]
+        return [SECRET if self.shown(name) is None else f"{self.rates[name] * 100:.0f} %" for name in RATE_FIELDS]
 
 
 def trajectory(dossier, finess: str | None = None) -> list[Point]:
@@ -42,15 +49,16 @@ def trajectory(dossier, finess: str | None = None) -> list[Point]:
     for m in measurements.order_by("measurement_date"):
         by_date[m.measurement_date].append(m)
     points = []
+    threshold = small_count_threshold()
     for on, rows in by_date.items():
-        rates = {}
+        rates, bases = {}, {}
         for name in RATE_FIELDS:
-            weight = [(r.active_dossiers if name in PER_ACTIVE_DOSSIER else r.people_accompanied) for r in rows]
-            total = sum(weight)
+            weight = [base(name, r.people_accompanied, r.active_dossiers) for r in rows]
+            total = bases[name] = sum(weight)
             rates[name] = (
                 round(sum(getattr(r, name) * w for r, w in zip(rows, weight, strict=True)) / total, 6) if total else 0.0
             )
-        points.append(Point(on, rates, len(rows)))
+        points.append(Point(on, rates, len(rows), bases, threshold))
     return points
 
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from esms_numerique.audit.admin import AuditedAdmin
+
 from .models import Establishment, LegalEntity, Snapshot
 
 
@@ -13,14 +15,20 @@ class SnapshotAdmin(admin.ModelAdmin):
 
 
 @admin.register(LegalEntity)
-class LegalEntityAdmin(admin.ModelAdmin):
+class LegalEntityAdmin(AuditedAdmin):
+    """The rules read the registry: an edit here is audited (D-AUDIT-KEY)."""
+
+    audit_key = "finess_ej"
     list_display = ["finess_ej", "name", "department", "region", "from_ej_extract"]
     list_filter = ["region", "from_ej_extract"]
     search_fields = ["finess_ej", "name", "siren"]
 
 
 @admin.register(Establishment)
-class EstablishmentAdmin(admin.ModelAdmin):
+class EstablishmentAdmin(AuditedAdmin):
+    """The rules read the sector, the category and the OG: an edit here is audited (D-AUDIT-KEY)."""
+
+    audit_key = "finess_et"
     list_display = ["finess_et", "name", "category", "sector", "sector_override", "department", "region"]
     list_filter = ["region", "sector", "category"]
     search_fields = ["finess_et", "name", "legal_entity__finess_ej", "legal_entity__name"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from .parameters import ParameterTree, default_tree
 
@@ -42,12 +42,24 @@ class Geography:
             return code
         return self.finess_codes.get(code)
 
+    @cached_property
+    def _prefixes(self) -> tuple[dict[str, tuple[int, str]], tuple[int, ...]]:
+        """FINESS prefix -> (order of its department in the table, department code), and the prefixes' lengths."""
+        found = {
+            d.finess_prefix: (n, d.code)
+            for n, d in reversed(list(enumerate(self.departments.values())))
+            if d.finess_prefix
+        }
+        return found, tuple(sorted({len(prefix) for prefix in found}))
+
     def department_of_finess(self, finess: str) -> str | None:
-        """The department a FINESS number was issued in, read from its prefix."""
+        """The department a FINESS number was issued in, read from its prefix (the first department of the table
+        whose prefix it starts with), else from its first two characters."""
         finess = finess.upper()
-        for department in self.departments.values():
-            if department.finess_prefix and finess.startswith(department.finess_prefix):
-                return department.code
+        prefixes, lengths = self._prefixes
+        matches = [prefixes[finess[:n]] for n in lengths if finess[:n] in prefixes]
+        if matches:
+            return min(matches)[1]
         head = finess[:2]
         return head if head in self.departments else None
 

@@ -11,23 +11,69 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .context import available_campaigns
+from .context import LATEST, available_campaigns
+from .errors import InputError
 from .finess import normalize
+from .parameters import default_tree
 
 Sector = Literal["PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM"]
 Operation = Literal["acquisition", "upgrade"]
 Couloir = Literal["MS1", "MS2", "MS3"]
 
+# Bounds of every number an input carries (DECISION D-LIMITS, docs/decisions.md): far above any real project,
+# low enough that no rule, page or database column meets a number it cannot hold.
+MAX_OG_ESSMS = 100_000  # ESSMS of one OG (France counts about 40 000 ESSMS in all)
+MAX_SAAD_HOURS = 100_000_000  # hours of one SAAD in a year
+MAX_AMOUNT_EUR = 2_147_483_647  # any amount in euros (the platform stores amounts as 32-bit integers)
+MAX_ESSMS_PARAMETER = "limits.simulation_max_essms"
+
+
+def max_essms(on: dt.date | None = None) -> int:
+    """How many ESSMS a simulation or a SONS order may name (dated parameter; the latest value without a date)."""
+    return default_tree().get(MAX_ESSMS_PARAMETER).in_force(on or LATEST).value
+
+
+def too_many_essms(count: int, on: dt.date | None = None) -> str | None:
+    """The French refusal of a grappe over the cap, or None."""
+    limit = max_essms(on)
+    if count <= limit:
+        return None
+    shown = f"{limit:,d}".replace(",", "\u202f")
+    return f"au plus {shown} ESSMS par simulation (limite de la plateforme, D-LIMITS) ; reçu {count}"
+
+
+def _day(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.date) else None
+
+
+def refuse_oversized_grappe(data: object) -> None:
+    """InputError for a grappe over the cap, before anything (the registry's completion included) reads its ESSMS."""
+    essms = data.get("essms") if isinstance(data, dict) else None
+    if isinstance(essms, list):
+        refusal = too_many_essms(len(essms), _day(data.get("filed_on")))
+        if refusal:
+            raise InputError([f"champ « essms » : {refusal}"])
+
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    # No NaN nor Infinity anywhere (DECISION D-LIMITS).
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class SaadHours(_Input):
     """Annexe 1 of AAP24: hours of year N-1."""
 
-    medico_social: float = Field(ge=0, description="Heures médico-sociales (APA, PCH, autres financées)")
-    total: float = Field(ge=0, description="Nombre total d'heures réalisées")
+    medico_social: float = Field(
+        ge=0, le=MAX_SAAD_HOURS, description="Heures médico-sociales (APA, PCH, autres financées)"
+    )
+    total: float = Field(ge=0, le=MAX_SAAD_HOURS, description="Nombre total d'heures réalisées")
 
 
 class Porteur(_Input):
@@ -61,7 +107,7 @@ class Essms(_Input):
     department: str | None = None
     sector: Sector
     operation: Operation
-    og_essms_count: int | None = Field(default=None, ge=1)
+    og_essms_count: int | None = Field(default=None, ge=1, le=MAX_OG_ESSMS)
     category: str | None = None
     saad_hours: SaadHours | None = None
     national_entity: bool = False
@@ -73,12 +119,12 @@ class PreviousFunding(_Input):
     finess_et: str
     scheme: Literal["esms_numerique", "sons", "feder", "fse"]
     operation: Operation | None = None
-    year: int | None = None
+    year: int | None = Field(default=None, ge=2000, le=2100)
 
 
 class Equipment(_Input):
-    quotes_eur: int = Field(default=0, ge=0)
-    spent_eur: int | None = Field(default=None, ge=0)
+    quotes_eur: int = Field(default=0, ge=0, le=MAX_AMOUNT_EUR)
+    spent_eur: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_EUR)
 
 
 class SimulationInput(_Input):
@@ -91,7 +137,7 @@ class SimulationInput(_Input):
     solution: Solution = Field(default_factory=Solution)
     essms: list[Essms] = Field(min_length=1)
     equipment: Equipment | None = None
-    amoa_eur: int | None = Field(default=None, ge=0)
+    amoa_eur: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_EUR)
     previous_fundings: list[PreviousFunding] = Field(default_factory=list)
     pieces: list[str] | None = None
 
@@ -114,6 +160,16 @@ class SimulationInput(_Input):
                 return dt.date.fromisoformat(value.strip())
             except ValueError:
                 return value
+        return value
+
+    @field_validator("essms", mode="before")
+    @classmethod
+    def grappe_within_the_cap(cls, value: object, info: ValidationInfo) -> object:
+        """Counted before any ESSMS is validated: an oversized grappe costs nothing (DECISION D-LIMITS)."""
+        if isinstance(value, list):
+            refusal = too_many_essms(len(value), _day(info.data.get("filed_on")))
+            if refusal:
+                raise ValueError(refusal)
         return value
 
     @field_validator("campaign")
@@ -152,7 +208,7 @@ class SonsEssms(_Input):
 class SonsInput(_Input):
     couloir: Couloir
     sector: Sector | None = None
-    og_essms_count: int = Field(ge=1)
+    og_essms_count: int = Field(ge=1, le=MAX_OG_ESSMS)
     finess_et: list[str] = Field(min_length=1)
     ordered_on: dt.date | None = None
     essms: list[SonsEssms] | None = Field(
@@ -160,6 +216,16 @@ class SonsInput(_Input):
         description="Secteur et catégorie de chaque ESSMS commandé, tels que le répertoire FINESS les donne ; "
         "présents, S-ELIG vérifie que chacun relève du couloir",
     )
+
+    @field_validator("finess_et", "essms", mode="before")
+    @classmethod
+    def order_within_the_cap(cls, value: object) -> object:
+        """Counted before any ESSMS is validated (DECISION D-LIMITS)."""
+        if isinstance(value, list):
+            refusal = too_many_essms(len(value))
+            if refusal:
+                raise ValueError(refusal.replace("par simulation", "par commande"))
+        return value
 
     @field_validator("essms")
     @classmethod

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -32,9 +33,14 @@ class Finding:
     finess_et: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["verdict"] = str(self.verdict)
-        return data
+        # Written out: dataclasses.asdict deep-copies field by field, half the rules core's time at national scale.
+        return {
+            "rule": self.rule,
+            "verdict": str(self.verdict),
+            "message": self.message,
+            "source": self.source,
+            "finess_et": self.finess_et,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,19 @@ class AmountLine:
     prorata: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Like dataclasses.asdict: the parameter's value is a copy, never the parameter tree's own object."""
+        value = self.parameter_value
+        return {
+            "rule": self.rule,
+            "finess_et": self.finess_et,
+            "rank": self.rank,
+            "amount_eur": self.amount_eur,
+            "label": self.label,
+            "parameter": self.parameter,
+            "parameter_value": value if isinstance(value, str | int | float | bool | None) else copy.deepcopy(value),
+            "source": self.source,
+            "prorata": self.prorata,
+        }
 
 
 def source_of(*values: DatedValue) -> str:

@@ -1,18 +1,20 @@
 from django.contrib import admin
 
-from esms_numerique.audit.admin import ReadOnlyAdmin
+from esms_numerique.audit.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .models import Editor, Order, Solution
 
 
 @admin.register(Editor)
-class EditorAdmin(admin.ModelAdmin):
+class EditorAdmin(AuditedAdmin):
     list_display = ["name", "siret"]
     search_fields = ["name", "siret"]
 
 
 @admin.register(Solution)
-class SolutionAdmin(admin.ModelAdmin):
+class SolutionAdmin(AuditedAdmin):
+    """The referencing decides S-ELIG and the 120 days of S-PENDING: an edit here is audited (D-AUDIT-KEY)."""
+
     list_display = ["name", "version", "editor", "couloir", "referencing", "proof_sent_on", "referenced_on"]
     list_filter = ["couloir", "referencing"]
 

@@ -80,7 +80,11 @@ def bars_svg(
 
 def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -> str:
     """One line per rate over the measurement dates, and the targets as dashed grey lines, one per target value."""
-    highest = max([100.0, *(p.rates[name] * 100 for p in points for name in LABELS)])
+    # A rate under the small-count threshold is left out of the line (D-SMALL-COUNTS), as in the tables.
+    shown = {
+        name: [None if p.shown(name) is None else round(p.shown(name) * 100, 1) for p in points] for name in LABELS
+    }
+    highest = max([100.0, *(value for values in shown.values() for value in values if value is not None)])
     chart = _chart(
         pygal.Line,
         title,
@@ -93,7 +97,7 @@ def trajectory_svg(points: list[Point], targets: dict[str, float], title: str) -
     )
     chart.x_labels = [f"{p.date:%d/%m/%Y}" for p in points]
     for name, label in LABELS.items():
-        chart.add(label, [round(p.rates[name] * 100, 1) for p in points])
+        chart.add(label, shown[name])
     # The targets as dashed grey lines, one per value (90 % for the DUI rates, 70 % for the socle services).
     by_value: dict[float, list[str]] = {}
     for name in LABELS:

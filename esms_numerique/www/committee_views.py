@@ -16,6 +16,7 @@ from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
 
 from .forms import CommitteeForm, DecisionForm
+from .selection_views import committee_summary
 
 
 def _committee_or_404(user, pk: int):
@@ -55,7 +56,14 @@ def committee_detail(request, pk: int):
     return render(
         request,
         "www/committees/detail.html",
-        {"committee": committee, "items": items, "eligible": eligible, "decision_form": DecisionForm()},
+        {
+            "committee": committee,
+            "items": items,
+            "eligible": eligible,
+            "decision_form": DecisionForm(),
+            # The envelope: engaged, proposed, remaining (AAP24 §6, DECISION D-SELECTION).
+            **committee_summary(committee),
+        },
     )
 
 

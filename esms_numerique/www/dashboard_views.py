@@ -9,9 +9,8 @@ from django.shortcuts import render
 
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.indicators.compute import RATE_FIELDS, RULES
-from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, envelope, latest_measurements
-from esms_numerique.ledger import services as ledger
-from esms_numerique.ledger.models import FundedEssms
+from esms_numerique.indicators.dashboard import active_dui_by_region, at_risk, conflicts, envelope, latest_measurements
+from esms_numerique.indicators.publication import SECRET, small_count_threshold
 from esms_numerique.rules.geography import geography
 
 from .charts import bars_svg, euros_label, svg_response
@@ -35,7 +34,7 @@ def follow_up(request):
             "active": active_dui_by_region(dossiers),
             "envelope": envelope(dossiers),
             # One FINESS ET, one funding: ESSMS two live dossiers (or an acquisition and a SONS order) claim.
-            "conflicts": sorted(ledger.conflicts(FundedEssms.objects.filter(dossier__in=dossiers)).items()),
+            "conflicts": sorted(conflicts(dossiers).items()),
         },
     )
 
@@ -95,6 +94,7 @@ def follow_up_export(request, fmt: str):
         ]
         for row in at_risk(dossiers)
     ]
+    threshold = small_count_threshold()
     measures = [
         [
             m.dossier.reference,
@@ -104,7 +104,8 @@ def follow_up_export(request, fmt: str):
             m.window_end,
             m.people_accompanied,
             m.active_dossiers,
-            *(getattr(m, name) for name in RATE_FIELDS),
+            # D-SMALL-COUNTS: a rate over too few people is not published.
+            *(SECRET if m.published(name, threshold) is None else getattr(m, name) for name in RATE_FIELDS),
             "oui" if m.all_met else "non",
         ]
         for m in latest_measurements(dossiers)

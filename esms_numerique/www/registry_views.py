@@ -5,11 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
+from esms_numerique.registry.access import sector_correction_refusal
 from esms_numerique.registry.models import Establishment, Snapshot
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.services import SectorError, override_sector
@@ -69,7 +71,8 @@ def detail(request, finess: str):
         {
             "establishment": establishment,
             "form": form,
-            "can_override": request.user.has_perm("registry.change_establishment"),
+            "can_override": request.user.has_perm("registry.change_establishment")
+            and sector_correction_refusal(request.access, establishment) is None,
         },
     )
 
@@ -79,6 +82,9 @@ def detail(request, finess: str):
 @permission_required("registry.change_establishment", raise_exception=True)
 def correct_sector(request, finess: str):
     establishment = get_object_or_404(Establishment, finess_et=finess.upper())
+    refusal = sector_correction_refusal(request.access, establishment)
+    if refusal:
+        raise PermissionDenied(refusal)
     form = SectorOverrideForm(request.POST)
     if form.is_valid():
         try:

@@ -8,6 +8,7 @@ from . import (
     dossier_views,
     notification_views,
     registry_views,
+    selection_views,
     sons_views,
     views,
 )
@@ -79,6 +80,12 @@ urlpatterns = [
     path("comites/<int:pk>/", committee_views.committee_detail, name="committee_detail"),
     path("comites/<int:pk>/inscrire/", committee_views.committee_add, name="committee_add"),
     path("comites/<int:pk>/decision/<int:item_id>/", committee_views.committee_decide, name="committee_decide"),
+    # Selection under envelopes (AAP24 §6; DECISION D-SELECTION): envelopes, grids, proposals.
+    path("selection/enveloppes/", selection_views.envelope_list, name="selection_envelopes"),
+    path("dossiers/<str:reference>/grille/", selection_views.grid_page, name="selection_grid"),
+    path("comites/<int:pk>/proposition/", selection_views.proposal_page, name="selection_proposal"),
+    path("comites/<int:pk>/enveloppe-<str:name>.svg", selection_views.committee_chart, name="selection_chart"),
+    path("selection/simulation-campagne/", selection_views.whatif_page, name="selection_whatif"),
     path("sons/", sons_views.checklist, name="sons_checklist"),
     path("sons/commandes/", sons_views.order_list, name="order_list"),
     path("sons/commandes/nouvelle/", sons_views.order_create, name="order_create"),

@@ -9,9 +9,11 @@ from django.views.decorators.http import require_http_methods
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError
 from esms_numerique.rules.explain import DESKS
+from esms_numerique.rules.inputs import refuse_oversized_grappe
 from esms_numerique.rules.results import VERDICT_LABELS
 
 from .forms import SimulationForm
+from .limits import throttled
 
 ESSMS_FIELD = re.compile(r"champ « essms\[(\d+)\]\.([\w.]+) »")
 COLUMN_LABELS = {
@@ -47,6 +49,7 @@ def run_form(form) -> tuple:
     if errors:
         return None, errors
     try:
+        refuse_oversized_grappe(payload)  # before the registry completes each line (DECISION D-LIMITS)
         return simulate_with_registry(payload), []
     except InputError as error:
         return None, _errors_by_line(error.messages, payload["essms"])
@@ -66,6 +69,7 @@ def render_preview(request, result, errors):
 
 
 @require_http_methods(["POST"])
+@throttled("simulator_page")
 def simulator_preview(request):
     form = SimulationForm(request.POST)
     if not form.is_valid():
@@ -74,6 +78,7 @@ def simulator_preview(request):
 
 
 @require_http_methods(["GET", "POST"])
+@throttled("simulator_page")
 def simulator(request):
     form = SimulationForm(request.POST or None)
     result, errors = None, []

@@ -149,11 +149,11 @@ def test_full_lifecycle_in_the_browser(live_server, browser, users, settings):
     assert "toutes les cibles sont atteintes" in porteur.text_content("#measurement-status")
     assert porteur.locator("#measurements tbody tr").count() == 20  # the 21 ESSMS less the one withdrawn
     # The trajectory chart is an SVG drawn by the server: it loads, for the project and for one ESSMS.
-    porteur.wait_for_function("document.getElementById('trajectory-chart').naturalWidth > 0")
+    porteur.wait_for_function("() => document.getElementById('trajectory-chart').naturalWidth > 0")
     one = porteur.locator("#essms option").nth(1).get_attribute("value")
     porteur.select_option("#essms", one)
     porteur.get_by_role("button", name="Afficher").click()
-    porteur.wait_for_function("document.getElementById('trajectory-chart').naturalWidth > 0")
+    porteur.wait_for_function("() => document.getElementById('trajectory-chart').naturalWidth > 0")
     assert porteur.get_attribute("#trajectory-chart", "src").endswith(f"?essms={one}")
     assert porteur.locator("#project-trajectory tbody tr").count() == 1
     ars.reload()

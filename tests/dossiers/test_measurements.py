@@ -460,9 +460,9 @@ def test_bad_counts_and_dates_through_the_api_and_the_upload_page(users, deployi
     text = json.dumps(measurements(deploying)).replace('"people_accompanied": 40', '"people_accompanied": NaN', 1)
     bad = porteur.post(url, text, content_type="application/json")
     assert bad.status_code == 400
+    # The API's JSON reader refuses NaN before the measurement is read (DECISION D-LIMITS).
     assert bad.json()["errors"] == [
-        f"mesure du 30/06/2024, FINESS ET {a}, champ « people_accompanied » : un nombre entier positif ou nul est "
-        "attendu (reçu NaN)"
+        f"champ « essms.{a}.people_accompanied » : nombre fini attendu (ni NaN ni Infinity), reçu NaN"
     ]
     settings.ESMS_TODAY = "2024-06-15"
     late = porteur.post(url, measurements(deploying), content_type="application/json")

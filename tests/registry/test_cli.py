@@ -36,7 +36,7 @@ def test_import_then_simulate_finess_alone_then_verify_the_audit_log(tmp_path):
     assert [e["sector"] for e in data["essms"]] == ["PA", "DOM"]
     assert data["total_eur"] == 2 * (7000 + 14000)
 
-    assert CliRunner().invoke(main, ["audit", "verify"]).output.strip() == "Journal d'audit intact."
+    assert CliRunner().invoke(main, ["audit", "verify"]).stdout.strip() == "Journal d'audit intact."
     AuditEntry.objects.update(actor="quelqu'un d'autre")
     result = CliRunner().invoke(main, ["audit", "verify"])
     assert result.exit_code == 1

@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
 from esms_numerique.audit.models import AuditEntry
 from esms_numerique.registry.models import Establishment
 from esms_numerique.registry.services import import_extracts
@@ -36,7 +38,9 @@ def reader():
 
 @pytest.fixture
 def corrector():
+    """An ARS instructor of Bretagne (53), with the permission: corrects the sectors of its region."""
     user = User.objects.create_user("instructeur", password="x")
+    Profile.objects.create(user=user, role=Role.ARS, region="53")
     user.user_permissions.add(Permission.objects.get(codename="change_establishment"))
     client = Client()
     client.force_login(user)

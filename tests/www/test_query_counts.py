@@ -216,7 +216,7 @@ def test_the_dossier_page(world, settings, who):
 
 
 # Session, user, profile, the committee, its agenda with the dossiers, the eligible dossiers, the ledger's conflicts.
-PINNED_COMMITTEE = 7
+PINNED_COMMITTEE = 11  # + the envelope, the engaged dossiers, the last proposal, the registry count (D-SELECTION)
 
 
 def test_the_committee_page(world, settings):

@@ -1,0 +1,572 @@
+"""The only place that changes selection data — envelopes (CNSA), prioritisation grids (the dossier's instructors),
+proposals (the committee's instructors) — each change audited; and the figures a committee reads: envelope, already
+engaged, proposed and remaining, by territory and by sector (AAP24 §6; docs/decisions.md, DECISION D-SELECTION)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, QuerySet
+
+from esms_numerique import clock
+from esms_numerique.accounts.access import access_of
+from esms_numerique.audit.services import record
+from esms_numerique.dossiers import committees
+from esms_numerique.dossiers.access import is_instructor_of
+from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.evaluation import ledger_lines
+from esms_numerique.dossiers.models import Committee, Dossier
+from esms_numerique.ledger import services as ledger
+from esms_numerique.ledger.models import FundedEssms
+from esms_numerique.registry.models import Establishment
+from esms_numerique.rules import selection as rules
+from esms_numerique.rules.context import available_campaigns
+from esms_numerique.rules.geography import geography
+from esms_numerique.rules.parameters import default_tree
+
+from .models import Envelope, GridAssessment, Proposal
+
+# What « already engaged » counts: retained, then engaged and paid, until closed. A dossier withdrawn, closed
+# without follow-up or abandoned (its money recovered) gives its amount back to the envelope.
+ENGAGED_STATES = (
+    State.RETENU,
+    State.ENGAGE,
+    State.CONVENTION_SIGNEE,
+    State.AVANCE_DEMANDEE,
+    State.AVANCE_VERSEE,
+    State.EN_DEPLOIEMENT,
+    State.CIBLES_MESUREES,
+    State.SOLDE_DEMANDE,
+    State.SOLDE_VERSE,
+    State.CLOS,
+)
+# A grid is filled while the dossier is instructed, before the committee decides.
+GRID_STATES = (State.RECEVABLE, State.EN_INSTRUCTION, State.PRESENTE_COMITE)
+SECTOR_LABELS = {row["code"]: row["label"] for row in default_tree().get("sectors.sectors").values[-1].value}
+
+
+class SelectionError(Exception):
+    """A refusal in French, shown to the user as it is."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Envelopes.
+
+
+def envelope_in_force(campaign: str, region: str, on: dt.date) -> Envelope | None:
+    return (
+        Envelope.objects.filter(campaign=campaign, region=region, effective_on__lte=on)
+        .order_by("-effective_on", "-set_at", "-id")
+        .first()
+    )
+
+
+def region_choices() -> list[tuple[str, str]]:
+    geo = geography()
+    return [("", "Guichet national (CNSA/DNS)")] + [
+        (code, f"{code} {region.name}") for code, region in sorted(geo.regions.items())
+    ]
+
+
+def set_envelope(
+    user, campaign: str, region: str, amount_eur: int, effective_on: dt.date, reference: str, reason: str
+) -> Envelope:
+    """CNSA fixes (or changes) a campaign's envelope for a region or the national desk: a new dated row with its
+    reference and reason, audited with the amount it replaces."""
+    if not access_of(user).is_national:
+        raise PermissionDenied("Seule la CNSA fixe les enveloppes de campagne.")
+    if campaign not in available_campaigns():
+        raise SelectionError(f"Campagne inconnue « {campaign} ».")
+    if region not in dict(region_choices()):
+        raise SelectionError(f"Région inconnue « {region} ».")
+    if not reference.strip() or not reason.strip():
+        raise SelectionError("L'enveloppe doit citer sa référence et être motivée.")
+    with transaction.atomic():
+        previous = envelope_in_force(campaign, region, effective_on)
+        envelope = Envelope.objects.create(
+            campaign=campaign,
+            region=region,
+            amount_eur=amount_eur,
+            effective_on=effective_on,
+            reference=reference.strip(),
+            reason=reason.strip(),
+            set_by=user,
+        )
+        record(
+            user.get_username(),
+            "set_envelope",
+            "Envelope",
+            str(envelope.pk),
+            before={"montant": previous.amount_eur, "en vigueur le": previous.effective_on.isoformat()}
+            if previous
+            else None,
+            after={
+                "campagne": campaign,
+                "région": region or "national",
+                "montant": amount_eur,
+                "en vigueur le": effective_on.isoformat(),
+                "référence": envelope.reference,
+            },
+            reason=envelope.reason,
+        )
+    return envelope
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Where a dossier's money goes: by territory and by sector, in whole euros.
+
+
+def _essms_weights(dossier: Dossier) -> dict[str, dict[str, Any]]:
+    """The fundable ESSMS of the frozen result with their amount lines (the project's own lines, equipment and
+    AMOA, follow them pro rata)."""
+    result = dossier.filed_result or {}
+    amounts: Counter[str] = Counter()
+    for line in result.get("lines", []):
+        if line.get("finess_et"):
+            amounts[line["finess_et"]] += line.get("amount_eur") or 0
+    fundable = [e for e in result.get("essms", []) if e.get("fundable", True) and e.get("finess_et")]
+    use_amounts = any(amounts[e["finess_et"]] for e in fundable)
+    return {e["finess_et"]: {**e, "weight": amounts[e["finess_et"]] if use_amounts else 1} for e in fundable}
+
+
+def split(dossier: Dossier, amount_eur: int, national: bool) -> tuple[dict[str, int], dict[str, int]]:
+    """The amount by territory (department, or region for the national desk) and by sector."""
+    essms = _essms_weights(dossier)
+    territories: Counter[str] = Counter()
+    sectors: Counter[str] = Counter()
+    for e in essms.values():
+        territories[(e.get("region") if national else e.get("department")) or "?"] += e["weight"]
+        sectors[e.get("sector") or "?"] += e["weight"]
+    return rules.split_eur(amount_eur, dict(territories)), rules.split_eur(amount_eur, dict(sectors))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A committee's scope, campaign and figures.
+
+
+def committee_campaign(committee: Committee) -> str:
+    """The campaign a committee sits in: the latest campaign opened by its year (DECISION D-SELECTION)."""
+    campaigns = available_campaigns()
+    opened = [c for c in campaigns if c <= str(committee.date.year)]
+    return max(opened) if opened else min(campaigns)
+
+
+def scope_dossiers(committee: Committee, campaign: str) -> QuerySet[Dossier]:
+    dossiers = Dossier.objects.filter(campaign=campaign, desk="national" if committee.region == "" else "regional")
+    return dossiers.filter(pivot_region=committee.region) if committee.region else dossiers
+
+
+def density(committee: Committee, on: dt.date) -> dict[str, int]:
+    """The ESSMS of each territory in the registry on `on`: departments of the region, or regions for the national
+    desk (AAP24 §6 « selon la densité des ESSMS »)."""
+    essms = Establishment.objects.open_on(on).essms()
+    if committee.region:
+        rows = essms.filter(region=committee.region).values("department").annotate(n=Count("id"))
+        geo = geography()
+        counts: Counter[str] = Counter()
+        for row in rows:
+            counts[geo.normalize_department(row["department"]) or row["department"]] += row["n"]
+        return dict(counts)
+    return {row["region"]: row["n"] for row in essms.exclude(region="").values("region").annotate(n=Count("id"))}
+
+
+@dataclass
+class Figures:
+    campaign: str
+    envelope: Envelope | None
+    engaged_eur: int = 0
+    proposed_eur: int = 0
+    proposal: Proposal | None = None
+    proposed: list[str] = field(default_factory=list)
+    territories: list[dict[str, Any]] = field(default_factory=list)
+    sectors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def envelope_eur(self) -> int | None:
+        return self.envelope.amount_eur if self.envelope else None
+
+    @property
+    def remaining_eur(self) -> int | None:
+        if self.envelope is None:
+            return None
+        return self.envelope.amount_eur - self.engaged_eur - self.proposed_eur
+
+
+def engaged(committee: Committee, campaign: str) -> tuple[int, Counter[str], Counter[str]]:
+    """What the scope already engaged this campaign: in total, by territory and by sector."""
+    national = committee.region == ""
+    total, by_territory, by_sector = 0, Counter(), Counter()
+    for dossier in scope_dossiers(committee, campaign).filter(state__in=ENGAGED_STATES).exclude(engaged_eur=None):
+        total += dossier.engaged_eur
+        by_t, by_s = split(dossier, dossier.engaged_eur, national)
+        by_territory.update(by_t)
+        by_sector.update(by_s)
+    return total, by_territory, by_sector
+
+
+def latest_proposal(committee: Committee) -> Proposal | None:
+    return committee.proposals.select_related("created_by").first()
+
+
+def _territory_name(code: str, national: bool) -> str:
+    geo = geography()
+    if national:
+        return geo.region_name(code)
+    department = geo.departments.get(code)
+    return department.name if department else code
+
+
+def committee_figures(committee: Committee) -> Figures:
+    """Envelope, already engaged (this campaign, this scope), proposed (the latest proposal's dossiers not yet
+    decided) and remaining; the same by territory (with its share of the ESSMS) and by sector."""
+    campaign = committee_campaign(committee)
+    national = committee.region == ""
+    figures = Figures(campaign, envelope_in_force(campaign, committee.region, committee.date))
+    figures.engaged_eur, engaged_t, engaged_s = engaged(committee, campaign)
+    proposed_t: Counter[str] = Counter()
+    proposed_s: Counter[str] = Counter()
+    figures.proposal = latest_proposal(committee)
+    if figures.proposal and figures.proposal.status != "infeasible":
+        pending = Dossier.objects.filter(
+            reference__in=figures.proposal.selected, state__in=(State.EN_INSTRUCTION, State.PRESENTE_COMITE)
+        )
+        for dossier in pending.order_by("reference"):
+            amount = (dossier.filed_result or {}).get("total_eur") or 0
+            figures.proposed.append(dossier.reference)
+            figures.proposed_eur += amount
+            by_t, by_s = split(dossier, amount, national)
+            proposed_t.update(by_t)
+            proposed_s.update(by_s)
+    counts = density(committee, clock.today())
+    total_essms = sum(counts.values())
+    allocated = figures.engaged_eur + figures.proposed_eur
+    for code in sorted(set(counts) | set(engaged_t) | set(proposed_t)):
+        amount = engaged_t[code] + proposed_t[code]
+        figures.territories.append(
+            {
+                "code": code,
+                "name": _territory_name(code, national),
+                "essms": counts.get(code, 0),
+                "essms_share": counts.get(code, 0) / total_essms if total_essms else None,
+                "engaged_eur": engaged_t[code],
+                "proposed_eur": proposed_t[code],
+                "allocation_share": amount / allocated if allocated else None,
+            }
+        )
+    for code in sorted(set(engaged_s) | set(proposed_s)):
+        amount = engaged_s[code] + proposed_s[code]
+        figures.sectors.append(
+            {
+                "code": code,
+                "name": SECTOR_LABELS.get(code, code),
+                "engaged_eur": engaged_s[code],
+                "proposed_eur": proposed_s[code],
+                "allocation_share": amount / allocated if allocated else None,
+            }
+        )
+    return figures
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The prioritisation grid (P-GRID).
+
+
+def grid_facts(dossier: Dossier) -> dict[str, Any]:
+    """What the platform knows of the grappe for the grid: fundable ESSMS, their sectors, the OGs that share the
+    solution (FINESS EJ of the ESSMS, from the grappe or the registry), the share of acquisitions."""
+    essms = list(_essms_weights(dossier).values())
+    grappe_ogs = {
+        str(e.get("finess_ej")).strip()
+        for e in dossier.grappe.get("essms", [])
+        if isinstance(e, dict) and e.get("finess_ej")
+    }
+    registry_ogs = set(
+        Establishment.objects.filter(finess_et__in=[e["finess_et"] for e in essms]).values_list(
+            "legal_entity__finess_ej", flat=True
+        )
+    )
+    ogs = sorted((grappe_ogs | registry_ogs) - {""})
+    acquisitions = sum(1 for e in essms if e.get("operation") == "acquisition")
+    return {
+        "essms": len(essms),
+        "sectors": sorted({e.get("sector") for e in essms if e.get("sector")}),
+        "ogs": ogs,
+        "acquisitions": acquisitions,
+        "acquisition_share": Fraction(acquisitions, len(essms)) if essms else Fraction(0),
+    }
+
+
+def grid_date(dossier: Dossier) -> dt.date:
+    return dossier.filed_at.date() if dossier.filed_at else clock.today()
+
+
+def prefill(dossier: Dossier) -> dict[str, dict[str, Any]]:
+    """The notes the platform proposes, each with the facts and the parameter it read."""
+    facts = grid_facts(dossier)
+    note, value = rules.mutualisation_prefill(grid_date(dossier), max(1, len(facts["ogs"])), len(facts["sectors"]))
+    return {
+        "mutualisation": {
+            "note": note,
+            "why": f"{len(facts['ogs'])} OG partagent la solution, ESSMS de {len(facts['sectors'])} secteur(s) "
+            f"({', '.join(facts['sectors']) or '—'})",
+            "source": str(value.reference),
+        }
+    }
+
+
+def save_grid(user, dossier: Dossier, notes: dict[str, int], comments: dict[str, str]) -> GridAssessment:
+    if not is_instructor_of(user, dossier):
+        raise PermissionDenied("Seuls les instructeurs du dossier remplissent sa grille.")
+    if dossier.state not in GRID_STATES:
+        raise SelectionError("La grille se remplit pendant l'instruction, avant la décision du comité.")
+    on = grid_date(dossier)
+    grid = rules.grid_on(on)
+    try:
+        score = rules.grid_score(grid, notes)
+    except ValueError as error:
+        raise SelectionError(str(error)) from None
+    comments = {code: text.strip() for code, text in comments.items() if code in grid.codes() and text.strip()}
+    with transaction.atomic():
+        existing = GridAssessment.objects.select_for_update().filter(dossier=dossier).first()
+        before = {"notes": existing.notes, "points": existing.points} if existing else None
+        fields = {
+            "notes": {line["criterion"]: line["note"] for line in score.lines},
+            "comments": comments,
+            "points": score.points,
+            "max_points": score.max_points,
+            "parameters_on": on,
+            "prefill": prefill(dossier),
+            "updated_by": user,
+            "updated_at": clock.now(),
+        }
+        if existing:
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.version += 1
+            existing.save()
+            assessment = existing
+        else:
+            assessment = GridAssessment.objects.create(dossier=dossier, **fields)
+        record(
+            user.get_username(),
+            "priority_grid",
+            "Dossier",
+            dossier.reference,
+            before=before,
+            after={"notes": assessment.notes, "points": score.points, "sur": score.max_points},
+            reason="Grille de priorisation (AAP24 §6)",
+        )
+    return assessment
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The proposal (P-PROPOSAL).
+
+
+@dataclass
+class Candidacy:
+    """Who the proposal considers, and who it sets aside before solving (with why)."""
+
+    dossiers: list[Dossier]
+    candidates: list[rules.Candidate]
+    set_aside: list[dict[str, str]]
+    clashes: tuple[tuple[str, str, str], ...]
+
+
+def candidacy(user, committee: Committee) -> Candidacy:
+    """The admissible dossiers under instruction in the committee's scope and those on its agenda not yet decided.
+    Set aside: a blocking finding, or an ESSMS already held by another dossier or SONS order (E-NO-DOUBLE)."""
+    national = committee.region == ""
+    pending = [item.dossier for item in committee.items.filter(decision="").select_related("dossier")]
+    dossiers = sorted(
+        {d.pk: d for d in [*pending, *committees.eligible_dossiers(user, committee)]}.values(),
+        key=lambda d: d.reference,
+    )
+    grids = dict(GridAssessment.objects.filter(dossier__in=dossiers).values_list("dossier_id", "points"))
+    grid_max = rules.grid_on(committee.date).max_points
+    kept, candidates, set_aside = [], [], []
+    for dossier in dossiers:
+        if dossier.has_blocking_finding:
+            set_aside.append({"reference": dossier.reference, "why": "Un constat bloquant : non recevable en l'état."})
+            continue
+        clashes = ledger.held_against(ledger_lines(dossier), dossier=dossier)
+        if clashes:
+            set_aside.append({"reference": dossier.reference, "why": "E-NO-DOUBLE : " + ledger.describe(clashes)})
+            continue
+        facts = grid_facts(dossier)
+        cost = (dossier.filed_result or {}).get("total_eur") or 0
+        by_t, by_s = split(dossier, cost, national)
+        kept.append(dossier)
+        candidates.append(
+            rules.Candidate(
+                reference=dossier.reference,
+                cost_eur=cost,
+                new_essms=facts["essms"],
+                acquisition_share=facts["acquisition_share"],
+                by_territory=by_t,
+                by_sector=by_s,
+                score=grids.get(dossier.pk),
+                score_max=grid_max,
+            )
+        )
+    return Candidacy(kept, candidates, set_aside, _clashes(kept))
+
+
+def _clashes(dossiers: list[Dossier]) -> tuple[tuple[str, str, str], ...]:
+    """Pairs of candidates whose ledger rows claim the same fundable ESSMS: P-EXCLUSIVE."""
+    by_finess: dict[str, set[str]] = defaultdict(set)
+    rows = FundedEssms.objects.filter(dossier__in=dossiers, fundable=True, funding_key=ledger.ESMS_NUMERIQUE_KEY)
+    for finess, reference in rows.values_list("finess_et", "dossier__reference"):
+        by_finess[finess].add(reference)
+    pairs: dict[tuple[str, str], str] = {}
+    for finess, references in sorted(by_finess.items()):
+        ordered = sorted(references)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                pairs.setdefault((a, b), finess)
+    return tuple((a, b, finess) for (a, b), finess in sorted(pairs.items()))
+
+
+def situation(committee: Committee, envelope: Envelope, clashes) -> rules.Situation:
+    total, by_territory, by_sector = engaged(committee, committee_campaign(committee))
+    return rules.Situation(
+        envelope_eur=envelope.amount_eur,
+        engaged_eur=total,
+        engaged_by_territory=dict(by_territory),
+        engaged_by_sector=dict(by_sector),
+        density=density(committee, clock.today()),
+        clashes=clashes,
+    )
+
+
+def make_proposal(user, committee: Committee, settings: rules.Settings) -> Proposal:
+    """Solves and records a proposal for the committee; the committee's instructors only (the administrator reads).
+    A proposal decides nothing: each item is still decided, with its reason, on the committee's page."""
+    access = access_of(user)
+    if access.committee_region is None or not committees.visible_committees(user).filter(pk=committee.pk).exists():
+        raise PermissionDenied("Seuls les instructeurs du comité demandent une proposition.")
+    campaign = committee_campaign(committee)
+    envelope = envelope_in_force(campaign, committee.region, committee.date)
+    if envelope is None:
+        where = f"la région {committee.region}" if committee.region else "le guichet national"
+        raise SelectionError(
+            f"Aucune enveloppe n'est fixée pour {where}, campagne {campaign}, au {committee.date:%d/%m/%Y} : "
+            "la CNSA la fixe sur la page des enveloppes."
+        )
+    found = candidacy(user, committee)
+    result = rules.propose(found.candidates, situation(committee, envelope, found.clashes), settings)
+    result["set_aside"] = found.set_aside
+    result["campaign"] = campaign
+    result["envelope_reference"] = envelope.reference
+    with transaction.atomic():
+        proposal = Proposal.objects.create(
+            committee=committee,
+            envelope=envelope,
+            options=settings.as_dict(),
+            result=result,
+            status=result["status"],
+            total_eur=result["total_eur"],
+            created_by=user,
+        )
+        record(
+            user.get_username(),
+            "selection_proposal",
+            "Committee",
+            str(committee.pk),
+            after={
+                "proposition": proposal.pk,
+                "statut": result["status"],
+                "proposés": result["selected"],
+                "montant": result["total_eur"],
+                "réglages": settings.as_dict(),
+            },
+        )
+    return proposal
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Campaign what-if (P-WHATIF), read-only.
+
+
+def whatif_parameters(campaign: str) -> list[tuple[str, str]]:
+    """The campaign's amounts, counts and shares a draft may change: (name, description with the value in force)."""
+    tree = default_tree()
+    prefix = f"esms_numerique/{campaign}/"
+    found = []
+    for key, file in sorted(tree.files.items()):
+        if key.startswith(prefix):
+            for short, parameter in file.parameters.items():
+                if parameter.unit in rules.WHATIF_UNITS:
+                    current = parameter.values[-1].value
+                    found.append(
+                        (f"{key}.{short}", f"{key[len(prefix) :]}.{short} — {parameter.description} ({current})")
+                    )
+    return found
+
+
+def replay(campaign: str, changes: dict[str, int | float]) -> dict[str, Any]:
+    """Every filed dossier of the campaign run through the rules core twice, on the same input (the grappe, its
+    filing date, the registry): with the parameters in force, then with the draft. Totals by desk and pivot region,
+    and the dossiers whose amount or admissibility moves. Nothing is written."""
+    from esms_numerique.registry.services import complete_from_registry
+    from esms_numerique.rules.errors import InputError, parse
+    from esms_numerique.rules.inputs import SimulationInput
+    from esms_numerique.rules.simulator import simulate
+
+    tree = default_tree()
+    draft = rules.draft_tree(tree, changes)
+    rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"dossiers": 0, "before": 0, "after": 0})
+    changed, skipped, count = [], [], 0
+    dossiers = Dossier.objects.filter(campaign=campaign).exclude(filed_at=None).order_by("reference")
+    for dossier in dossiers:
+        filed_on = dossier.filed_at.date()
+        completed, findings = complete_from_registry({**dossier.grappe, "filed_on": filed_on.isoformat()}, filed_on)
+        try:
+            data = parse(SimulationInput, completed)
+        except InputError as error:
+            skipped.append({"reference": dossier.reference, "why": " ; ".join(error.messages)})
+            continue
+        before = simulate(data, tree, registry_findings=findings, today=filed_on)
+        after = simulate(data, draft, registry_findings=findings, today=filed_on)
+        count += 1
+        row = rows[(before.desk or "", before.pivot_region or "")]
+        row["dossiers"] += 1
+        row["before"] += before.total_eur
+        row["after"] += after.total_eur
+        if (before.total_eur, before.admissible) != (after.total_eur, after.admissible):
+            changed.append(
+                {
+                    "reference": dossier.reference,
+                    "before_eur": before.total_eur,
+                    "after_eur": after.total_eur,
+                    "admissible_before": before.admissible,
+                    "admissible_after": after.admissible,
+                }
+            )
+    geo = geography()
+    by_region = [
+        {
+            "desk": desk,
+            "region": region,
+            "name": geo.region_name(region),
+            **row,
+            "difference": row["after"] - row["before"],
+        }
+        for (desk, region), row in sorted(rows.items())
+    ]
+    return {
+        "campaign": campaign,
+        "changes": changes,
+        "dossiers": count,
+        "total_before_eur": sum(r["before"] for r in by_region),
+        "total_after_eur": sum(r["after"] for r in by_region),
+        "by_region": by_region,
+        "changed": changed,
+        "skipped": skipped,
+    }

@@ -1,0 +1,332 @@
+"""Selection pages (AAP24 §6): the campaign envelopes (CNSA), a dossier's prioritisation grid (its instructors), a
+committee's optimal proposal and its charts (the committee's instructors). Thin views: the rules are in
+rules/selection.py, the changes in selection/services.py (docs/decisions.md, DECISION D-SELECTION)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from dsfr.forms import DsfrBaseForm
+
+from esms_numerique import clock
+from esms_numerique.dossiers import committees
+from esms_numerique.dossiers.access import is_instructor_of, sees_annotations, visible_dossiers
+from esms_numerique.rules import selection as rules
+from esms_numerique.rules.context import available_campaigns
+from esms_numerique.rules.parameters import default_tree
+from esms_numerique.selection import services
+from esms_numerique.selection.models import Envelope, GridAssessment
+from esms_numerique.workflow.engine import MAX_AMOUNT_EUR
+
+from .charts import bars_svg, euros_label, svg_response
+
+# ---------------------------------------------------------------------------------------------------------------
+# Envelopes.
+
+
+class EnvelopeForm(DsfrBaseForm):
+    campaign = forms.ChoiceField(label="Campagne")
+    region = forms.ChoiceField(label="Région (ARS) ou guichet national", required=False)
+    amount_eur = forms.IntegerField(label="Montant de l'enveloppe (€)", min_value=0, max_value=MAX_AMOUNT_EUR)
+    effective_on = forms.DateField(label="En vigueur à partir du", widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(
+        label="Référence", max_length=255, help_text="Le texte qui fixe le montant, et sa section."
+    )
+    reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [(c, c) for c in reversed(available_campaigns())]
+        self.fields["region"].choices = services.region_choices()
+
+
+@login_required
+def envelope_list(request):
+    access = request.access
+    if not (access.is_national or access.is_admin):
+        raise PermissionDenied("Les enveloppes de campagne sont fixées par la CNSA.")
+    form = EnvelopeForm(request.POST or None, initial={"effective_on": clock.today()})
+    if request.method == "POST":
+        if not access.is_national:
+            raise PermissionDenied("Seule la CNSA fixe les enveloppes de campagne.")
+        if form.is_valid():
+            try:
+                services.set_envelope(request.user, **form.cleaned_data)
+            except services.SelectionError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, "Enveloppe enregistrée.")
+            return redirect("www:selection_envelopes")
+    envelopes = Envelope.objects.select_related("set_by").order_by("-campaign", "region", "-effective_on", "-set_at")
+    names = dict(services.region_choices())
+    for envelope in envelopes:
+        envelope.region_label = names.get(envelope.region, envelope.region)
+    return render(
+        request,
+        "www/selection/envelopes.html",
+        {"envelopes": envelopes, "form": form if access.is_national else None},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The prioritisation grid of a dossier.
+
+
+class GridForm(DsfrBaseForm):
+    def __init__(self, grid: rules.Grid, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(points), f"{points} — {label}") for points, label in grid.scale]
+        for criterion in grid.criteria:
+            self.fields[f"note_{criterion.code}"] = forms.TypedChoiceField(
+                label=f"{criterion.label} (poids {criterion.weight})",
+                help_text=criterion.comment,
+                choices=choices,
+                coerce=int,
+            )
+            self.fields[f"comment_{criterion.code}"] = forms.CharField(
+                label="Commentaire", required=False, widget=forms.Textarea(attrs={"rows": 2})
+            )
+
+
+def _dossier_for_grid(request, reference: str):
+    dossier = visible_dossiers(request.user).filter(reference=reference).first()
+    if dossier is None:
+        raise Http404("Dossier introuvable")
+    if not sees_annotations(request.user, dossier):
+        raise PermissionDenied("La grille de priorisation est réservée aux instructeurs.")
+    return dossier
+
+
+@login_required
+def grid_page(request, reference: str):
+    dossier = _dossier_for_grid(request, reference)
+    grid = rules.grid_on(services.grid_date(dossier))
+    assessment = GridAssessment.objects.filter(dossier=dossier).first()
+    proposed = services.prefill(dossier)
+    initial = {}
+    for code in grid.codes():
+        if assessment and code in assessment.notes:
+            initial[f"note_{code}"] = str(assessment.notes[code])
+        elif code in proposed:
+            initial[f"note_{code}"] = str(proposed[code]["note"])
+        initial[f"comment_{code}"] = (assessment.comments if assessment else {}).get(code, "")
+    form = GridForm(grid, request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not is_instructor_of(request.user, dossier):
+            raise PermissionDenied("Seuls les instructeurs du dossier remplissent sa grille.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.save_grid(
+                    request.user,
+                    dossier,
+                    {code: data[f"note_{code}"] for code in grid.codes()},
+                    {code: data[f"comment_{code}"] for code in grid.codes()},
+                )
+            except services.SelectionError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, "Grille enregistrée.")
+            return redirect("www:selection_grid", reference=dossier.reference)
+    facts = services.grid_facts(dossier)
+    return render(
+        request,
+        "www/selection/grid.html",
+        {
+            "dossier": dossier,
+            "grid": grid,
+            "form": form,
+            "assessment": assessment,
+            "prefill": proposed,
+            "facts": facts,
+            "acquisition_percent": round(float(facts["acquisition_share"]) * 100),
+            "editable": is_instructor_of(request.user, dossier) and dossier.state in services.GRID_STATES,
+            "sources": {name: str(value.reference) for name, value in grid.sources.items()},
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A committee's proposal.
+
+SECTORS = list(services.SECTOR_LABELS)
+
+
+class ProposalForm(DsfrBaseForm):
+    objective = forms.ChoiceField(label="Objectif à maximiser", choices=list(rules.OBJECTIVES.items()))
+    acquisition_bonus = forms.IntegerField(
+        label="Majoration des acquisitions (%)",
+        min_value=0,
+        max_value=100,
+        help_text="AAP24 §6 : « un intérêt marqué »",
+    )
+    territorial_balance = forms.BooleanField(label="Équilibre entre territoires (densité des ESSMS)", required=False)
+    territory_tolerance = forms.IntegerField(label="Tolérance (points de part)", min_value=0, max_value=100)
+    sector_balance = forms.BooleanField(label="Équilibre entre secteurs (bornes ci-dessous)", required=False)
+    territory_coverage = forms.BooleanField(label="Au moins un dossier par territoire candidat", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for code in SECTORS:
+            self.fields[f"min_{code}"] = forms.IntegerField(
+                label=f"{code} : part minimale (%)", min_value=0, max_value=100
+            )
+            self.fields[f"max_{code}"] = forms.IntegerField(
+                label=f"{code} : part maximale (%)", min_value=0, max_value=100
+            )
+
+    def settings(self) -> rules.Settings:
+        data = self.cleaned_data
+        return rules.Settings(
+            objective=data["objective"],
+            acquisition_bonus=data["acquisition_bonus"] / 100,
+            territorial_balance=data["territorial_balance"],
+            territory_tolerance=data["territory_tolerance"] / 100,
+            sector_balance=data["sector_balance"],
+            sector_bounds={code: (data[f"min_{code}"] / 100, data[f"max_{code}"] / 100) for code in SECTORS},
+            territory_coverage=data["territory_coverage"],
+        )
+
+
+def _initial(committee, proposal) -> dict:
+    """The committee's last settings, else the dated defaults."""
+    if proposal is not None and proposal.options:
+        options = proposal.options
+        bounds = options.get("sector_bounds", {})
+    else:
+        defaults, values = rules.default_settings(committee.date)
+        options = defaults.as_dict()
+        low, high = values["sector_min_share"].value, values["sector_max_share"].value
+        bounds = {code: [low, high] for code in SECTORS}
+    initial = {
+        "objective": options["objective"],
+        "acquisition_bonus": round(options["acquisition_bonus"] * 100),
+        "territorial_balance": options["territorial_balance"],
+        "territory_tolerance": round(options["territory_tolerance"] * 100),
+        "sector_balance": options["sector_balance"],
+        "territory_coverage": options["territory_coverage"],
+    }
+    for code in SECTORS:
+        low, high = bounds.get(code, [0, 1])
+        initial[f"min_{code}"], initial[f"max_{code}"] = round(low * 100), round(high * 100)
+    return initial
+
+
+def _committee_or_404(user, pk: int):
+    committee = committees.visible_committees(user).filter(pk=pk).first()
+    if committee is None:
+        raise Http404("Comité introuvable")
+    return committee
+
+
+@login_required
+def proposal_page(request, pk: int):
+    committee = _committee_or_404(request.user, pk)
+    proposal = services.latest_proposal(committee)
+    form = ProposalForm(request.POST or None, initial=_initial(committee, proposal))
+    if request.method == "POST":
+        if request.access.committee_region is None:
+            raise PermissionDenied("Seuls les instructeurs du comité demandent une proposition.")
+        if form.is_valid():
+            try:
+                services.make_proposal(request.user, committee, form.settings())
+            except services.SelectionError as error:
+                messages.error(request, str(error))
+            return redirect("www:selection_proposal", pk=committee.pk)
+    _, values = rules.default_settings(committee.date)
+    found = services.candidacy(request.user, committee)
+    grids = {g.dossier_id: g for g in GridAssessment.objects.filter(dossier__in=found.dossiers)}
+    for dossier in found.dossiers:
+        dossier.grid = grids.get(dossier.pk)
+    return render(
+        request,
+        "www/selection/proposal.html",
+        {
+            "committee": committee,
+            "candidacy": found,
+            "proposal": proposal,
+            "result": proposal.result if proposal else None,
+            "form": form,
+            "figures": services.committee_figures(committee),
+            "sources": {name: str(value.reference) for name, value in values.items()},
+            "may_propose": request.access.committee_region is not None,
+        },
+    )
+
+
+@login_required
+def committee_chart(request, pk: int, name: str):
+    """The committee's envelope figures as SVG bars: by territory or by sector, already engaged and proposed."""
+    committee = _committee_or_404(request.user, pk)
+    figures = services.committee_figures(committee)
+    if name == "territoires":
+        rows, title = figures.territories, "Déjà engagé et proposé par territoire"
+    elif name == "secteurs":
+        rows, title = figures.sectors, "Déjà engagé et proposé par secteur"
+    else:
+        raise Http404("Graphique inconnu")
+    svg = bars_svg(
+        title,
+        [f"{row['code']} {row['name']}" for row in rows],
+        {"Déjà engagé": [row["engaged_eur"] for row in rows], "Proposé": [row["proposed_eur"] for row in rows]},
+        formatter=euros_label,
+        horizontal=True,
+    )
+    return svg_response(svg)
+
+
+def committee_summary(committee) -> dict:
+    """What the committee's page shows of its envelope (one include in committees/detail.html)."""
+    return {"selection": services.committee_figures(committee)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Campaign what-if (CNSA, read-only).
+
+
+class WhatIfForm(DsfrBaseForm):
+    campaign = forms.ChoiceField(label="Campagne")
+    parameter = forms.ChoiceField(label="Paramètre à changer")
+    value = forms.DecimalField(label="Valeur du brouillon", min_value=0, max_value=MAX_AMOUNT_EUR, decimal_places=4)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        campaigns = list(reversed(available_campaigns()))
+        self.fields["campaign"].choices = [(c, c) for c in campaigns]
+        self.fields["parameter"].choices = [pair for c in campaigns for pair in services.whatif_parameters(c)]
+
+    def clean(self):
+        data = super().clean()
+        name, value, campaign = data.get("parameter"), data.get("value"), data.get("campaign")
+        if not (name and value is not None and campaign):
+            return data
+        if not name.startswith(f"esms_numerique/{campaign}/"):
+            raise forms.ValidationError("Ce paramètre n'est pas de cette campagne.")
+        unit = default_tree().get(name).unit
+        if unit == "share":
+            if value > 1:
+                raise forms.ValidationError("Une part est comprise entre 0 et 1.")
+            data["value"] = float(value)
+        elif value != int(value):
+            raise forms.ValidationError("Ce paramètre prend une valeur entière.")
+        else:
+            data["value"] = int(value)
+        return data
+
+
+@login_required
+def whatif_page(request):
+    """A campaign's filed dossiers replayed with one changed parameter: totals by desk and region, the dossiers
+    whose amount or admissibility moves. Nothing is written."""
+    if not (request.access.is_national or request.access.is_admin):
+        raise PermissionDenied("La simulation de campagne est réservée à la CNSA.")
+    form = WhatIfForm(request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        result = services.replay(data["campaign"], {data["parameter"]: data["value"]})
+    return render(request, "www/selection/whatif.html", {"form": form, "result": result})

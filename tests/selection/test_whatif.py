@@ -1,0 +1,48 @@
+"""Campaign what-if (P-WHATIF): the filed dossiers replayed on a draft; changing one rate moves the totals by an
+exactly known amount, and nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.rules.parameters import default_tree
+from esms_numerique.selection import services
+
+from .conftest import essms, instructed
+
+pytestmark = pytest.mark.django_db
+
+USAGE = "esms_numerique/2024/funding/usage.acquisition_full_rate"
+
+
+def test_a_lower_usage_rate_lowers_the_campaign_by_exactly_its_essms(users):
+    instructed(users, "Onze ESSMS", essms(0, 11))
+    instructed(users, "Quatre ESSMS", essms(11, 4), operation="upgrade")
+    same = services.replay("2024", {USAGE: 7000})
+    assert same["total_before_eur"] == same["total_after_eur"] == 11 * 21_000 + 4 * 5_000  # an upgrade: usage only
+    assert same["changed"] == []
+    draft = services.replay("2024", {USAGE: 6000})
+    assert draft["dossiers"] == 2
+    assert draft["total_before_eur"] - draft["total_after_eur"] == 11 * 1_000  # only the acquisitions' usage rate
+    (row,) = draft["by_region"]
+    assert (row["desk"], row["region"], row["difference"]) == ("regional", "53", -11_000)
+    assert [c["after_eur"] for c in draft["changed"]] == [11 * 20_000]
+    # The parameters in force are untouched.
+    assert default_tree().get(USAGE).values[-1].value == 7000
+    assert Dossier.objects.get(title="Onze ESSMS").filed_result["total_eur"] == 11 * 21_000
+
+
+def test_the_whatif_page_is_cnsas(users):
+    instructed(users, "Onze ESSMS", essms(0, 11))
+    client = Client()
+    client.force_login(users["national"])
+    page = client.get("/selection/simulation-campagne/", {"campaign": "2024", "parameter": USAGE, "value": "6000"})
+    text = page.content.decode()
+    assert 'data-region="53"' in text and "-11\u202f000 €" in text
+    refused = client.get("/selection/simulation-campagne/", {"campaign": "2022", "parameter": USAGE, "value": "6000"})
+    assert "pas de cette campagne" in refused.content.decode()
+    other = Client()
+    other.force_login(users["ars"])
+    assert other.get("/selection/simulation-campagne/").status_code == 403
