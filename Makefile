@@ -32,7 +32,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]' gunicorn
 	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/finess_import.py
 	$(PY) benchmarks/indicators.py
 	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/national_scale.py
