@@ -126,6 +126,10 @@ def load_dossiers(
                 progress(1)
         replay.flush()
         seed_counter(f"ESMS-{CAMPAIGN}", [replay.number])
+    if connection.vendor == "postgresql":
+        # Tens of thousands of rows written at once: the planner's statistics, before the first page is read.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     states = Counter(d.state for d in replay.dossiers)
     regions = len({d.pivot_region for d in replay.dossiers if d.pivot_region})
     return [
