@@ -67,7 +67,7 @@ CAMPAIGN = "2024"
 ACTOR = "esms demo load --scale national"
 ADVANCE_LABEL = "Avance sur le montant engagé"  # dossiers.payments.request_advance
 # How many dossiers (per thousand) end in each story of demo_load.PATHS, in its order: drafts, each step of the main
-# path, then the side endings. About a quarter are being deployed, measured twice; a seventh reached their targets,
+# path, then the side endings. About a fifth are being deployed, measured twice; a seventh reached their targets,
 # measured three times: some 25 000 measurements with grappes of 12 to 28 ESSMS.
 SHARES = (50, 80, 40, 90, 60, 30, 30, 40, 30, 50, 220, 50, 30, 30, 30, 30, 20, 20, 30, 10, 10, 20)
 NATIONAL_SHARE = 0.02  # multiregional grappes of 50 ESSMS or more: the national desk (G-DESK)
