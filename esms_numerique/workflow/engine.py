@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
+from esms_numerique.rules.inputs import MAX_AMOUNT_EUR  # one bound for every amount typed (D-LIMITS)
+
 from .models import ReferenceCounter, TransitionLog
 
 
@@ -159,10 +161,6 @@ def clean_inputs(transition: Transition, data: dict[str, Any], error: type[Refus
             value = bool(value)
         cleaned[item.name] = value
     return cleaned
-
-
-# PositiveIntegerField: PostgreSQL's integer. A larger amount is a typing error, never a 500.
-MAX_AMOUNT_EUR = 2_147_483_647
 
 
 def _check_source(workflow: Workflow, transition: Transition, subject: models.Model) -> None:

@@ -146,47 +146,47 @@ def recovery_received(request, reference: str, pk: int):
     )
 
 
-@require_POST
-@login_required
-def withdraw_essms(request, reference: str):
-    dossier = visible_or_404(request.user, reference)
-    essms = [e.get("finess_et") for e in dossier.grappe.get("essms", [])]
-    form = WithdrawForm(request.POST, essms=essms)
+def _change(request, reference: str, form, action, success):
+    """A change after the decision from its form: refused in French when the form is not valid, otherwise
+    `action(data)` through `_apply` with the message `success(data)`."""
     if not form.is_valid():
         messages.error(request, f"Refusé : {_errors(form)}")
         return redirect("www:dossier_detail", reference=reference)
     data = form.cleaned_data
-    if data["replaced_by"]:
-        return _apply(
-            request,
-            reference,
-            lambda: changes.replace_essms(
+    return _apply(request, reference, lambda: action(data), success(data))
+
+
+@require_POST
+@login_required
+def withdraw_essms(request, reference: str):
+    dossier = visible_or_404(request.user, reference)
+    form = WithdrawForm(request.POST, essms=[e.get("finess_et") for e in dossier.grappe.get("essms", [])])
+
+    def action(data):
+        if data["replaced_by"]:
+            return changes.replace_essms(
                 request.user, dossier, data["version"], data["finess_et"], data["replaced_by"], data["reason"]
-            ),
-            f"ESSMS {data['finess_et']} remplacé par {data['replaced_by']} : montants recalculés.",
-        )
-    return _apply(
-        request,
-        reference,
-        lambda: changes.withdraw_essms(request.user, dossier, data["version"], data["finess_et"], data["reason"]),
-        f"ESSMS {data['finess_et']} retiré : montants recalculés (nouvelle version de la grappe).",
-    )
+            )
+        return changes.withdraw_essms(request.user, dossier, data["version"], data["finess_et"], data["reason"])
+
+    def success(data):
+        if data["replaced_by"]:
+            return f"ESSMS {data['finess_et']} remplacé par {data['replaced_by']} : montants recalculés."
+        return f"ESSMS {data['finess_et']} retiré : montants recalculés (nouvelle version de la grappe)."
+
+    return _change(request, reference, form, action, success)
 
 
 @require_POST
 @login_required
 def transfer_dossier(request, reference: str):
     dossier = visible_or_404(request.user, reference)
-    form = TransferForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Refusé : {_errors(form)}")
-        return redirect("www:dossier_detail", reference=reference)
-    data = form.cleaned_data
-    return _apply(
+    return _change(
         request,
         reference,
-        lambda: changes.transfer(request.user, dossier, data["version"], data["finess_ej"], data["reason"]),
-        f"Dossier transféré à l'OG {data['finess_ej']}.",
+        TransferForm(request.POST),
+        lambda data: changes.transfer(request.user, dossier, data["version"], data["finess_ej"], data["reason"]),
+        lambda data: f"Dossier transféré à l'OG {data['finess_ej']}.",
     )
 
 
@@ -194,16 +194,12 @@ def transfer_dossier(request, reference: str):
 @login_required
 def extend_deadline(request, reference: str):
     dossier = visible_or_404(request.user, reference)
-    form = ExtendForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Refusé : {_errors(form)}")
-        return redirect("www:dossier_detail", reference=reference)
-    data = form.cleaned_data
-    return _apply(
+    return _change(
         request,
         reference,
-        lambda: changes.extend_deadline(request.user, dossier, data["version"], data["until"], data["reason"]),
-        f"Fin de déploiement prolongée au {data['until']:%d/%m/%Y}.",
+        ExtendForm(request.POST),
+        lambda data: changes.extend_deadline(request.user, dossier, data["version"], data["until"], data["reason"]),
+        lambda data: f"Fin de déploiement prolongée au {data['until']:%d/%m/%Y}.",
     )
 
 
@@ -211,15 +207,11 @@ def extend_deadline(request, reference: str):
 @login_required
 def join_essms(request, reference: str):
     dossier = visible_or_404(request.user, reference)
-    form = JoinForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"Refusé : {_errors(form)}")
-        return redirect("www:dossier_detail", reference=reference)
-    data = form.cleaned_data
-    return _apply(
+    return _change(
         request,
         reference,
-        lambda: changes.join_essms(
+        JoinForm(request.POST),
+        lambda data: changes.join_essms(
             request.user,
             dossier,
             data["version"],
@@ -228,5 +220,5 @@ def join_essms(request, reference: str):
             data["timetable"],
             data["reason"],
         ),
-        f"L'ESSMS {data['finess_et']} rejoint la grappe : montants recalculés (E-JOIN).",
+        lambda data: f"L'ESSMS {data['finess_et']} rejoint la grappe : montants recalculés (E-JOIN).",
     )
