@@ -17,7 +17,7 @@ BASENAME = "dossiers-esms-numerique"
 
 def run(job: Job, progress: Progress) -> Outcome:
     # The page's own columns and file format: one definition of what an export of dossiers holds.
-    from esms_numerique.www.dossier_views import EXPORT_COLUMNS
+    from esms_numerique.www.dossier_list_views import EXPORT_COLUMNS
     from esms_numerique.www.exports import table_response
 
     fmt = job.params["format"]
