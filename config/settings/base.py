@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A database too busy to answer: 503 « réessayez », nothing written (DECISION D-DATABASE-BUSY).
+    "esms_numerique.www.busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
