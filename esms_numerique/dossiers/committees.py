@@ -87,7 +87,11 @@ def add_to_agenda(user, committee: Committee, dossier: Dossier) -> CommitteeItem
         return CommitteeItem.objects.create(committee=committee, dossier=dossier)
 
 
-def decide(user, item: CommitteeItem, decision: str, reason: str) -> CommitteeItem:
+def decide(user, item: CommitteeItem, decision: str, reason: str, override_reason: str = "") -> CommitteeItem:
+    """The committee's decision on one item, with its reason. It records the selection proposal it followed, or
+    the departure from it with `override_reason` (required then; selection.services.link_decision)."""
+    from esms_numerique.selection.services import SelectionError, link_decision
+
     if not visible_committees(user).filter(pk=item.committee_id).exists():
         raise PermissionDenied("Ce comité n'est pas le vôtre.")
     if item.decision:
@@ -101,14 +105,17 @@ def decide(user, item: CommitteeItem, decision: str, reason: str) -> CommitteeIt
         raise DossierError("La décision doit être motivée.")
     with transaction.atomic():
         dossier = item.dossier
+        try:
+            link = link_decision(user, item, decision, override_reason)
+        except SelectionError as error:
+            raise DossierError(str(error)) from None
         apply_transition(user, dossier, transition, dossier.version, reason, from_committee=True)
         item.decision, item.reason, item.decided_at = decision, reason.strip(), clock.now()
         item.save()
-        audit_dossier(
-            user,
-            "committee_decision",
-            dossier,
-            after={"comité": item.committee.label, "décision": decision},
-            reason=reason,
-        )
+        after = {"comité": item.committee.label, "décision": decision}
+        if link.proposal_id:
+            after |= {"proposition": link.proposal_id, "conforme à la proposition": link.followed}
+            if link.override_id:
+                after["écart motivé"] = link.override.reason
+        audit_dossier(user, "committee_decision", dossier, after=after, reason=reason)
     return item

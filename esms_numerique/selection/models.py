@@ -84,3 +84,44 @@ class Proposal(models.Model):
     @property
     def selected(self) -> list[str]:
         return self.result.get("selected", [])
+
+
+class Override(models.Model):
+    """The committee departs from a proposal for one dossier, with its reason (P-OVERRIDE): it adds a dossier the
+    optimiser left out, or takes out one it proposed. The proposal itself is never rewritten; what the committee
+    then considers proposed is the proposal with its overrides (DECISION D-SELECTION-DECISIONS)."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="overrides")
+    dossier = models.ForeignKey("dossiers.Dossier", on_delete=models.PROTECT, related_name="+")
+    include = models.BooleanField("ajouté à la proposition (sinon retiré)")
+    reason = models.TextField("motif de l'écart")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("décidé le", default=clock.now)
+
+    class Meta:
+        ordering = ["proposal", "dossier__reference"]
+        verbose_name = "écart à la proposition"
+        verbose_name_plural = "écarts à la proposition"
+        constraints = [models.UniqueConstraint(fields=["proposal", "dossier"], name="one_override_per_dossier")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier} {'ajouté' if self.include else 'retiré'} : {self.reason}"
+
+
+class DecisionLink(models.Model):
+    """What a committee decision followed: the proposal in force when it was taken (none if no proposal was
+    computed), whether that proposal — with its overrides — held the dossier, whether the decision agrees with it,
+    and the override that explains a departure."""
+
+    item = models.OneToOneField("dossiers.CommitteeItem", on_delete=models.CASCADE, related_name="selection_link")
+    proposal = models.ForeignKey(Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    proposed = models.BooleanField("proposé", null=True)
+    followed = models.BooleanField("conforme à la proposition", null=True)
+    override = models.ForeignKey(Override, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = "décision et proposition"
+        verbose_name_plural = "décisions et propositions"
+
+    def __str__(self) -> str:
+        return f"{self.item} — proposition {self.proposal_id or 'aucune'}"

@@ -30,7 +30,7 @@ from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
-from .models import Envelope, GridAssessment, Proposal
+from .models import DecisionLink, Envelope, GridAssessment, Override, Proposal
 
 # What « already engaged » counts: retained, then engaged and paid, until closed. A dossier withdrawn, closed
 # without follow-up or abandoned (its money recovered) gives its amount back to the envelope.
@@ -183,6 +183,7 @@ class Figures:
     engaged_eur: int = 0
     proposed_eur: int = 0
     proposal: Proposal | None = None
+    chosen: set[str] = field(default_factory=set)  # the latest proposal with its overrides
     proposed: list[str] = field(default_factory=list)
     territories: list[dict[str, Any]] = field(default_factory=list)
     sectors: list[dict[str, Any]] = field(default_factory=list)
@@ -232,9 +233,10 @@ def committee_figures(committee: Committee) -> Figures:
     proposed_t: Counter[str] = Counter()
     proposed_s: Counter[str] = Counter()
     figures.proposal = latest_proposal(committee)
-    if figures.proposal and figures.proposal.status != "infeasible":
+    figures.chosen = effective_selection(figures.proposal)
+    if figures.chosen:
         pending = Dossier.objects.filter(
-            reference__in=figures.proposal.selected, state__in=(State.EN_INSTRUCTION, State.PRESENTE_COMITE)
+            reference__in=figures.chosen, state__in=(State.EN_INSTRUCTION, State.PRESENTE_COMITE)
         )
         for dossier in pending.order_by("reference"):
             amount = (dossier.filed_result or {}).get("total_eur") or 0
@@ -488,6 +490,113 @@ def make_proposal(user, committee: Committee, settings: rules.Settings) -> Propo
             },
         )
     return proposal
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Overrides and decisions (P-OVERRIDE): the committee departs from the proposal with a reason; each decision
+# records the proposal it followed, or the override that explains it (DECISION D-SELECTION-DECISIONS).
+
+
+def effective_selection(proposal: Proposal | None) -> set[str]:
+    """The dossiers a proposal holds once the committee's overrides are applied."""
+    if proposal is None:
+        return set()
+    chosen = set(proposal.selected) if proposal.status != "infeasible" else set()
+    for include, reference in proposal.overrides.values_list("include", "dossier__reference"):
+        (chosen.add if include else chosen.discard)(reference)
+    return chosen
+
+
+def _candidates_of(proposal: Proposal) -> set[str]:
+    return {row["reference"] for row in proposal.result.get("dossiers", [])}
+
+
+def _check_committee_instructor(user, committee: Committee) -> None:
+    access = access_of(user)
+    if access.committee_region is None or not committees.visible_committees(user).filter(pk=committee.pk).exists():
+        raise PermissionDenied("Seuls les instructeurs du comité s'écartent de sa proposition.")
+
+
+def _decided(committee: Committee, dossier: Dossier) -> bool:
+    return committee.items.filter(dossier=dossier).exclude(decision="").exists()
+
+
+def set_override(user, proposal: Proposal, dossier: Dossier, include: bool, reason: str) -> Override | None:
+    """The committee adds a dossier the optimiser left out (`include`) or takes out one it proposed, with its
+    reason; audited. Asking for what the optimiser itself proposed cancels an earlier override (returns None)."""
+    committee = proposal.committee
+    _check_committee_instructor(user, committee)
+    if latest_proposal(committee) != proposal:
+        raise SelectionError("Seule la dernière proposition du comité se corrige : recalculez-la ou partez d'elle.")
+    if dossier.reference not in _candidates_of(proposal):
+        raise SelectionError(f"{dossier.reference} n'était pas candidat à cette proposition.")
+    if _decided(committee, dossier):
+        raise SelectionError(f"Le comité a déjà décidé {dossier.reference} : sa décision ne se modifie pas.")
+    if not reason.strip():
+        raise SelectionError("Un écart à la proposition doit être motivé.")
+    by_optimiser = dossier.reference in proposal.selected and proposal.status != "infeasible"
+    with transaction.atomic():
+        existing = Override.objects.select_for_update().filter(proposal=proposal, dossier=dossier).first()
+        before = {"dossier": dossier.reference, "ajouté": existing.include} if existing else None
+        if include == by_optimiser:
+            if existing is None:
+                state = "proposé" if include else "hors de la proposition"
+                raise SelectionError(f"{dossier.reference} est déjà {state} : rien à corriger.")
+            existing.delete()
+            override = None
+        elif existing:
+            existing.include, existing.reason, existing.created_by = include, reason.strip(), user
+            existing.created_at = clock.now()
+            existing.save()
+            override = existing
+        else:
+            override = Override.objects.create(
+                proposal=proposal, dossier=dossier, include=include, reason=reason.strip(), created_by=user
+            )
+        record(
+            user.get_username(),
+            "selection_override",
+            "Committee",
+            str(committee.pk),
+            before=before,
+            after={
+                "proposition": proposal.pk,
+                "dossier": dossier.reference,
+                "écart": None if override is None else ("ajouté" if include else "retiré"),
+            },
+            reason=reason.strip(),
+        )
+    return override
+
+
+def link_decision(user, item, decision: str, override_reason: str = "") -> DecisionLink:
+    """Called by the committee's decision, inside its transaction and before the item records it: the latest
+    proposal, whether it proposed the dossier, and whether the decision follows it. A decision against the proposal
+    (with its overrides) must give the reason of the departure, recorded as an override; refused in French otherwise
+    (DECISION D-SELECTION-DECISIONS)."""
+    proposal = latest_proposal(item.committee)
+    if proposal is None or item.dossier.reference not in _candidates_of(proposal):
+        return DecisionLink.objects.create(item=item, proposal=proposal)
+    reference = item.dossier.reference
+    retained = decision == "retenu"
+    by_optimiser = reference in proposal.selected and proposal.status != "infeasible"
+    override = proposal.overrides.filter(dossier=item.dossier).first()
+    if retained != (reference in effective_selection(proposal)):
+        if not override_reason.strip():
+            said = "propose" if by_optimiser else "ne propose pas"
+            raise SelectionError(
+                f"La proposition n° {proposal.pk} {said} {reference} : motivez l'écart à la proposition "
+                "pour décider autrement."
+            )
+        override = set_override(user, proposal, item.dossier, retained, override_reason)
+    followed = retained == by_optimiser
+    return DecisionLink.objects.create(
+        item=item,
+        proposal=proposal,
+        proposed=by_optimiser,
+        followed=followed,
+        override=None if followed else override,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

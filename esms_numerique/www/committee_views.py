@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,17 @@ from esms_numerique.ledger.models import FundedEssms
 
 from .forms import CommitteeForm, DecisionForm
 from .selection_views import committee_summary
+
+
+class CommitteeDecisionForm(DecisionForm):
+    """The decision, and the reason of a departure from the selection proposal when there is one (P-OVERRIDE)."""
+
+    override_reason = forms.CharField(
+        label="Motif de l'écart à la proposition",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Seulement si la décision s'écarte de la proposition calculée pour ce comité.",
+    )
 
 
 def _committee_or_404(user, pk: int):
@@ -46,13 +58,19 @@ def committee_list(request):
 @login_required
 def committee_detail(request, pk: int):
     committee = _committee_or_404(request.user, pk)
-    items = list(committee.items.select_related("dossier", "dossier__porteur"))
+    items = list(
+        committee.items.select_related("dossier", "dossier__porteur", "selection_link", "selection_link__override")
+    )
     eligible = list(committees.eligible_dossiers(request.user, committee))
     # E-NO-DOUBLE before deciding: the ESSMS these dossiers share with other dossiers or SONS orders (the ledger).
     dossier_ids = [item.dossier_id for item in items] + [d.pk for d in eligible]
     shared = ledger.conflicts_by_subject(ledger.conflicts(FundedEssms.objects.filter(dossier_id__in=dossier_ids)))
     for dossier in [item.dossier for item in items] + eligible:
         dossier.conflicts = shared.get(("dossier", dossier.pk), [])
+    summary = committee_summary(committee)
+    for item in items:
+        # What the latest proposal, with its overrides, says of a pending item (DECISION D-SELECTION-DECISIONS).
+        item.proposed = item.dossier.reference in summary["selection"].chosen if summary["selection"].proposal else None
     return render(
         request,
         "www/committees/detail.html",
@@ -60,9 +78,9 @@ def committee_detail(request, pk: int):
             "committee": committee,
             "items": items,
             "eligible": eligible,
-            "decision_form": DecisionForm(),
+            "decision_form": CommitteeDecisionForm(),
             # The envelope: engaged, proposed, remaining (AAP24 §6, DECISION D-SELECTION).
-            **committee_summary(committee),
+            **summary,
         },
     )
 
@@ -88,12 +106,13 @@ def committee_decide(request, pk: int, item_id: int):
     item = committee.items.filter(pk=item_id).select_related("dossier").first()
     if item is None:
         raise Http404("Dossier absent de l'ordre du jour")
-    form = DecisionForm(request.POST)
+    form = CommitteeDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Décision refusée : choisissez une décision et motivez-la.")
     else:
+        data = form.cleaned_data
         try:
-            committees.decide(request.user, item, form.cleaned_data["decision"], form.cleaned_data["reason"])
+            committees.decide(request.user, item, data["decision"], data["reason"], data["override_reason"])
         except DossierError as error:
             messages.error(request, str(error))
     return redirect("www:committee_detail", pk=pk)

@@ -223,10 +223,62 @@ def _committee_or_404(user, pk: int):
     return committee
 
 
+class OverrideForm(DsfrBaseForm):
+    """The committee departs from the proposal for one dossier, with its reason (P-OVERRIDE)."""
+
+    reference = forms.CharField(widget=forms.HiddenInput)
+    include = forms.TypedChoiceField(
+        widget=forms.HiddenInput, choices=[("1", "ajouter"), ("0", "retirer")], coerce=lambda v: v == "1"
+    )
+    reason = forms.CharField(label="Motif de l'écart", max_length=2000)
+
+
+def _override(request, committee, proposal):
+    form = OverrideForm(request.POST)
+    if proposal is None or not form.is_valid():
+        messages.error(request, "Écart refusé : motivez-le.")
+        return redirect("www:selection_proposal", pk=committee.pk)
+    data = form.cleaned_data
+    dossier = visible_dossiers(request.user).filter(reference=data["reference"]).first()
+    if dossier is None:
+        raise Http404("Dossier introuvable")
+    try:
+        services.set_override(request.user, proposal, dossier, data["include"], data["reason"])
+    except services.SelectionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Écart à la proposition enregistré pour {dossier.reference}.")
+    return redirect("www:selection_proposal", pk=committee.pk)
+
+
+def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
+    """The proposal's rows with what the committee made of them: its override and whether it is still open."""
+    if proposal is None:
+        return []
+    overrides = {o.dossier.reference: o for o in proposal.overrides.select_related("dossier")}
+    chosen = services.effective_selection(proposal)
+    rows = []
+    for row in proposal.result.get("dossiers", []):
+        override = overrides.get(row["reference"])
+        rows.append(
+            row
+            | {
+                "chosen": row["reference"] in chosen,
+                "override": override,
+                "open": row["reference"] not in decided,
+            }
+        )
+    return rows
+
+
 @login_required
 def proposal_page(request, pk: int):
     committee = _committee_or_404(request.user, pk)
     proposal = services.latest_proposal(committee)
+    if request.method == "POST" and "reason" in request.POST:
+        if request.access.committee_region is None:
+            raise PermissionDenied("Seuls les instructeurs du comité s'écartent de sa proposition.")
+        return _override(request, committee, proposal)
     form = ProposalForm(request.POST or None, initial=_initial(committee, proposal))
     if request.method == "POST":
         if request.access.committee_region is None:
@@ -242,6 +294,7 @@ def proposal_page(request, pk: int):
     grids = {g.dossier_id: g for g in GridAssessment.objects.filter(dossier__in=found.dossiers)}
     for dossier in found.dossiers:
         dossier.grid = grids.get(dossier.pk)
+    decided = set(committee.items.exclude(decision="").values_list("dossier__reference", flat=True))
     return render(
         request,
         "www/selection/proposal.html",
@@ -250,6 +303,7 @@ def proposal_page(request, pk: int):
             "candidacy": found,
             "proposal": proposal,
             "result": proposal.result if proposal else None,
+            "rows": _rows_with_overrides(proposal, decided),
             "form": form,
             "figures": services.committee_figures(committee),
             "sources": {name: str(value.reference) for name, value in values.items()},

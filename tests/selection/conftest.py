@@ -7,9 +7,18 @@ import datetime as dt
 
 import pytest
 
+from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.services import apply_transition, create_dossier
 from esms_numerique.selection import services
-from tests.dossiers.conftest import GRAPPE_FINESS, PORTEUR_EJ, attach_pieces, campaign_2024, registry, users
+from tests.dossiers.conftest import (
+    GRAPPE_FINESS,
+    PORTEUR_EJ,
+    attach_pieces,
+    campaign_2024,
+    registry,
+    through_committee,
+    users,
+)
 
 __all__ = ["campaign_2024", "registry", "users"]
 
@@ -48,3 +57,20 @@ def envelope(users):
 
 def essms(first: int, count: int) -> list[str]:
     return GRAPPE_FINESS[first : first + count]
+
+
+@pytest.fixture
+def april(users, envelope):
+    """Retained at a March committee: X (5 ESSMS, 105 000 €). Under instruction: Y, Z, and W which shares three
+    ESSMS with Z. April's envelope: 500 000 €, 395 000 € available."""
+    ars = users["ars"]
+    world = {"X": through_committee(ars, instructed(users, "X", essms(0, 5)))}
+    world["Y"] = instructed(users, "Y", essms(5, 5))
+    world["Z"] = instructed(users, "Z", essms(10, 5))
+    world["W"] = instructed(users, "W", essms(12, 5))
+    for name, notes in (("Y", 3), ("Z", 2), ("W", 1)):
+        services.save_grid(
+            ars, world[name], dict.fromkeys(services.rules.grid_on(dt.date(2024, 3, 11)).codes(), notes), {}
+        )
+    world["committee"] = committees.create_committee(ars, "Comité d'avril", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
+    return world

@@ -134,23 +134,6 @@ def test_the_grid_is_the_instructors_and_only_while_instructed(users):
     assert not GridAssessment.objects.exists()
 
 
-@pytest.fixture
-def april(users, envelope):
-    """Retained at a March committee: X (5 ESSMS, 105 000 €). Under instruction: Y, Z, and W which shares three
-    ESSMS with Z. April's envelope: 500 000 €, 395 000 € available."""
-    ars = users["ars"]
-    world = {"X": through_committee(ars, instructed(users, "X", essms(0, 5)))}
-    world["Y"] = instructed(users, "Y", essms(5, 5))
-    world["Z"] = instructed(users, "Z", essms(10, 5))
-    world["W"] = instructed(users, "W", essms(12, 5))
-    for name, notes in (("Y", 3), ("Z", 2), ("W", 1)):
-        services.save_grid(
-            ars, world[name], dict.fromkeys(services.rules.grid_on(dt.date(2024, 3, 11)).codes(), notes), {}
-        )
-    world["committee"] = committees.create_committee(ars, "Comité d'avril", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
-    return world
-
-
 def test_the_proposal_reads_the_grids_the_envelope_and_the_ledger(users, april):
     ars = users["ars"]
     committee = april["committee"]
