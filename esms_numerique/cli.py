@@ -478,3 +478,10 @@ def notifications_digest() -> None:
     from esms_numerique.notifications.services import send_digests
 
     click.echo(f"Récapitulatifs envoyés : {send_digests()}.")
+
+
+# Selection (issue 13): `esms comite proposer`, `esms portefeuille rejouer`.
+from .selection.cli import comite, portefeuille  # noqa: E402
+
+main.add_command(comite)
+main.add_command(portefeuille)

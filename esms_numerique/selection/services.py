@@ -619,7 +619,46 @@ def whatif_parameters(campaign: str) -> list[tuple[str, str]]:
     return found
 
 
-def replay(campaign: str, changes: dict[str, int | float]) -> dict[str, Any]:
+def read_draft(text: str, campaign: str, source: str = "brouillon") -> dict[str, int | float]:
+    """A draft parameter file (DECISION D-WHATIF-DRAFT): `valeurs:` maps a parameter of the campaign — its full name
+    or its name relative to the campaign — to its draft value. All-or-nothing: every problem named, in French."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SelectionError(f"{source} : YAML illisible ({error.__class__.__name__}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("valeurs"), dict) or not data["valeurs"]:
+        raise SelectionError(f"{source} : une table « valeurs: » (paramètre: valeur) est attendue.")
+    tree = default_tree()
+    prefix = f"esms_numerique/{campaign}/"
+    changes: dict[str, int | float] = {}
+    problems = []
+    for name, value in data["valeurs"].items():
+        full = str(name) if str(name).startswith("esms_numerique/") else prefix + str(name)
+        try:
+            parameter = tree.get(full)
+        except (KeyError, ValueError):
+            problems.append(f"« {name} » : paramètre inconnu")
+            continue
+        if not full.startswith(prefix):
+            problems.append(f"« {name} » : ce paramètre n'est pas de la campagne {campaign}")
+        elif parameter.unit not in rules.WHATIF_UNITS:
+            problems.append(f"« {name} » : seuls les montants, nombres et parts se simulent (unité {parameter.unit})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"« {name} » : valeur numérique attendue, lu « {value} »")
+        elif parameter.unit == "share" and not 0 <= value <= 1:
+            problems.append(f"« {name} » : une part est comprise entre 0 et 1, lu {value}")
+        elif parameter.unit != "share" and (value != int(value) or value < 0):
+            problems.append(f"« {name} » : un entier positif ou nul est attendu, lu {value}")
+        else:
+            changes[full] = float(value) if parameter.unit == "share" else int(value)
+    if problems:
+        raise SelectionError(f"{source} : brouillon refusé, rien n'est rejoué — " + " ; ".join(problems) + ".")
+    return changes
+
+
+def replay(campaign: str, changes: dict[str, int | float], progress=None) -> dict[str, Any]:
     """Every filed dossier of the campaign run through the rules core twice, on the same input (the grappe, its
     filing date, the registry): with the parameters in force, then with the draft. Totals by desk and pivot region,
     and the dossiers whose amount or admissibility moves. Nothing is written."""
@@ -633,7 +672,9 @@ def replay(campaign: str, changes: dict[str, int | float]) -> dict[str, Any]:
     rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"dossiers": 0, "before": 0, "after": 0})
     changed, skipped, count = [], [], 0
     dossiers = Dossier.objects.filter(campaign=campaign).exclude(filed_at=None).order_by("reference")
-    for dossier in dossiers:
+    for dossier in dossiers.only("reference", "grappe", "filed_at").iterator(chunk_size=500):
+        if progress is not None:
+            progress(1)
         filed_on = dossier.filed_at.date()
         completed, findings = complete_from_registry({**dossier.grappe, "filed_on": filed_on.isoformat()}, filed_on)
         try:
