@@ -658,6 +658,23 @@ def read_draft(text: str, campaign: str, source: str = "brouillon") -> dict[str,
     return changes
 
 
+def _result_by_sector(result) -> dict[str, int]:
+    """A simulation's total by sector, as `split` does for a frozen result (the project's lines follow pro rata)."""
+    amounts: Counter[str] = Counter()
+    for line in result.lines:
+        if line.finess_et:
+            amounts[line.finess_et] += line.amount_eur or 0
+    fundable = [e for e in result.essms if e.get("fundable", True) and e.get("finess_et")]
+    use_amounts = any(amounts[e["finess_et"]] for e in fundable)
+    weights: Counter[str] = Counter()
+    for e in fundable:
+        weights[e.get("sector") or "?"] += amounts[e["finess_et"]] if use_amounts else 1
+    return rules.split_eur(result.total_eur, dict(weights))
+
+
+DESK_LABELS = {"regional": "Guichet régional (ARS)", "national": "Guichet national (CNSA/DNS)", "": "Sans guichet"}
+
+
 def replay(campaign: str, changes: dict[str, int | float], progress=None) -> dict[str, Any]:
     """Every filed dossier of the campaign run through the rules core twice, on the same input (the grappe, its
     filing date, the registry): with the parameters in force, then with the draft. Totals by desk and pivot region,
@@ -670,9 +687,10 @@ def replay(campaign: str, changes: dict[str, int | float], progress=None) -> dic
     tree = default_tree()
     draft = rules.draft_tree(tree, changes)
     rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"dossiers": 0, "before": 0, "after": 0})
+    sectors: dict[str, dict[str, int]] = defaultdict(lambda: {"before": 0, "after": 0})
     changed, skipped, count = [], [], 0
     dossiers = Dossier.objects.filter(campaign=campaign).exclude(filed_at=None).order_by("reference")
-    for dossier in dossiers.only("reference", "grappe", "filed_at").iterator(chunk_size=500):
+    for dossier in dossiers.only("reference", "title", "grappe", "filed_at").iterator(chunk_size=500):
         if progress is not None:
             progress(1)
         filed_on = dossier.filed_at.date()
@@ -689,10 +707,14 @@ def replay(campaign: str, changes: dict[str, int | float], progress=None) -> dic
         row["dossiers"] += 1
         row["before"] += before.total_eur
         row["after"] += after.total_eur
+        for when, result in (("before", before), ("after", after)):
+            for sector, amount in _result_by_sector(result).items():
+                sectors[sector][when] += amount
         if (before.total_eur, before.admissible) != (after.total_eur, after.admissible):
             changed.append(
                 {
                     "reference": dossier.reference,
+                    "title": dossier.title,
                     "before_eur": before.total_eur,
                     "after_eur": after.total_eur,
                     "admissible_before": before.admissible,
@@ -703,12 +725,24 @@ def replay(campaign: str, changes: dict[str, int | float], progress=None) -> dic
     by_region = [
         {
             "desk": desk,
+            "desk_label": DESK_LABELS.get(desk, desk),
             "region": region,
             "name": geo.region_name(region),
             **row,
             "difference": row["after"] - row["before"],
         }
         for (desk, region), row in sorted(rows.items())
+    ]
+    by_desk: dict[str, dict[str, Any]] = {}
+    for row in by_region:
+        total = by_desk.setdefault(
+            row["desk"], {"desk": row["desk"], "desk_label": row["desk_label"], "dossiers": 0, "before": 0, "after": 0}
+        )
+        for name in ("dossiers", "before", "after"):
+            total[name] += row[name]
+    by_sector = [
+        {"sector": code, "name": SECTOR_LABELS.get(code, code), **row, "difference": row["after"] - row["before"]}
+        for code, row in sorted(sectors.items())
     ]
     return {
         "campaign": campaign,
@@ -717,6 +751,8 @@ def replay(campaign: str, changes: dict[str, int | float], progress=None) -> dic
         "total_before_eur": sum(r["before"] for r in by_region),
         "total_after_eur": sum(r["after"] for r in by_region),
         "by_region": by_region,
+        "by_desk": [row | {"difference": row["after"] - row["before"]} for row in by_desk.values()],
+        "by_sector": by_sector,
         "changed": changed,
         "skipped": skipped,
     }

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from dsfr.forms import DsfrBaseForm
 
@@ -20,9 +20,11 @@ from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.parameters import default_tree
 from esms_numerique.selection import services
 from esms_numerique.selection.models import Envelope, GridAssessment
+from esms_numerique.selection.xlsx import whatif_workbook
 from esms_numerique.workflow.engine import MAX_AMOUNT_EUR
 
 from .charts import bars_svg, euros_label, svg_response
+from .exports import XLSX
 
 # ---------------------------------------------------------------------------------------------------------------
 # Envelopes.
@@ -378,9 +380,19 @@ def whatif_page(request):
     whose amount or admissibility moves. Nothing is written."""
     if not (request.access.is_national or request.access.is_admin):
         raise PermissionDenied("La simulation de campagne est réservée à la CNSA.")
-    form = WhatIfForm(request.GET or None)
+    query = request.GET.copy()
+    as_xlsx = query.pop("format", [""])[-1] == "xlsx"
+    form = WhatIfForm(query or None)
     result = None
-    if request.GET and form.is_valid():
+    if query and form.is_valid():
         data = form.cleaned_data
         result = services.replay(data["campaign"], {data["parameter"]: data["value"]})
-    return render(request, "www/selection/whatif.html", {"form": form, "result": result})
+        if as_xlsx:
+            response = HttpResponse(whatif_workbook(result), content_type=XLSX)
+            response["Content-Disposition"] = f'attachment; filename="simulation-campagne-{data["campaign"]}.xlsx"'
+            return response
+    return render(
+        request,
+        "www/selection/whatif.html",
+        {"form": form, "result": result, "export_query": query.urlencode() if result else ""},
+    )

@@ -46,3 +46,44 @@ def test_the_whatif_page_is_cnsas(users):
     other = Client()
     other.force_login(users["ars"])
     assert other.get("/selection/simulation-campagne/").status_code == 403
+
+
+def test_the_whatif_by_sector_and_as_xlsx(users):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    onze = instructed(users, "Onze ESSMS", essms(0, 11))  # IME (PH) and EHPAD (PA) alternate: 6 PH, 5 PA
+    draft = services.replay("2024", {USAGE: 6000})
+    sectors = {row["sector"]: row["difference"] for row in draft["by_sector"]}
+    assert sectors == {"PA": -5_000, "PH": -6_000}
+    assert [row["desk_label"] for row in draft["by_desk"]] == ["Guichet régional (ARS)"]
+    client = Client()
+    client.force_login(users["national"])
+    query = {"campaign": "2024", "parameter": USAGE, "value": "6000"}
+    page = client.get("/selection/simulation-campagne/", query).content.decode()
+    assert 'data-sector="PH"' in page and "format=xlsx" in page and "Guichet régional (ARS)" in page
+    response = client.get("/selection/simulation-campagne/", query | {"format": "xlsx"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "simulation-campagne-2024.xlsx" in response["Content-Disposition"]
+    book = load_workbook(BytesIO(response.content))
+    assert book.sheetnames == ["Par région", "Par guichet", "Par secteur", "Dossiers modifiés", "Brouillon"]
+    regions = book["Par région"]
+    assert [c.value for c in regions[1]] == [
+        "Guichet",
+        "Région pivot",
+        "Nom de la région",
+        "Dossiers",
+        "En vigueur (€)",
+        "Brouillon (€)",
+        "Écart (€)",
+    ]
+    assert [c.value for c in regions[2]] == ["Guichet régional (ARS)", "53", "Bretagne", 1, 231_000, 220_000, -11_000]
+    assert regions["E2"].number_format.startswith("#,##0") and regions[1][0].font.bold
+    assert regions.freeze_panes == "A2" and regions.auto_filter.ref == "A1:G2"
+    changed = book["Dossiers modifiés"]
+    assert [c.value for c in changed[2]] == [onze.reference, "Onze ESSMS", 231_000, 220_000, -11_000, "oui", "oui"]
+    assert book["Brouillon"]["D2"].value == 7000 and book["Brouillon"]["E2"].value == 6000
+    other = Client()
+    other.force_login(users["ars"])
+    assert other.get("/selection/simulation-campagne/", query | {"format": "xlsx"}).status_code == 403
