@@ -13,3 +13,9 @@ urlpatterns = [
 
 if settings.OIDC_ENABLED:
     urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
+
+# French error pages inside the site's frame (esms_numerique/www/site_views.py); JSON under /api/.
+handler400 = "esms_numerique.www.site_views.bad_request"
+handler403 = "esms_numerique.www.site_views.permission_denied"
+handler404 = "esms_numerique.www.site_views.page_not_found"
+handler500 = "esms_numerique.www.site_views.server_error"

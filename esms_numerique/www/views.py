@@ -13,6 +13,7 @@ from esms_numerique.rules.inputs import refuse_oversized_grappe
 from esms_numerique.rules.results import VERDICT_LABELS
 
 from .forms import SimulationForm
+from .home import sections_for
 from .limits import throttled
 
 ESSMS_FIELD = re.compile(r"champ « essms\[(\d+)\]\.([\w.]+) »")
@@ -28,7 +29,14 @@ COLUMN_LABELS = {
 
 
 def home(request):
-    return render(request, "www/home.html")
+    """The public landing (simulator, SONS checklist) for a visitor; for a signed-in person, what awaits them."""
+    context = {}
+    if request.user.is_authenticated:
+        context = {
+            "sections": sections_for(request),
+            "role_label": request.access.role.label if request.access.role else "",
+        }
+    return render(request, "www/home.html", context)
 
 
 def _errors_by_line(messages: list[str], essms: list[dict]) -> list[str]:

@@ -1,0 +1,222 @@
+"""What awaits each person on their home page: the porteur's drafts and complements, the instructor's dossiers to
+instruct and committees, the national desk's payments, the éditeur's orders and their next step. Each list is one
+bounded query (tests/www/test_query_counts.py pins them); the scope of every list comes from the one door
+(request.access, dossiers/access.py, sons/access.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
+
+from esms_numerique import clock
+from esms_numerique.dossiers.access import visible_dossiers
+from esms_numerique.dossiers.changes import next_deadline
+from esms_numerique.dossiers.committees import visible_committees
+from esms_numerique.dossiers.enums import State
+from esms_numerique.dossiers.models import PaymentRequest
+from esms_numerique.sons.access import visible_orders
+from esms_numerique.sons.services import next_deadline as order_deadline
+from esms_numerique.sons.workflow import OrderState
+
+SHOWN = 8  # rows of each list; « voir tout » leads to the full list
+DEADLINE_CANDIDATES = 200  # dossiers read to find the nearest deadlines (the earliest conventions first)
+TO_INSTRUCT = (State.DEPOSE, State.COMPLETE, State.RECEVABLE, State.EN_INSTRUCTION)
+WITH_DEADLINE = (
+    State.RETENU,
+    State.ENGAGE,
+    State.CONVENTION_SIGNEE,
+    State.AVANCE_DEMANDEE,
+    State.AVANCE_VERSEE,
+    State.EN_DEPLOIEMENT,
+    State.CIBLES_MESUREES,
+)
+# An order's next step, and who takes it (S-FLOW, SONS23).
+ORDER_NEXT_STEP = {
+    OrderState.SIGNEE: "l'éditeur demande l'avance (30 %)",
+    OrderState.AVANCE_DEMANDEE: "la CNSA/DNS (pour l'ASP) verse l'avance",
+    OrderState.AVANCE_VERSEE: "l'éditeur réalise la prestation",
+    OrderState.PRESTATION_REALISEE: "l'OG signe la VA",
+    OrderState.VA_SIGNEE: "l'éditeur demande le solde",
+    OrderState.SOLDE_DEMANDE: "la CNSA/DNS (pour l'ASP) verse le solde",
+}
+CLOSED_ORDERS = (OrderState.SOLDE_VERSE, OrderState.CONTROLE, OrderState.ANNULEE)
+LIGHT_FIELDS = ("reference", "title", "state", "desk", "pivot_region", "updated_at", "porteur__name")
+
+
+@dataclass
+class Section:
+    """One list of the home page: a heading, its rows (dossiers, orders, committees, payments), and the page
+    that shows them all."""
+
+    key: str
+    title: str
+    rows: list[Any] = field(default_factory=list)
+    more_url: str = ""
+    empty: str = "Rien en attente."
+    kind: str = "dossiers"
+
+    @property
+    def shown(self) -> list[Any]:
+        return self.rows[:SHOWN]
+
+    @property
+    def more(self) -> bool:
+        return len(self.rows) > SHOWN
+
+
+def _dossiers(user, *states, **filters):
+    found = visible_dossiers(user).filter(state__in=states, **filters)
+    return list(found.only(*LIGHT_FIELDS).order_by("updated_at")[: SHOWN + 1])
+
+
+def _list_url(state: str = "", due: str = "") -> str:
+    url = reverse("www:dossier_list")
+    query = "&".join(part for part in (f"etat={state}" if state else "", f"echeance={due}" if due else "") if part)
+    return f"{url}?{query}" if query else url
+
+
+def _deadlines(user) -> list[dict[str, Any]]:
+    """The dossiers whose next deadline is passed or near (D-AFTER-DECISION), the nearest first."""
+    candidates = (
+        visible_dossiers(user)
+        .filter(state__in=WITH_DEADLINE)
+        .select_related("porteur")
+        .only(*LIGHT_FIELDS, "campaign", "filed_at", "convention_signed_on", "deadline_extended_to", "filed_result")
+        .order_by("convention_signed_on", "filed_at")[:DEADLINE_CANDIDATES]
+    )
+    rows = []
+    for dossier in candidates:
+        due = next_deadline(dossier)
+        if due and (due["overdue"] or due["soon"]):
+            rows.append({"dossier": dossier, **due})
+    return sorted(rows, key=lambda row: row["due"])
+
+
+def _assigned_to(user, states) -> list:
+    """Dossiers whose current assignment names `user` (the instruction app's assignments, when installed)."""
+    if not apps.is_installed("esms_numerique.instruction"):
+        return []
+    from esms_numerique.instruction.models import Assignment
+
+    latest = Assignment.objects.filter(dossier_id=OuterRef("pk")).order_by("-at", "-id").values("instructor_id")[:1]
+    found = visible_dossiers(user).filter(state__in=states).annotate(assignee=Subquery(latest)).filter(assignee=user.pk)
+    return list(found.select_related("porteur").only(*LIGHT_FIELDS).order_by("updated_at")[: SHOWN + 1])
+
+
+def _committees(user) -> Section:
+    upcoming = visible_committees(user).filter(date__gte=clock.today()).order_by("date")[: SHOWN + 1]
+    return Section(
+        "comites",
+        "Prochains comités",
+        list(upcoming),
+        reverse("www:committee_list"),
+        "Aucun comité à venir.",
+        kind="committees",
+    )
+
+
+def _payments(user, **filters) -> Section:
+    dossiers = visible_dossiers(user).filter(**filters).values("pk")
+    requests = (
+        PaymentRequest.objects.filter(state=PaymentRequest.State.REQUESTED, dossier__in=dossiers)
+        .select_related("dossier")
+        .order_by("requested_at")[: SHOWN + 1]
+    )
+    return Section(
+        "paiements",
+        "Demandes de paiement à approuver",
+        list(requests),
+        _list_url(),
+        "Aucune demande de paiement en attente.",
+        kind="payments",
+    )
+
+
+def _orders(user, title: str, states=None, empty: str = "Aucune commande en cours.") -> Section:
+    orders = visible_orders(user).exclude(state__in=CLOSED_ORDERS)
+    if states:
+        orders = orders.filter(state__in=states)
+    rows = []
+    for order in orders.order_by("ordered_on", "reference")[: SHOWN + 1]:
+        rows.append({"order": order, "next_step": ORDER_NEXT_STEP.get(order.state, ""), "due": order_deadline(order)})
+    return Section("commandes", title, rows, reverse("www:order_list"), empty, kind="orders")
+
+
+def sections_for(request) -> list[Section]:
+    access, user = request.access, request.user
+    if access.og_id is not None:
+        return [
+            Section(
+                "brouillons",
+                "Brouillons à compléter et déposer",
+                _dossiers(user, State.BROUILLON, porteur_id=access.og_id),
+                _list_url(State.BROUILLON),
+                "Aucun brouillon en cours.",
+            ),
+            Section(
+                "complements",
+                "Compléments demandés par l'instructeur",
+                _dossiers(user, State.COMPLEMENT_DEMANDE, porteur_id=access.og_id),
+                _list_url(State.COMPLEMENT_DEMANDE),
+                "Aucun complément demandé.",
+            ),
+            Section("echeances", "Échéances dépassées ou proches", _deadlines(user), _list_url(), kind="deadlines"),
+            _orders(user, "Commandes SONS de mes ESSMS"),
+        ]
+    if access.instructed_region:
+        regional = Q(pivot_region=access.instructed_region) & ~Q(desk="national")
+        to_instruct = visible_dossiers(user).filter(regional, state__in=TO_INSTRUCT).select_related("porteur")
+        return [
+            Section(
+                "a-moi",
+                "Dossiers qui me sont attribués",
+                _assigned_to(user, TO_INSTRUCT + (State.COMPLEMENT_DEMANDE, State.PRESENTE_COMITE)),
+                _list_url(),
+                "Aucun dossier ne vous est attribué.",
+            ),
+            Section(
+                "a-instruire",
+                f"Dossiers à instruire dans ma région ({access.instructed_region})",
+                list(to_instruct.only(*LIGHT_FIELDS).order_by("updated_at")[: SHOWN + 1]),
+                _list_url(),
+                "Aucun dossier à instruire.",
+            ),
+            _committees(user),
+            Section("echeances", "Échéances dépassées ou proches", _deadlines(user), _list_url(), kind="deadlines"),
+            _payments(user, pivot_region=access.instructed_region),
+        ]
+    if access.is_national or access.is_admin:
+        return [
+            Section(
+                "a-instruire",
+                "Dossiers du guichet national à instruire",
+                _dossiers(user, *TO_INSTRUCT, desk="national"),
+                _list_url(),
+                "Aucun dossier national à instruire.",
+            ),
+            _payments(user, desk="national"),
+            _orders(
+                user,
+                "Paiements SONS à verser (pour l'ASP)",
+                (OrderState.AVANCE_DEMANDEE, OrderState.SOLDE_DEMANDE),
+                "Aucune demande d'avance ou de solde en attente.",
+            ),
+            _committees(user),
+        ]
+    if access.editor is not None:
+        return [_orders(user, "Mes commandes SONS et leur prochaine étape")]
+    if access.read_region:
+        return [
+            Section(
+                "suivi",
+                f"Dossiers en déploiement dans la région ({access.read_region})",
+                _dossiers(user, State.EN_DEPLOIEMENT, State.CIBLES_MESUREES),
+                reverse("www:follow_up"),
+                "Aucun dossier en déploiement.",
+            )
+        ]
+    return []

@@ -1,0 +1,172 @@
+# ruff: noqa: F811 (pytest fixtures imported from tests.dossiers.conftest)
+"""The site's frame (issue 12): French error pages inside the DSFR header and footer (400, 403, 404, 413, 500), the
+footer's pages, sign-in landing on each role's home page (as a GET, even when the session expired during a POST),
+sign-out with a French message, and what each role's home page lists."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from django.urls import include, path
+
+from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
+from esms_numerique.www.site_views import page_to_land_on
+from tests.dossiers.conftest import STANDARD_PIECES, campaign_2024, grappe, registry, users  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+FRAME = ('class="fr-header"', 'class="fr-footer"', "Mentions légales", "Données personnelles", "Plan du site")
+
+
+def framed(response) -> str:
+    html = response.content.decode()
+    for part in FRAME:
+        assert part in html, part
+    assert '<html lang="fr"' in html
+    return html
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_unknown_page_is_a_french_404_in_the_frame(client):
+    response = client.get("/ceci-nexiste-pas/")
+    assert response.status_code == 404
+    html = framed(response)
+    assert "Page non trouvée" in html and "Erreur 404" in html
+
+
+def test_an_unknown_api_route_answers_json_in_french(client):
+    response = client.get("/api/nexiste-pas")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+def test_a_refused_page_is_a_french_403_in_the_frame(users):
+    response = signed_in(users["porteur"]).get("/suivi/")
+    assert response.status_code == 403
+    html = framed(response)
+    assert "Accès refusé" in html and "Le suivi est réservé aux ARS" in html
+
+
+def boom(request):
+    raise RuntimeError("panne")
+
+
+urlpatterns = [path("panne/", boom), path("", include("config.urls"))]
+handler500 = "esms_numerique.www.site_views.server_error"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_server_error_is_a_french_500_rendered_without_the_request(users):
+    from django.urls import clear_url_caches
+
+    clear_url_caches()
+    client = signed_in(users["porteur"])
+    client.raise_request_exception = False
+    response = client.get("/panne/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Erreur inattendue" in html and "Erreur 500" in html and 'class="fr-footer"' in html
+    # Nothing of the person: the page needs neither the session nor the database.
+    assert "porteur" not in html
+
+
+def test_form_fields_over_the_limit_are_a_french_413(client, settings):
+    """A multipart body passes the upload limit but its text fields exceed DATA_UPLOAD_MAX_MEMORY_SIZE: Django's
+    RequestDataTooBig becomes a French 413, not a bare 400 (issue 15)."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/connexion/", {"username": "x" * 5000, "password": "y"})
+    assert response.status_code == 413
+    html = framed(response)
+    assert "Requête trop volumineuse" in html and "hors fichiers joints" in html
+
+
+def test_the_footer_pages_are_french_pages_of_the_site(client):
+    for url, heading in [
+        ("/accessibilite/", "Déclaration d'accessibilité"),
+        ("/mentions-legales/", "Mentions légales"),
+        ("/donnees-personnelles/", "Données personnelles"),
+        ("/plan-du-site/", "Plan du site"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert f"<h1>{heading}</h1>" in framed(response)
+
+
+def test_sign_in_lands_on_the_home_page_with_a_message(users):
+    client = Client()
+    response = client.post("/connexion/", {"username": "ars_bretagne", "password": "x"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    html = response.content.decode()
+    assert "Vous êtes connecté(e)." in html
+    assert "Dossiers à instruire dans ma région (53)" in html
+
+
+def test_a_session_lost_during_a_post_lands_on_the_page_not_a_405(users):
+    """The login redirect of POST /dossiers/<ref>/message/ carries that URL in `next`: the sign-in lands on the
+    dossier's page, which a GET shows."""
+    assert page_to_land_on("/dossiers/ESMS-2024-0001/message/") == "/dossiers/ESMS-2024-0001/"
+    assert page_to_land_on("/dossiers/?etat=depose") == "/dossiers/?etat=depose"
+    assert page_to_land_on("/simulateur/apercu/") == "/simulateur/"
+    client = Client()
+    response = client.post(
+        "/connexion/", {"username": "porteur", "password": "x", "next": "/dossiers/ESMS-2024-0001/message/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/dossiers/ESMS-2024-0001/"
+    # An address of another site is never followed.
+    response = Client().post(
+        "/connexion/", {"username": "porteur", "password": "x", "next": "https://ailleurs.example/"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_sign_out_is_a_form_and_says_so_in_french(users):
+    client = signed_in(users["porteur"])
+    page = client.get("/deconnexion/")
+    assert page.status_code == 200 and 'id="logout-form"' in page.content.decode()
+    response = client.post("/deconnexion/", follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    html = response.content.decode()
+    assert "Vous êtes déconnecté(e)" in html and "Se connecter" in html
+    assert client.get("/dossiers/").status_code == 302  # signed out indeed
+
+
+def filed(users, count=3):
+    porteur = users["porteur"]
+    dossier = create_dossier(porteur, "Grappe déposée", "2024", grappe(count))
+    for code in STANDARD_PIECES:
+        add_piece(porteur, dossier, code, SimpleUploadedFile(f"{code}.pdf", b"%PDF-1.4\n%%EOF\n"))
+    dossier.refresh_from_db()
+    return apply_transition(porteur, dossier, "deposer", dossier.version)
+
+
+def test_each_role_home_page_lists_what_awaits_it(users):
+    draft = create_dossier(users["porteur"], "Mon brouillon", "2024", grappe(2))
+    dossier = filed(users)
+
+    porteur = signed_in(users["porteur"]).get("/").content.decode()
+    assert "Brouillons à compléter et déposer" in porteur and draft.reference in porteur
+    assert "Compléments demandés" in porteur
+
+    ars = signed_in(users["ars"]).get("/").content.decode()
+    assert "Dossiers à instruire dans ma région (53)" in ars and dossier.reference in ars
+    assert draft.reference not in ars  # a draft is the porteur's own
+    assert "Prochains comités" in ars
+
+    other_ars = signed_in(users["autre_ars"]).get("/").content.decode()
+    assert dossier.reference not in other_ars
+
+    national = signed_in(users["national"]).get("/").content.decode()
+    assert "Dossiers du guichet national à instruire" in national and dossier.reference not in national
+    assert "Paiements SONS à verser" in national
+
+    observer = signed_in(users["observateur"]).get("/").content.decode()
+    assert "Dossiers en déploiement dans la région (53)" in observer
+
+    visitor = Client().get("/").content.decode()
+    assert "Simuler un projet" in visitor and "Quel dispositif pour mon DUI ?" in visitor
