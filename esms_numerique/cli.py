@@ -485,3 +485,9 @@ from .selection.cli import comite, portefeuille  # noqa: E402
 
 main.add_command(comite)
 main.add_command(portefeuille)
+
+
+# `esms api jeton creer|revoquer|lister`, `esms api webhooks relancer` (issue 14, partners/cli.py).
+from esms_numerique.partners.cli import api as _api_group  # noqa: E402
+
+main.add_command(_api_group)

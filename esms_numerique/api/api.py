@@ -1,23 +1,17 @@
 """The JSON API (django-ninja), with its OpenAPI schema at /api/openapi.json."""
 
-import datetime as dt
 import json
 import math
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Query, Schema
-from ninja.errors import HttpError, Throttled, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.parser import Parser
 from ninja.responses import Status
-from ninja.security import django_auth
 
 from esms_numerique import clock
-from esms_numerique.dossiers.access import visible_dossiers
-from esms_numerique.dossiers.services import DossierError, StaleDossier, apply_transition
-from esms_numerique.indicators.services import MeasurementError, final_status, record_measurements
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
@@ -26,9 +20,10 @@ from esms_numerique.rules.inputs import SimulationInput, SonsInput, refuse_overs
 from esms_numerique.rules.sons import simulate_sons
 from esms_numerique.www.limits import THROTTLED_MESSAGE, SettingsRateThrottle
 
+from . import dossiers, orders, webhooks
+from .auth import AUTH
+from .errors import ApiRefusal, Code, error_body
 from .schemas import (
-    DossierDetailOut,
-    DossierOut,
     ErrorOut,
     EstablishmentOut,
     HealthOut,
@@ -90,7 +85,7 @@ api = EsmsApi(
 
 
 def input_error(request: HttpRequest, messages: list[str]):
-    return api.create_response(request, {"detail": "Entrée invalide", "errors": messages}, status=400)
+    return api.create_response(request, error_body(400, "Entrée invalide", messages), status=400)
 
 
 @api.exception_handler(InputError)
@@ -106,6 +101,23 @@ def french_validation_error(request: HttpRequest, exc: ValidationError):
     return input_error(request, french_messages(errors, skip=1))
 
 
+@api.exception_handler(ApiRefusal)
+def api_refusal(request: HttpRequest, exc: ApiRefusal):
+    body = error_body(exc.status, exc.detail, exc.errors, exc.code)
+    response = api.create_response(request, body, status=exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def french_unauthenticated(request: HttpRequest, exc: AuthenticationError):
+    detail = "Authentification requise : jeton d'API (Authorization: Bearer …) ou session ouverte."
+    response = api.create_response(request, error_body(401, detail, code=Code.UNAUTHENTICATED), status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
 @api.exception_handler(HttpError)
 def french_http_error(request: HttpRequest, exc: HttpError):
     cause = exc.__cause__
@@ -113,15 +125,23 @@ def french_http_error(request: HttpRequest, exc: HttpError):
         return input_error(request, cause.messages)
     if isinstance(cause, json.JSONDecodeError):
         return input_error(request, [f"JSON illisible, ligne {cause.lineno}, colonne {cause.colno} : {cause.msg}"])
-    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+    detail = str(exc.message)
+    if exc.status_code == 403 and "CSRF" in detail:
+        detail = "Jeton CSRF absent ou invalide : une session du navigateur écrit avec son jeton CSRF."
+    return api.create_response(request, error_body(exc.status_code, detail), status=exc.status_code)
 
 
 @api.exception_handler(Throttled)
 def french_throttled(request: HttpRequest, exc: Throttled):
-    """django-ninja adds the Retry-After header (DECISION D-LIMITS)."""
+    """django-ninja adds the Retry-After header when it knows the wait (DECISION D-LIMITS)."""
     seconds = max(1, math.ceil(exc.wait)) if exc.wait else 60
-    message = THROTTLED_MESSAGE.format(seconds=seconds)
-    return api.create_response(request, {"detail": "Trop de requêtes", "errors": [message]}, status=429)
+    if request.path.endswith("/simulation"):
+        message = THROTTLED_MESSAGE.format(seconds=seconds)
+    else:
+        message = f"Trop de requêtes pour ce jeton ou cette adresse : réessayez dans {seconds} secondes."
+    response = api.create_response(request, error_body(429, "Trop de requêtes", [message]), status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @api.get("/health", response=HealthOut, tags=["service"], summary="État du service")
@@ -171,7 +191,7 @@ class RegistryFilters(Schema):
 @api.get(
     "/finess",
     response=list[EstablishmentOut],
-    auth=django_auth,
+    auth=AUTH,
     tags=["répertoire"],
     summary="Établissements du répertoire, filtrés et paginés",
 )
@@ -183,7 +203,7 @@ def finess_list(request: HttpRequest, filters: Query[RegistryFilters]):
 @api.get(
     "/finess/{finess}",
     response={200: EstablishmentOut | LegalEntityOut, 404: ErrorOut},
-    auth=django_auth,
+    auth=AUTH,
     tags=["répertoire"],
     summary="Un établissement (FINESS ET) ou une entité juridique (FINESS EJ)",
 )
@@ -194,100 +214,10 @@ def finess_detail(request: HttpRequest, finess: str):
         return establishment
     entity = LegalEntity.objects.filter(finess_ej=number).first()
     if entity is None:
-        return Status(404, {"detail": f"FINESS {number} inconnu du répertoire", "errors": []})
+        return Status(404, error_body(404, f"FINESS {number} inconnu du répertoire"))
     return entity
 
 
-def dossier_not_found() -> Status:
-    """A dossier the user may not see does not exist for them."""
-    return Status(404, {"detail": "Dossier introuvable", "errors": []})
-
-
-@api.get(
-    "/dossiers",
-    response=list[DossierOut],
-    auth=django_auth,
-    tags=["dossiers"],
-    summary="Les dossiers que l'utilisateur peut voir",
-)
-@paginate(BoundedPageNumberPagination, page_size=50)
-def dossier_list(request: HttpRequest, state: str = ""):
-    dossiers = visible_dossiers(request.user).order_by("reference")
-    return dossiers.filter(state=state) if state else dossiers
-
-
-@api.get(
-    "/dossiers/{reference}",
-    response={200: DossierDetailOut, 404: ErrorOut},
-    auth=django_auth,
-    tags=["dossiers"],
-    summary="Un dossier, s'il est visible par l'utilisateur, avec ses ESSMS (registre des ESSMS financés)",
-)
-def dossier_detail(request: HttpRequest, reference: str):
-    found = visible_dossiers(request.user).filter(reference=reference).prefetch_related("ledger_rows").first()
-    return found or dossier_not_found()
-
-
-class TransitionIn(Schema):
-    """The inputs a transition declares (dossiers/workflow.py); those it does not declare are ignored."""
-
-    transition: str
-    version: int = Field(ge=0, le=2_147_483_647)
-    comment: str = ""
-    date: dt.date | None = None
-    expenses_statement: bool = False
-
-
-@api.post(
-    "/dossiers/{reference}/transitions",
-    response={200: DossierOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    auth=django_auth,
-    tags=["dossiers"],
-    summary="Fait avancer un dossier (mêmes règles que l'interface)",
-)
-def dossier_transition(request: HttpRequest, reference: str, payload: TransitionIn):
-    dossier = visible_dossiers(request.user).filter(reference=reference).first()
-    if dossier is None:
-        return dossier_not_found()
-    try:
-        return apply_transition(
-            request.user,
-            dossier,
-            payload.transition,
-            payload.version,
-            payload.comment,
-            {"date": payload.date, "expenses_statement": payload.expenses_statement},
-        )
-    except PermissionDenied as error:
-        return Status(403, {"detail": str(error), "errors": []})
-    except StaleDossier as error:
-        return Status(409, {"detail": str(error), "errors": []})
-    except DossierError as error:
-        return Status(400, {"detail": str(error), "errors": []})
-
-
-@api.post(
-    "/dossiers/{reference}/measurements",
-    response={200: dict, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-    auth=django_auth,
-    tags=["dossiers"],
-    summary="Dépose le résultat de « esms indicateurs calculer » pour les ESSMS du dossier",
-)
-def dossier_measurements(request: HttpRequest, reference: str):
-    dossier = visible_dossiers(request.user).filter(reference=reference).first()
-    if dossier is None:
-        return dossier_not_found()
-    try:
-        recorded = record_measurements(request.user, dossier, decode_json(request.body))
-    except PermissionDenied as error:
-        return Status(403, {"detail": str(error), "errors": []})
-    except MeasurementError as error:
-        return Status(400, {"detail": "Mesures refusées", "errors": [str(error)]})
-    status = final_status(dossier)
-    return {
-        "recorded": len(recorded.rows),
-        "dates": [on.isoformat() for on in recorded.dates],
-        "kept": [on.isoformat() for on in recorded.kept],
-        "all_targets_met": status["all_met"],
-        "measurement_date": status["date"].isoformat() if status["date"] else None,
-    }
+api.add_router("/dossiers", dossiers.router)
+api.add_router("/sons", orders.router)
+api.add_router("/webhooks", webhooks.router)

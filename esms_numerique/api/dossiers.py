@@ -1,0 +1,239 @@
+"""Dossiers through the API: a porteur creates one, puts its grappe, joins its pieces, files it, answers a
+complement, writes in its thread and uploads its measurements; instructors (ARS, CNSA) list and read dossiers
+with filters, fire the transitions with their declared inputs, write private annotations and messages. Every
+change goes through dossiers/services.py, as from the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from esms_numerique.dossiers.access import allowed_transitions, sees_annotations, visible_dossiers
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.services import (
+    DossierError,
+    StaleDossier,
+    add_piece,
+    apply_transition,
+    create_dossier,
+    post_message,
+    update_grappe,
+)
+from esms_numerique.indicators.services import MeasurementError, final_status, record_measurements
+from esms_numerique.partners.changes import with_changed_at
+from esms_numerique.partners.models import Change
+from esms_numerique.rules.errors import decode_json
+
+from .auth import AUTH, throttles
+from .common import FILE, listed, multipart_body, transitions_out, uploaded
+from .errors import Code, not_found, refusal, rule_refusal
+from .schemas import (
+    DossierDetailOut,
+    DossierIn,
+    DossierOut,
+    DossierPage,
+    ErrorOut,
+    GrappeIn,
+    ListQuery,
+    MessageIn,
+    MessageOut,
+    PieceOut,
+)
+
+router = Router(auth=AUTH, throttle=throttles(), tags=["dossiers"])
+REFUSALS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+
+
+class DossierFilters(ListQuery):
+    state: str = Field("", max_length=32, description="État (ex. depose, en_instruction)")
+    campaign: str = Field("", max_length=8)
+    desk: str = Field("", max_length=16, description="Guichet : regional ou national")
+    pivot_region: str = Field("", max_length=2, description="Code région de l'ARS pivot")
+    porteur_finess_ej: str = Field("", max_length=9)
+
+
+def _dossiers(request: HttpRequest):
+    return with_changed_at(visible_dossiers(request.user), Change.Kind.DOSSIER, fallback="created_at")
+
+
+def _dossier(request: HttpRequest, reference: str) -> Dossier | None:
+    return _dossiers(request).filter(reference=reference).first()
+
+
+def _detail(request: HttpRequest, reference: str):
+    dossier = _dossiers(request).filter(reference=reference).prefetch_related("ledger_rows").first()
+    if dossier is not None:
+        dossier.transitions_offered = transitions_out(allowed_transitions(request.user, dossier))
+    return dossier
+
+
+def _refused(error: Exception):
+    if isinstance(error, PermissionDenied):
+        return refusal(403, str(error))
+    if isinstance(error, StaleDossier):
+        return refusal(409, str(error), code=Code.STALE)
+    return rule_refusal(error)
+
+
+@router.get(
+    "",
+    response={200: DossierPage, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut},
+    summary="Les dossiers que l'appelant voit, filtrés, par dernier changement",
+)
+def dossier_list(request: HttpRequest, filters: Query[DossierFilters]):
+    dossiers = _dossiers(request)
+    wanted = {
+        "state": filters.state,
+        "campaign": filters.campaign,
+        "desk": filters.desk,
+        "pivot_region": filters.pivot_region,
+        "porteur__finess_ej": filters.porteur_finess_ej,
+    }
+    dossiers = dossiers.filter(**{name: value for name, value in wanted.items() if value})
+    return listed(dossiers, filters)
+
+
+@router.post(
+    "",
+    response={201: DossierDetailOut, **REFUSALS},
+    summary="Crée un dossier (brouillon) avec sa grappe — porteur",
+)
+def dossier_create(request: HttpRequest, payload: DossierIn):
+    try:
+        dossier = create_dossier(request.user, payload.title, payload.campaign, payload.grappe)
+    except (PermissionDenied, DossierError) as error:
+        return _refused(error)
+    return Status(201, _detail(request, dossier.reference))
+
+
+@router.get(
+    "/{reference}",
+    response={200: DossierDetailOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Un dossier, s'il est visible par l'appelant, avec les ESSMS de sa grappe et les actions possibles",
+)
+def dossier_detail(request: HttpRequest, reference: str):
+    return _detail(request, reference) or not_found("Dossier")
+
+
+@router.post(
+    "/{reference}/grappe",
+    response={200: DossierDetailOut, **REFUSALS, 409: ErrorOut},
+    summary="Remplace la grappe d'un dossier modifiable (brouillon, complément demandé) — porteur",
+)
+def dossier_grappe(request: HttpRequest, reference: str, payload: GrappeIn):
+    dossier = _dossier(request, reference)
+    if dossier is None:
+        return not_found("Dossier")
+    try:
+        update_grappe(request.user, dossier, payload.version, payload.title or dossier.title, payload.grappe)
+    except (PermissionDenied, DossierError) as error:
+        return _refused(error)
+    return _detail(request, reference)
+
+
+@router.post(
+    "/{reference}/pieces",
+    response={201: PieceOut, **REFUSALS},
+    summary="Joint une pièce (multipart/form-data : `code` du type de pièce, `file`) — porteur",
+    openapi_extra=multipart_body({"code": {"type": "string", "maxLength": 64}, "file": FILE}, ["code", "file"]),
+)
+def dossier_piece(request: HttpRequest, reference: str):
+    dossier = _dossier(request, reference)
+    if dossier is None:
+        return not_found("Dossier")
+    code = request.POST.get("code", "").strip()
+    if not code:
+        return refusal(400, "Entrée invalide", ["champ « code » : type de pièce attendu"])
+    try:
+        return Status(201, add_piece(request.user, dossier, code, uploaded(request, "file")))
+    except (PermissionDenied, DossierError) as error:
+        return _refused(error)
+
+
+class TransitionIn(Schema):
+    """The inputs a transition declares (dossiers/workflow.py); those it does not declare are ignored."""
+
+    transition: str = Field(max_length=64, examples=["deposer"])
+    version: int = Field(ge=0, le=2_147_483_647)
+    comment: str = Field("", max_length=10_000)
+    date: dt.date | None = None
+    expenses_statement: bool = False
+
+
+@router.post(
+    "/{reference}/transitions",
+    response={200: DossierOut, **REFUSALS, 409: ErrorOut},
+    summary="Fait avancer un dossier (mêmes règles que l'interface) : deposer, completer, declarer_recevable…",
+)
+def dossier_transition(request: HttpRequest, reference: str, payload: TransitionIn):
+    dossier = _dossier(request, reference)
+    if dossier is None:
+        return not_found("Dossier")
+    try:
+        return apply_transition(
+            request.user,
+            dossier,
+            payload.transition,
+            payload.version,
+            payload.comment,
+            {"date": payload.date, "expenses_statement": payload.expenses_statement},
+        )
+    except (PermissionDenied, DossierError) as error:
+        return _refused(error)
+
+
+@router.get(
+    "/{reference}/messages",
+    response={200: list[MessageOut], 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Le fil du dossier ; les annotations privées pour les instructeurs seulement",
+)
+def dossier_messages(request: HttpRequest, reference: str):
+    dossier = _dossier(request, reference)
+    if dossier is None:
+        return not_found("Dossier")
+    messages = dossier.messages.select_related("author").order_by("at", "id")
+    return list(messages if sees_annotations(request.user, dossier) else messages.filter(private=False))[-500:]
+
+
+@router.post(
+    "/{reference}/messages",
+    response={201: MessageOut, **REFUSALS},
+    summary="Écrit dans le fil, ou une annotation privée (`private`, instructeurs)",
+)
+def dossier_message(request: HttpRequest, reference: str, payload: MessageIn):
+    dossier = _dossier(request, reference)
+    if dossier is None:
+        return not_found("Dossier")
+    try:
+        return Status(201, post_message(request.user, dossier, payload.body, private=payload.private))
+    except (PermissionDenied, DossierError) as error:
+        return _refused(error)
+
+
+@router.post(
+    "/{reference}/measurements",
+    response={200: dict, **REFUSALS},
+    summary="Dépose le résultat de « esms indicateurs calculer » pour les ESSMS du dossier — porteur",
+)
+def dossier_measurements(request: HttpRequest, reference: str):
+    dossier = _dossier(request, reference)
+    if dossier is None:
+        return not_found("Dossier")
+    try:
+        recorded = record_measurements(request.user, dossier, decode_json(request.body))
+    except PermissionDenied as error:
+        return refusal(403, str(error))
+    except MeasurementError as error:
+        return refusal(400, "Mesures refusées", [str(error)])
+    status = final_status(dossier)
+    return {
+        "recorded": len(recorded.rows),
+        "dates": [on.isoformat() for on in recorded.dates],
+        "kept": [on.isoformat() for on in recorded.kept],
+        "all_targets_met": status["all_met"],
+        "measurement_date": status["date"].isoformat() if status["date"] else None,
+    }

@@ -1,0 +1,110 @@
+"""A porteur's system files a dossier through the API; the instructors fire its transitions through the API."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from esms_numerique.dossiers.models import Dossier, Message
+
+from .conftest import BZH, IDF, OG_BZH, OG_IDF, PDF, grappe, pieces_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def campaign_2024(settings):
+    settings.ESMS_TODAY = "2024-03-11"
+
+
+def new_dossier(api, og=OG_BZH, numbers=BZH[0:3]) -> dict:
+    body = {"title": "Grappe Bretagne", "campaign": "2024", "grappe": grappe(og, numbers)}
+    response = api.post("/api/dossiers", body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def join_pieces(api, reference: str) -> None:
+    for code in pieces_of():
+        pdf = SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf")
+        response = api.upload(f"/api/dossiers/{reference}/pieces", code=code, file=pdf)
+        assert response.status_code == 201, response.content
+
+
+def fire(api, reference: str, transition: str, **inputs):
+    version = Dossier.objects.get(reference=reference).version
+    return api.post(f"/api/dossiers/{reference}/transitions", {"transition": transition, "version": version, **inputs})
+
+
+def test_a_porteur_files_and_the_instructor_fires_transitions_through_the_api(world, as_role):
+    porteur, ars = as_role("porteur"), as_role("ars")
+    dossier = new_dossier(porteur)
+    reference = dossier["reference"]
+    assert dossier["state"] == "brouillon"
+    assert sorted(e["finess_et"] for e in dossier["essms"]) == BZH[0:3]  # the grappe's ESSMS, from the ledger
+    assert dossier["grappe"]["essms"] == [{"finess_et": n} for n in BZH[0:3]]
+
+    put = porteur.post(
+        f"/api/dossiers/{reference}/grappe", {"version": dossier["version"], "grappe": grappe(OG_BZH, BZH[0:4])}
+    )
+    assert put.status_code == 200, put.content
+    assert sorted(e["finess_et"] for e in put.json()["essms"]) == BZH[0:4]
+
+    refused = fire(porteur, reference, "deposer")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "refus_regle"
+    join_pieces(porteur, reference)
+    filed = fire(porteur, reference, "deposer")
+    assert filed.status_code == 200, filed.content
+    assert filed.json()["state"] == "depose"
+
+    assert fire(ars, reference, "declarer_recevable").json()["state"] == "recevable"
+    assert fire(ars, reference, "instruire").json()["state"] == "en_instruction"
+    no_comment = fire(ars, reference, "demander_complement")
+    assert no_comment.status_code == 400
+    assert "commentaire" in no_comment.json()["detail"]
+    asked = fire(ars, reference, "demander_complement", comment="Joignez le devis signé.")
+    assert asked.json()["state"] == "complement_demande"
+
+    message = porteur.post(f"/api/dossiers/{reference}/messages", {"body": "Le devis signé est joint."})
+    assert message.status_code == 201, message.content
+    note = ars.post(f"/api/dossiers/{reference}/messages", {"body": "À surveiller.", "private": True})
+    assert note.status_code == 201
+    assert porteur.post(f"/api/dossiers/{reference}/messages", {"body": "x", "private": True}).status_code == 403
+    seen_by_porteur = [m["body"] for m in porteur.get(f"/api/dossiers/{reference}/messages").json()]
+    assert "À surveiller." not in seen_by_porteur
+    assert "Le devis signé est joint." in seen_by_porteur
+    assert "À surveiller." in [m["body"] for m in ars.get(f"/api/dossiers/{reference}/messages").json()]
+
+    completed = fire(porteur, reference, "completer")
+    assert completed.status_code == 200, completed.content
+    assert completed.json()["state"] == "complete"
+    assert Dossier.objects.get(reference=reference).state == "complete"
+    assert Message.objects.filter(dossier__reference=reference, private=True).count() == 1
+    detail = ars.get(f"/api/dossiers/{reference}").json()
+    assert "declarer_recevable" in [t["name"] for t in detail["transitions"]]
+
+    listed = ars.get("/api/dossiers", state="complete", pivot_region="53").json()
+    assert [d["reference"] for d in listed["items"]] == [reference]
+
+
+def test_dossiers_are_refused_to_whoever_may_not_act_on_them(world, as_role):
+    porteur = as_role("porteur")
+    reference = new_dossier(porteur)["reference"]
+    url = f"/api/dossiers/{reference}"
+    assert as_role("ars").get(url).status_code == 404  # a draft: its porteur only
+    join_pieces(porteur, reference)
+    assert fire(porteur, reference, "deposer").status_code == 200
+    for role in ("autre_porteur", "autre_ars", "editeur", "sans_role"):
+        assert as_role(role).get(url).status_code == 404, role
+        assert fire(as_role(role), reference, "declarer_recevable").status_code == 404, role
+    assert as_role("national").get(url).status_code == 200  # reads every filed dossier
+    forbidden = fire(as_role("national"), reference, "declarer_recevable")  # a regional dossier: the ARS instructs
+    assert forbidden.status_code == 403
+    assert fire(porteur, reference, "declarer_recevable").status_code == 403
+    piece = SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf")
+    assert as_role("autre_porteur").upload(f"{url}/pieces", code=pieces_of()[0], file=piece).status_code == 404
+    foreign = new_dossier(as_role("autre_porteur"), OG_IDF, IDF[0:2])
+    assert porteur.get(f"/api/dossiers/{foreign['reference']}").status_code == 404
+    assert as_role("editeur").post("/api/dossiers", {"title": "x", "campaign": "2024", "grappe": {}}).status_code == 403
+    assert Dossier.objects.get(reference=reference).state == "depose"

@@ -1,0 +1,121 @@
+"""An éditeur's system records, advances and cancels a SONS order through the API alone, with the page's rules."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from esms_numerique.partners.models import SignedOrderForm
+from esms_numerique.sons.models import Order
+
+from .conftest import BZH, IDF, OG_BZH, PDF
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def ms1_open(settings):
+    settings.ESMS_TODAY = "2023-05-02"
+
+
+def order_body(world, numbers, **extra) -> dict:
+    return {
+        "couloir": "MS1",
+        "og_finess_ej": OG_BZH,
+        "solution": world["solution"].pk,
+        "sector": "PA",
+        "signed_on": "2023-05-01",
+        "essms": [{"finess_et": n, "current_version": "4.2", "target_version": "5.0"} for n in numbers],
+        **extra,
+    }
+
+
+def test_an_editeur_creates_advances_and_cancels_an_order_through_the_api(world, as_role):
+    editeur, national = as_role("editeur"), as_role("national")
+    solutions = editeur.get("/api/sons/solutions").json()
+    assert [s["id"] for s in solutions] == [world["solution"].pk]
+
+    created = editeur.post("/api/sons/commandes", order_body(world, BZH[0:2]))
+    assert created.status_code == 201, created.content
+    order = created.json()
+    assert order["state"] == "commande_signee"
+    assert (order["total_eur"], order["advance_eur"]) == (order["total_eur"], round(order["total_eur"] * 0.3))
+    assert [e["finess_et"] for e in order["essms"]] == BZH[0:2]
+    assert "demander_avance" in [t["name"] for t in order["transitions"]]
+    reference = order["reference"]
+
+    pdf = SimpleUploadedFile("bon-signe.pdf", PDF, content_type="application/pdf")
+    uploaded = editeur.upload(f"/api/sons/commandes/{reference}/bon-signe", file=pdf)
+    assert uploaded.status_code == 201, uploaded.content
+    assert SignedOrderForm.objects.get(order__reference=reference).original_name == "bon-signe.pdf"
+    not_pdf = editeur.upload(f"/api/sons/commandes/{reference}/bon-signe", file=SimpleUploadedFile("x.pdf", b"PK"))
+    assert not_pdf.status_code == 400
+
+    advanced = editeur.post(
+        f"/api/sons/commandes/{reference}/transitions", {"transition": "demander_avance", "version": order["version"]}
+    )
+    assert advanced.status_code == 200, advanced.content
+    assert advanced.json()["state"] == "avance_demandee"
+    paid = national.post(
+        f"/api/sons/commandes/{reference}/transitions",
+        {"transition": "verser_avance", "version": advanced.json()["version"], "payment_reference": "ASP-1"},
+    )
+    assert paid.status_code == 200, paid.content
+    assert paid.json()["advance_paid_eur"] == order["advance_eur"]
+
+    stale_body = {"transition": "annuler", "version": 1, "comment": "x"}
+    stale = editeur.post(f"/api/sons/commandes/{reference}/transitions", stale_body)
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "conflit_de_version"
+    no_reason = editeur.post(
+        f"/api/sons/commandes/{reference}/transitions", {"transition": "annuler", "version": paid.json()["version"]}
+    )
+    assert no_reason.status_code == 400
+    assert "motif" in no_reason.json()["detail"]
+    cancelled = editeur.post(
+        f"/api/sons/commandes/{reference}/transitions",
+        {"transition": "annuler", "version": paid.json()["version"], "comment": "L'OG renonce."},
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["state"] == "annulee"
+    assert cancelled.json()["recovery_eur"] == order["advance_eur"]  # the advance is owed back (D-SONS-RECOVERY)
+    assert Order.objects.get(reference=reference).state == "annulee"
+
+
+def test_the_orders_rules_refuse_with_their_ids(world, as_role):
+    editeur = as_role("editeur")
+    assert editeur.post("/api/sons/commandes", order_body(world, BZH[0:1])).status_code == 201
+    again = editeur.post("/api/sons/commandes", order_body(world, BZH[0:1]))
+    assert again.status_code == 400
+    assert again.json()["code"] == "refus_regle"
+    assert again.json()["rules"] == ["S-ONCE"]
+    foreign_essms = editeur.post("/api/sons/commandes", order_body(world, IDF[0:1]))
+    assert foreign_essms.status_code == 400
+    assert "S-ELIG" in foreign_essms.json()["rules"]
+    wrong_couloir = editeur.post("/api/sons/commandes", order_body(world, BZH[1:2], couloir="MS2"))
+    assert wrong_couloir.status_code == 400
+    assert wrong_couloir.json()["errors"] == ["champ « couloir » : la solution DUI relève du couloir MS1 (S-ELIG)"]
+    bad = editeur.post("/api/sons/commandes", order_body(world, BZH[1:2], signed_on="hier"))
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "entree_invalide"
+    assert any("signed_on" in e for e in bad.json()["errors"])
+    assert Order.objects.count() == 1
+
+
+def test_orders_are_refused_to_whoever_does_not_own_them(world, as_role):
+    created = as_role("editeur").post("/api/sons/commandes", order_body(world, BZH[0:1])).json()
+    url = f"/api/sons/commandes/{created['reference']}"
+    assert as_role("autre_editeur").get(url).status_code == 404
+    assert as_role("autre_porteur").get(url).status_code == 404
+    assert as_role("porteur").get(url).status_code == 200  # the client OG reads it
+    advance = {"transition": "demander_avance", "version": created["version"]}
+    assert as_role("autre_editeur").post(f"{url}/transitions", advance).status_code == 404
+    refused = as_role("porteur").post(f"{url}/transitions", advance)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "interdit"
+    assert as_role("porteur").post("/api/sons/commandes", order_body(world, BZH[1:2])).status_code == 403
+    other = order_body(world, BZH[1:2], solution=world["other_solution"].pk)
+    assert as_role("editeur").post("/api/sons/commandes", other).status_code == 400  # not its solution
+    listed = as_role("autre_editeur").get("/api/sons/commandes").json()
+    assert listed == {"items": [], "next_cursor": None}
+    assert Order.objects.get().state == "commande_signee"

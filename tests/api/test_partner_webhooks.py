@@ -1,0 +1,172 @@
+"""Webhooks: signed deliveries to a receiver on loopback, retried with back-off, listed to the partner; and the
+incremental fetch (`modifie_depuis`, cursor pagination)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.utils import timezone
+
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.partners.models import Delivery
+from esms_numerique.partners.webhooks import retry_due, url_refusal
+
+from .conftest import BZH, OG_BZH, grappe
+
+pytestmark = pytest.mark.django_db
+SECRET = "un-secret-partage-de-test"
+
+
+@pytest.fixture(autouse=True)
+def loopback(settings):
+    settings.ESMS_TODAY = "2024-03-11"
+    settings.ESMS_WEBHOOK_URLS = "loopback"
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list
+    answers: list
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        status = self.answers.pop(0) if self.answers else 200
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    handler = type("Handler", (Receiver,), {"received": [], "answers": []})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{server.server_port}/esms"
+    server.shutdown()
+    server.server_close()
+
+
+def test_events_are_posted_signed_to_the_partner_and_retried(
+    world, as_role, receiver, django_capture_on_commit_callbacks
+):
+    handler, url = receiver
+    porteur = as_role("porteur")
+    registered = porteur.post("/api/webhooks", {"url": url, "secret": SECRET})
+    assert registered.status_code == 201, registered.content
+    as_role("autre_porteur").post("/api/webhooks", {"url": url + "/autre", "secret": SECRET})
+    handler.answers.append(500)  # the first delivery fails
+    with django_capture_on_commit_callbacks(execute=True):
+        created = porteur.post(
+            "/api/dossiers", {"title": "Grappe", "campaign": "2024", "grappe": grappe(OG_BZH, BZH[0:2])}
+        )
+    reference = created.json()["reference"]
+    with django_capture_on_commit_callbacks(execute=True):
+        porteur.post(f"/api/dossiers/{reference}/messages", {"body": "Bonjour"})
+    # the other OG's webhook hears nothing of this dossier
+    assert [h["Host"] for h, _ in handler.received] == [url.split("/")[2]]
+    headers, body = handler.received[0]
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Esms-Signature"], expected)
+    payload = json.loads(body)
+    assert (payload["evenement"], payload["reference"], payload["donnees"]["texte"]) == (
+        "dossier.message",
+        reference,
+        "Bonjour",
+    )
+    delivery = Delivery.objects.get()
+    assert headers["X-Esms-Delivery"] == str(delivery.delivery_id)
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("echec", 1, 500)
+    assert delivery.next_attempt_at > timezone.now() + dt.timedelta(seconds=20)
+
+    assert retry_due() == 0  # not yet due
+    assert retry_due(timezone.now() + dt.timedelta(minutes=1)) == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("livree", 2)
+    again_headers, again_body = handler.received[1]
+    assert again_body == body and again_headers["X-Esms-Delivery"] == str(delivery.delivery_id)
+
+    hook = registered.json()["id"]
+    listed = porteur.get(f"/api/webhooks/{hook}/livraisons").json()
+    assert [(d["event"], d["state"], d["attempts"]) for d in listed] == [("dossier.message", "livree", 2)]
+    assert as_role("autre_porteur").get(f"/api/webhooks/{hook}/livraisons").status_code == 404
+    off = porteur.post(f"/api/webhooks/{hook}/desactiver")
+    assert off.json()["active"] is False
+
+
+def test_state_changes_of_orders_reach_the_editeur(
+    world, as_role, receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.ESMS_TODAY = "2023-05-02"
+    handler, url = receiver
+    editeur = as_role("editeur")
+    assert editeur.post("/api/webhooks", {"url": url, "secret": SECRET}).status_code == 201
+    body = {
+        "couloir": "MS1",
+        "og_finess_ej": OG_BZH,
+        "solution": world["solution"].pk,
+        "signed_on": "2023-05-01",
+        "essms": [{"finess_et": BZH[0], "current_version": "4.2"}],
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        order = editeur.post("/api/sons/commandes", body).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        editeur.post(
+            f"/api/sons/commandes/{order['reference']}/transitions",
+            {"transition": "demander_avance", "version": order["version"]},
+        )
+    events = [json.loads(b)["evenement"] for _, b in handler.received]
+    assert events == ["commande.creee", "commande.etat"]
+    assert json.loads(handler.received[1][1])["donnees"]["etat"] == "avance_demandee"
+
+
+def test_webhook_addresses_are_checked(world, as_role, settings):
+    refused = as_role("porteur").post("/api/webhooks", {"url": "http://10.0.0.1/x", "secret": SECRET})
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == ["champ « url » : seules les adresses locales (127.0.0.1) sont acceptées ici"]
+    settings.ESMS_WEBHOOK_URLS = "https"
+    assert url_refusal("https://partenaire.example/hook") is None
+    assert url_refusal("http://partenaire.example/hook") == "adresse https attendue"
+    assert url_refusal("https://127.0.0.1/hook") == "adresse locale refusée"
+    assert url_refusal("https://192.168.1.2/hook") == "adresse IP privée ou réservée refusée"
+
+
+def test_modifie_depuis_returns_exactly_the_changed_objects(world, as_role):
+    porteur = as_role("porteur")
+    references = []
+    for n in range(3):
+        body = {"title": f"Grappe {n}", "campaign": "2024", "grappe": grappe(OG_BZH, BZH[2 * n : 2 * n + 2])}
+        references.append(porteur.post("/api/dossiers", body).json()["reference"])
+    everything = porteur.get("/api/dossiers").json()
+    assert [d["reference"] for d in everything["items"]] == references
+    since = everything["items"][-1]["changed_at"]
+    assert porteur.get("/api/dossiers", modifie_depuis=since).json() == {"items": [], "next_cursor": None}
+    changed = references[0]
+    version = Dossier.objects.get(reference=changed).version
+    porteur.post(f"/api/dossiers/{changed}/messages", {"body": "Un changement."})
+    porteur.post(
+        f"/api/dossiers/{changed}/grappe", {"version": version, "title": "Renommé", "grappe": grappe(OG_BZH, BZH[0:2])}
+    )
+    after = porteur.get("/api/dossiers", modifie_depuis=since).json()
+    assert [d["reference"] for d in after["items"]] == [changed]
+    # one at a time, in the order of the last change, with an opaque cursor
+    seen, cursor = [], ""
+    while True:
+        page = porteur.get("/api/dossiers", taille=1, curseur=cursor).json()
+        seen += [d["reference"] for d in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [references[1], references[2], changed]
+    bad = porteur.get("/api/dossiers", curseur="n'importe quoi")
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0].startswith("champ « curseur »")
+    assert porteur.get("/api/dossiers", taille=500).status_code == 400
