@@ -37,6 +37,7 @@ from esms_numerique.demo_load import COMMENTED, DEMO_MEASURES, DEMO_PDF, MEASURE
 from esms_numerique.dossiers.committees import create_committee
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.evaluation import evaluate, ledger_lines, record_ledger
+from esms_numerique.dossiers.listing import refresh_many
 from esms_numerique.dossiers.models import (
     AmountVersion,
     Committee,
@@ -125,6 +126,8 @@ def load_dossiers(
             if progress:
                 progress(1)
         replay.flush()
+        # The list's columns, which the services keep and this bulk load bypasses (DECISION D-LIST-COLUMNS).
+        refresh_many(Dossier.objects.all())
         seed_counter(f"ESMS-{CAMPAIGN}", [replay.number])
     if connection.vendor == "postgresql":
         # Tens of thousands of rows written at once: the planner's statistics, before the first page is read.

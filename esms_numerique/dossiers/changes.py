@@ -19,6 +19,7 @@ from esms_numerique.registry.models import LegalEntity
 from .access import is_instructor_of
 from .enums import State
 from .evaluation import evaluate, piece_codes, record_ledger
+from .listing import refresh_list_columns
 from .models import AmountVersion, Dossier, GrappeVersion, Message
 from .payments import issue_recovery
 from .transitions import no_double_funding
@@ -152,6 +153,7 @@ def _change_grappe(
         Dossier.objects.filter(pk=locked.pk).update(
             grappe=grappe, result=result, filed_result=result, engaged_eur=engaged, version=F("version") + 1
         )
+        refresh_list_columns(locked)
         locked.refresh_from_db()
         AmountVersion.objects.create(
             dossier=locked,
@@ -195,6 +197,7 @@ def transfer(user, dossier: Dossier, expected_version: int, finess_ej: str, reas
         before = locked.porteur.finess_ej
         grappe = {**locked.grappe, "porteur": {**locked.grappe.get("porteur", {}), "finess_ej": target.finess_ej}}
         Dossier.objects.filter(pk=locked.pk).update(porteur=target, grappe=grappe, version=F("version") + 1)
+        refresh_list_columns(locked)
         locked.refresh_from_db()
         locked.members.remove(target)
         Message.objects.create(
@@ -228,6 +231,7 @@ def extend_deadline(user, dossier: Dossier, expected_version: int, until: dt.dat
         if until <= current["due"]:
             raise DossierError(f"La nouvelle échéance doit suivre l'actuelle ({current['due']:%d/%m/%Y}).")
         Dossier.objects.filter(pk=locked.pk).update(deadline_extended_to=until, version=F("version") + 1)
+        refresh_list_columns(locked)
         locked.refresh_from_db()
         record(
             user.get_username(),

@@ -54,6 +54,14 @@ class Dossier(models.Model):
     transitions = GenericRelation(
         "workflow.TransitionLog", content_type_field="subject_type", object_id_field="subject_id"
     )
+    # What the dossier list shows and searches, kept by dossiers.listing.refresh_list_columns at each change of the
+    # grappe, result, porteur or state: the list never decodes the grappe's JSON (issue 16; DECISION D-LIST-COLUMNS).
+    essms_count = models.PositiveIntegerField("nombre d'ESSMS", null=True, blank=True)
+    total_eur = models.PositiveIntegerField("total calculé (€)", null=True, blank=True)
+    search_text = models.TextField("texte recherché", blank=True, editable=False)
+    updated_at = models.DateTimeField("modifié le", default=clock.now, db_index=True)
+    deadline_on = models.DateField("prochaine échéance", null=True, blank=True, db_index=True)
+    deadline_label = models.CharField("nature de l'échéance", max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -90,6 +98,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} {self.at:%d/%m/%Y}"
+
+
+class DossierRead(models.Model):
+    """When a user last opened a dossier's page: the list's unread-message badge counts the messages of others
+    written since (DECISION D-LIST-UNREAD)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="reads")
+    at = models.DateTimeField("lu le", default=clock.now)
+
+    class Meta:
+        verbose_name = "lecture de dossier"
+        verbose_name_plural = "lectures de dossiers"
+        constraints = [models.UniqueConstraint(fields=["user", "dossier"], name="one_read_per_user_and_dossier")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.dossier_id} {self.at:%d/%m/%Y %H:%M}"
 
 
 class AmountVersion(models.Model):

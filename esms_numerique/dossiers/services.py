@@ -23,6 +23,7 @@ from esms_numerique.workflow.engine import MAX_AMOUNT_EUR, check_allowed, fire, 
 from .access import acting_role, can_see, is_instructor_of, is_porteur_of
 from .enums import State
 from .evaluation import evaluate, piece_codes, record_ledger
+from .listing import refresh_list_columns
 from .models import AmountVersion, Dossier, Message, Piece
 from .pieces import (
     PieceError,
@@ -67,6 +68,7 @@ def create_dossier(user, title: str, campaign: str, grappe: dict[str, Any]) -> D
         )
         _set_members(dossier, grappe)
         record_ledger(dossier)
+        refresh_list_columns(dossier)
         audit_dossier(user, "create_dossier", dossier, after={"titre": dossier.title, "campagne": campaign})
     return dossier
 
@@ -82,6 +84,7 @@ def _locked(dossier: Dossier, expected_version: int) -> Dossier:
 
 def _write(dossier: Dossier, **changes: Any) -> Dossier:
     Dossier.objects.filter(pk=dossier.pk).update(version=F("version") + 1, **changes)
+    refresh_list_columns(dossier)
     dossier.refresh_from_db()
     return dossier
 
@@ -140,6 +143,7 @@ def apply_transition(
 
     def after(changed: Dossier, step: str) -> None:
         record_ledger(changed)
+        refresh_list_columns(changed)
         text = (comment or "").strip()
         if step == "retenir":
             AmountVersion.objects.create(
@@ -248,6 +252,7 @@ def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:
         piece.save()
         if is_filing_piece(locked.campaign, code):
             Dossier.objects.filter(pk=locked.pk).update(result=live_result(locked))
+        refresh_list_columns(locked)
         audit_dossier(user, "add_piece", locked, after={"pièce": code, "fichier": piece.original_name, "sha256": sha})
     return piece
 
@@ -271,6 +276,7 @@ def replace_piece(user, dossier: Dossier, piece: Piece, upload) -> Piece:
         new.save()
         if is_filing_piece(locked.campaign, old.code):
             Dossier.objects.filter(pk=locked.pk).update(result=live_result(locked))
+        refresh_list_columns(locked)
         audit_dossier(
             user,
             "replace_piece",
@@ -296,6 +302,7 @@ def remove_piece(user, dossier: Dossier, piece: Piece) -> Piece:
         old.save(update_fields=["removed_at", "removed_by"])
         if is_filing_piece(locked.campaign, old.code):
             Dossier.objects.filter(pk=locked.pk).update(result=live_result(locked))
+        refresh_list_columns(locked)
         audit_dossier(
             user, "remove_piece", locked, before={"pièce": old.code, "fichier": old.original_name, "sha256": old.sha256}
         )

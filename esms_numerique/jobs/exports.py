@@ -4,10 +4,6 @@ owner sees when it runs), as a file to download (DECISION D-JOBS (docs/decisions
 from __future__ import annotations
 
 from django.core.files.base import ContentFile
-from django.db.models import Q, Sum
-
-from esms_numerique.dossiers.access import visible_dossiers
-from esms_numerique.ledger.models import Recovery
 
 from .models import Job
 from .services import Outcome, Progress
@@ -16,28 +12,17 @@ BASENAME = "dossiers-esms-numerique"
 
 
 def run(job: Job, progress: Progress) -> Outcome:
-    # The page's own columns and file format: one definition of what an export of dossiers holds.
-    from esms_numerique.www.dossier_list_views import EXPORT_COLUMNS
+    # The page's own columns, rows and file format: one definition of what an export of dossiers holds. The list's
+    # query string, when the job was given one (`query`), filters it as it filters the page.
+    from esms_numerique.www.dossier_list_views import EXPORT_COLUMNS, export_rows
     from esms_numerique.www.exports import table_response
 
     fmt = job.params["format"]
-    issued, received = Recovery.State.ISSUED, Recovery.State.RECEIVED
-    dossiers = list(
-        visible_dossiers(job.owner)
-        .order_by("reference")
-        .annotate(
-            recovery_due=Sum("recoveries__amount_eur", filter=Q(recoveries__state=issued)),
-            recovery_received=Sum("recoveries__amount_eur", filter=Q(recoveries__state=received)),
-        )
-    )
-    rows = []
-    for done, dossier in enumerate(dossiers, start=1):
-        rows.append([get(dossier) for _, get in EXPORT_COLUMNS])
-        progress(done * 95 / len(dossiers), f"Dossier {done} sur {len(dossiers)}.")
-    progress(97, "Écriture du fichier.")
-    response = table_response(fmt, BASENAME, {"Dossiers": ([name for name, _ in EXPORT_COLUMNS], rows)})
+    dossiers = export_rows(job.owner, job.params.get("query") or {})
+    progress(50, f"{len(dossiers)} dossier(s) lus ; écriture du fichier.")
+    response = table_response(fmt, BASENAME, {"Dossiers": (EXPORT_COLUMNS, dossiers)})
     return Outcome(
-        summary=f"Export de {len(rows)} dossier(s) au format {fmt.upper()}.",
+        summary=f"Export de {len(dossiers)} dossier(s) au format {fmt.upper()}.",
         file=ContentFile(response.content, name=f"{BASENAME}.{fmt}"),
         file_name=f"{BASENAME}.{fmt}",
     )

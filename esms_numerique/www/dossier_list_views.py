@@ -1,117 +1,383 @@
-"""The dossier list and its exports (issue 12): search, filters, tabs, sort and pagination in the query string."""
+"""The dossier list and its exports (issue 12), in the manner of Démarches Simplifiées: a search, filters, tabs with
+their counts, a sort by column and pages, all in the query string; the export holds exactly the dossiers the list
+filters (every page), with the same query string. The list reads the columns the services keep on the dossier row
+(dossiers.listing; DECISION D-LIST-COLUMNS), never the grappe's JSON."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.db.models import IntegerField, Q, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
+from django.utils import timezone
 
 from esms_numerique import clock
+from esms_numerique.accounts.access import Access, access_of
+from esms_numerique.accounts.enums import Role
 from esms_numerique.dossiers.access import visible_dossiers
-from esms_numerique.dossiers.changes import next_deadline
 from esms_numerique.dossiers.enums import State
-from esms_numerique.ledger.models import Recovery
+from esms_numerique.dossiers.listing import searchable
+from esms_numerique.dossiers.models import Dossier, DossierRead, Message
+from esms_numerique.dossiers.workflow import DECIDED, ENDED, TRANSITIONS
+from esms_numerique.ledger.models import FundedEssms, Recovery
+from esms_numerique.notifications.models import Follow
+from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
-from .exports import table_response
+from .exports import Column, table_response
 
-EXPORT_COLUMNS = [
-    ("Référence", lambda d: d.reference),
-    ("Intitulé", lambda d: d.title),
-    ("Campagne", lambda d: d.campaign),
-    ("Porteur (FINESS EJ)", lambda d: d.porteur.finess_ej),
-    ("Porteur", lambda d: d.porteur.name),
-    ("État", lambda d: d.state_label),
-    ("Guichet", lambda d: d.desk),
-    ("ARS pivot", lambda d: d.pivot_region),
-    ("ESSMS", lambda d: (d.filed_result or d.result).get("essms_count")),
-    ("Total (€)", lambda d: (d.filed_result or d.result).get("total_eur")),
-    ("Montant engagé (€)", lambda d: d.engaged_eur),
-    ("Avance versée (€)", lambda d: d.advance_paid_eur),
-    ("Solde versé (€)", lambda d: d.balance_paid_eur),
-    ("Déposé le", lambda d: d.filed_at.date().isoformat() if d.filed_at else ""),
-    ("Référence d'engagement", lambda d: d.engagement_reference),
-    ("Prochaine échéance", lambda d: _deadline_cell(d)),
-    ("À reverser (€)", lambda d: d.recovery_due or None),
-    ("Reversé (€)", lambda d: d.recovery_received or None),
-]
+PER_PAGE = 50
+FINESS = re.compile(r"\d[0-9AB]\d{7}")
+DEADLINE_FILTERS = ("depassee", "proche")
+TABS = {"tous": "Tous", "a_traiter": "À traiter", "suivis": "Suivis", "traites": "Traités", "archives": "Archivés"}
+# Column → the fields it sorts on (a tie broken by the reference); `-` first in the query string: descending.
+SORTS = {
+    "reference": ("reference",),
+    "porteur": ("porteur__name", "reference"),
+    "etat": ("state", "reference"),
+    "montant": ("amount", "reference"),
+    "modifie": ("updated_at", "reference"),
+    "echeance": ("deadline_on", "reference"),
+}
+DEFAULT_SORT = "-modifie"
+# DECISION D-LIST-TABS: « traités » are the dossiers decided (retained or refused), « archivés » those ended before
+# their term (ENDED); « à traiter » takes precedence over « traités ».
+DONE = DECIDED | {State.NON_RETENU, State.NON_RECEVABLE}
 
 
-def _deadline_cell(dossier) -> str:
-    found = next_deadline(dossier)
-    if found is None:
-        return ""
-    flag = " (dépassée)" if found["overdue"] else ""
-    return f"{found['due'].isoformat()} {found['label']}{flag}"
+def action_states(role: Role) -> frozenset[str]:
+    """DECISION D-LIST-TABS: the states where `role` has a step of the workflow to take — not counting the steps
+    against the porteur (`danger`: withdrawal, classement sans suite, abandon), which are always open and not work
+    waiting; the ended states are archived whatever their steps."""
+    return frozenset(s for t in TRANSITIONS if role in t.roles and not t.danger for s in t.sources) - ENDED
+
+
+def _acting(access: Access) -> Q | None:
+    """The dossiers `access` acts on (dossiers.access.acting_role, as a filter)."""
+    if access.og_id is not None:
+        return Q(porteur_id=access.og_id, state__in=action_states(Role.PORTEUR))
+    if access.instructed_region:
+        return Q(pivot_region=access.instructed_region, state__in=action_states(Role.ARS)) & ~Q(desk="national")
+    if access.is_national:
+        return Q(desk="national", state__in=action_states(Role.NATIONAL))
+    return None
+
+
+def tab_filters(user, access: Access) -> dict[str, Q]:
+    todo = _acting(access)
+    nothing = Q(pk__isnull=True)
+    followed = Q(Exists(Follow.objects.filter(user=user, dossier=OuterRef("pk"), following=True)))
+    archived = Q(state__in=ENDED)
+    done = Q(state__in=DONE) & ~todo if todo is not None else Q(state__in=DONE)
+    return {
+        "tous": Q(),
+        "a_traiter": todo or nothing,
+        "suivis": followed,
+        "traites": done,
+        "archives": archived,
+    }
+
+
+def desk_label(dossier: Dossier) -> str:
+    """« National », « Régional — Bretagne »: the guichet in words, never its code."""
+    if dossier.desk == "national":
+        return "National"
+    if dossier.pivot_region:
+        return f"Régional — {geography().region_name(dossier.pivot_region)}"
+    return "Régional" if dossier.desk else ""
+
+
+def deadline_soon_days(today: dt.date) -> int:
+    return default_tree().get("follow_up.deadline_soon_days").in_force(today).value
+
+
+def deadline_filter_labels(today: dt.date) -> dict[str, str]:
+    return {"depassee": "Échéance dépassée", "proche": f"Échéance dans les {deadline_soon_days(today)} jours"}
+
+
+@dataclass
+class ListQuery:
+    """What the query string asks: read once, each value checked (an unknown one is ignored, never an error)."""
+
+    q: str = ""
+    state: str = ""
+    due: str = ""
+    tab: str = "tous"
+    sort: str = DEFAULT_SORT
+    page: str = "1"
+    today: dt.date = field(default_factory=clock.today)
+
+    @classmethod
+    def of(cls, params) -> ListQuery:
+        sort = params.get("tri", "")
+        return cls(
+            q=" ".join(str(params.get("q", "")).split())[:200],
+            state=params.get("etat", "") if params.get("etat", "") in State.values else "",
+            due=params.get("echeance", "") if params.get("echeance", "") in DEADLINE_FILTERS else "",
+            tab=params.get("onglet", "") if params.get("onglet", "") in TABS else "tous",
+            sort=sort if sort.lstrip("-") in SORTS else DEFAULT_SORT,
+            page=str(params.get("page", "1")),
+        )
+
+    def params(self, **changes) -> dict[str, str]:
+        values = {"q": self.q, "etat": self.state, "echeance": self.due, "onglet": self.tab, "tri": self.sort}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v and not (k == "onglet" and v == "tous")}
+
+    def url(self, **changes) -> str:
+        return "?" + urlencode(self.params(**changes))
+
+    def search(self) -> Q:
+        """A FINESS (EJ of the porteur or a member OG, ET of an ESSMS) is looked up exactly, through the indexes;
+        any other text in the stored search text, every word."""
+        term = self.q.strip().upper()
+        if FINESS.fullmatch(term):
+            members = Dossier.members.through.objects.filter(dossier_id=OuterRef("pk"), legalentity__finess_ej=term)
+            return (
+                Q(porteur__finess_ej=term)
+                | Q(Exists(FundedEssms.objects.filter(dossier_id=OuterRef("pk"), finess_et=term)))
+                | Q(Exists(members))
+            )
+        found = Q()
+        for word in searchable(self.q).split():
+            found &= Q(search_text__contains=word)
+        return found
+
+    def filters(self) -> Q:
+        found = self.search() if self.q else Q()
+        if self.state:
+            found &= Q(state=self.state)
+        if self.due == "depassee":
+            found &= Q(deadline_on__lt=self.today)
+        elif self.due == "proche":
+            found &= Q(
+                deadline_on__gte=self.today, deadline_on__lte=self.today + dt.timedelta(deadline_soon_days(self.today))
+            )
+        return found
+
+    def ordering(self) -> list[str]:
+        fields = SORTS[self.sort.lstrip("-")]
+        if self.sort.startswith("-"):
+            return [f"-{fields[0]}", *fields[1:]]
+        return list(fields)
+
+
+def filtered(user, query: ListQuery) -> tuple[QuerySet[Dossier], dict[str, Q]]:
+    """The dossiers the user sees that the search and filters keep (all tabs), and each tab's filter."""
+    access = access_of(user)
+    # The access door's dossiers as a sub-query: no DISTINCT (an OG's members join) under the counts and the sort.
+    dossiers = Dossier.objects.filter(pk__in=visible_dossiers(user).values("pk")).filter(query.filters())
+    dossiers = dossiers.annotate(amount=Coalesce("engaged_eur", "total_eur"))
+    return dossiers, tab_filters(user, access)
+
+
+def listed(user, query: ListQuery) -> QuerySet[Dossier]:
+    """The tab's dossiers in the asked order, without the JSON fields."""
+    dossiers, tabs = filtered(user, query)
+    return (
+        dossiers.filter(tabs[query.tab])
+        .select_related("porteur")
+        .defer("grappe", "result", "filed_result")
+        .order_by(*query.ordering())
+    )
+
+
+def _unread(user, access: Access):
+    """DECISION D-LIST-UNREAD: the messages of others written since the user last opened the dossier's page (all
+    of them if never opened); an OG does not count the instructors' private annotations."""
+    read = DossierRead.objects.filter(user=user, dossier=OuterRef(OuterRef("pk"))).values("at")[:1]
+    messages = Message.objects.filter(dossier=OuterRef("pk")).exclude(author=user)
+    messages = messages.filter(Q(at__gt=Subquery(read)) | ~Q(Exists(read)))
+    if access.og_id is not None or not (access.instructed_region or access.reads_everything):
+        messages = messages.filter(private=False)
+    counted = messages.order_by().values("dossier").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+class KnownCountPaginator(Paginator):
+    """The tab's count is already known from the tabs' counts: no second COUNT query."""
+
+    def __init__(self, object_list, per_page, known: int):
+        super().__init__(object_list, per_page)
+        self.known = known
+
+    @cached_property
+    def count(self) -> int:
+        return self.known
+
+
+def page_links(page, query: ListQuery) -> list[dict]:
+    """The DSFR pagination's links: first, last, the current one and its neighbours, « … » between."""
+    last = page.paginator.num_pages
+    shown = sorted({1, last, page.number - 1, page.number, page.number + 1} & set(range(1, last + 1)))
+    links, previous = [], 0
+    for number in shown:
+        if number - previous > 1:
+            links.append({"ellipsis": True})
+        links.append({"number": number, "url": query.url(page=str(number)), "current": number == page.number})
+        previous = number
+    return links
+
+
+def sort_headers(query: ListQuery) -> list[dict]:
+    labels = {
+        "reference": "Référence",
+        "porteur": "Porteur",
+        "etat": "État",
+        "montant": "Montant",
+        "modifie": "Modifié le",
+        "echeance": "Échéance",
+    }
+    current, descending = query.sort.lstrip("-"), query.sort.startswith("-")
+    headers = []
+    for key, label in labels.items():
+        active = key == current
+        aria = ("descending" if descending else "ascending") if active else "none"
+        following = f"-{key}" if active and not descending else key
+        headers.append({"key": key, "label": label, "aria_sort": aria, "url": query.url(tri=following)})
+    return headers
 
 
 @login_required
 def dossier_list(request):
-    dossiers = visible_dossiers(request.user).order_by("-created_at")
-    state = request.GET.get("etat", "")
-    if state in State.values:
-        dossiers = dossiers.filter(state=state)
-    due = request.GET.get("echeance", "")
-    # The list shows two numbers of the live result: read them in SQL, never decode the grappe's JSON (national
-    # scale: 1 400 dossiers).
-    dossiers = dossiers.annotate(
-        listed_count=Cast(KT("result__essms_count"), IntegerField()),
-        listed_total=Cast(KT("result__total_eur"), IntegerField()),
+    query = ListQuery.of(request.GET)
+    access = request.access
+    dossiers, tabs = filtered(request.user, query)
+    counts = dossiers.aggregate(**{code: Count("pk", filter=tab) for code, tab in tabs.items()})
+    rows = (
+        dossiers.filter(tabs[query.tab])
+        .select_related("porteur")
+        .only(*ROW_FIELDS)
+        .annotate(unread=_unread(request.user, access))
+        .order_by(*query.ordering())
     )
-    listed = dossiers.defer("grappe", "result", "filed_result")[:500]
-    if due in DEADLINE_FILTERS:
-        # D-AFTER-DECISION: « échéance dépassée / proche » over the dossiers that have one.
-        listed = [d for d in dossiers.filter(state__in=WITH_DEADLINE)[:500] if _due_matches(d, due)]
+    paginator = KnownCountPaginator(rows, PER_PAGE, counts[query.tab])
+    page = paginator.get_page(query.page)  # not a number: the first page; past the end: the last
+    for dossier in page.object_list:
+        dossier.desk_label = desk_label(dossier)
+        dossier.overdue = dossier.deadline_on is not None and dossier.deadline_on < query.today
     return render(
         request,
         "www/dossiers/list.html",
         {
-            "dossiers": listed,
+            "page": page,
+            "dossiers": page.object_list,
+            "count": counts[query.tab],
+            "page_links": page_links(page, query),
+            "tabs": [
+                {
+                    "code": code,
+                    "label": label,
+                    "count": counts[code],
+                    "url": query.url(onglet=code, page=""),
+                    "current": code == query.tab,
+                }
+                for code, label in TABS.items()
+            ],
+            "headers": sort_headers(query),
+            "query": query,
             "states": State.choices,
-            "state": state,
-            "deadline_filters": _deadline_filter_labels().items(),
-            "due": due,
-            "can_create": request.access.may_create_dossier,
+            "deadline_filters": deadline_filter_labels(query.today).items(),
+            "export_query": urlencode(query.params()),
+            "can_create": access.may_create_dossier,
         },
     )
 
 
-DEADLINE_FILTERS = ("depassee", "proche")
-
-
-def _deadline_filter_labels() -> dict[str, str]:
-    soon = default_tree().get("follow_up.deadline_soon_days").in_force(clock.today()).value
-    return {"depassee": "Échéance dépassée", "proche": f"Échéance dans les {soon} jours"}
-
-
-WITH_DEADLINE = (
-    State.RETENU,
-    State.CONVENTION_SIGNEE,
-    State.AVANCE_DEMANDEE,
-    State.AVANCE_VERSEE,
-    State.EN_DEPLOIEMENT,
-    State.CIBLES_MESUREES,
+ROW_FIELDS = (
+    "reference",
+    "title",
+    "state",
+    "desk",
+    "pivot_region",
+    "engaged_eur",
+    "essms_count",
+    "total_eur",
+    "updated_at",
+    "deadline_on",
+    "deadline_label",
+    "porteur__finess_ej",
+    "porteur__name",
 )
 
 
-def _due_matches(dossier, which: str) -> bool:
-    found = next_deadline(dossier)
-    return found is not None and found["overdue" if which == "depassee" else "soon"]
+def _local(moment):
+    """A spreadsheet has no time zones: the time in France, without its zone."""
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+
+
+EXPORT_COLUMNS = [
+    Column("Référence", lambda d: d.reference, 18),
+    Column("Intitulé", lambda d: d.title, 40),
+    Column("Campagne", lambda d: d.campaign, 10),
+    Column("Porteur (FINESS EJ)", lambda d: d.porteur.finess_ej, 14),
+    Column("Porteur", lambda d: d.porteur.name, 36),
+    Column("État", lambda d: d.state_label, 22),
+    Column("Guichet", desk_label, 28),
+    Column("ARS pivot", lambda d: geography().region_name(d.pivot_region) if d.pivot_region else "", 24),
+    Column("ESSMS", lambda d: d.essms_count, 8),
+    Column("Total calculé (€)", lambda d: d.total_eur, 14, "eur"),
+    Column("Montant engagé (€)", lambda d: d.engaged_eur, 14, "eur"),
+    Column("Avance versée (€)", lambda d: d.advance_paid_eur, 14, "eur"),
+    Column("Solde versé (€)", lambda d: d.balance_paid_eur, 14, "eur"),
+    Column("Déposé le", lambda d: _local(d.filed_at).date() if d.filed_at else None, 12, "date"),
+    Column("Modifié le", lambda d: _local(d.updated_at), 17, "datetime"),
+    Column("Référence d'engagement", lambda d: d.engagement_reference, 20),
+    Column("Prochaine échéance", lambda d: d.deadline_on, 12, "date"),
+    Column("Nature de l'échéance", lambda d: d.deadline_label, 30),
+    Column("À reverser (€)", lambda d: d.recovery_due or None, 14, "eur"),
+    Column("Reversé (€)", lambda d: d.recovery_received or None, 14, "eur"),
+]
+
+
+def export_rows(user, params) -> list[Dossier]:
+    """The dossiers of the list with `params` (its query string), every page, in its order: what the export holds."""
+    issued, received = Recovery.State.ISSUED, Recovery.State.RECEIVED
+    recoveries = Recovery.objects.filter(dossier=OuterRef("pk")).order_by().values("dossier")
+
+    def total(state):
+        summed = recoveries.filter(state=state).annotate(s=Sum("amount_eur")).values("s")
+        return Subquery(summed, output_field=IntegerField())
+
+    return list(
+        listed(user, ListQuery.of(params)).annotate(recovery_due=total(issued), recovery_received=total(received))
+    )
 
 
 @login_required
 def dossier_export(request, fmt: str):
-    issued, received = Recovery.State.ISSUED, Recovery.State.RECEIVED
-    dossiers = (
-        visible_dossiers(request.user)
-        .order_by("reference")
-        .annotate(
-            recovery_due=Sum("recoveries__amount_eur", filter=Q(recoveries__state=issued)),
-            recovery_received=Sum("recoveries__amount_eur", filter=Q(recoveries__state=received)),
+    dossiers = export_rows(request.user, request.GET)
+    return table_response(fmt, "dossiers-esms-numerique", {"Dossiers": (EXPORT_COLUMNS, dossiers)})
+
+
+def marks_read(view):
+    """Wraps the dossier's page: once it is shown to a signed-in user, « lu le » moves to now for that user and
+    dossier, in one statement (DECISION D-LIST-UNREAD). The page's own view stays as it is."""
+
+    @wraps(view)
+    def wrapper(request, reference: str, *args, **kwargs):
+        response = view(request, reference, *args, **kwargs)
+        if request.method == "GET" and response.status_code == 200 and request.user.is_authenticated:
+            mark_read(request.user, reference)
+        return response
+
+    return wrapper
+
+
+def mark_read(user, reference: str) -> None:
+    """An upsert by reference: the dossier's row is not read again (the page's query count grows by one)."""
+    table, dossiers = DossierRead._meta.db_table, Dossier._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, dossier_id, at) SELECT %s, id, %s FROM {dossiers} WHERE reference = %s "
+            "ON CONFLICT (user_id, dossier_id) DO UPDATE SET at = excluded.at",
+            [user.pk, connection.ops.adapt_datetimefield_value(clock.now()), reference],
         )
-    )
-    rows = [[get(d) for _, get in EXPORT_COLUMNS] for d in dossiers]
-    header = [name for name, _ in EXPORT_COLUMNS]
-    return table_response(fmt, "dossiers-esms-numerique", {"Dossiers": (header, rows)})
