@@ -35,4 +35,5 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]' gunicorn
 	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/finess_import.py
 	$(PY) benchmarks/indicators.py
+	$(PY) benchmarks/selection.py
 	DATABASE_URL=$$(bash scripts/postgres.sh) $(PY) benchmarks/national_scale.py

@@ -32,6 +32,7 @@ BENCH_DB = "esms_bench_national"
 LOAD_GOAL_S = 120
 PAGE_GOAL = 10  # × /api/health (issue 16, P4)
 P1_GOAL = 3  # × loading the inputs
+P1_ABSOLUTE_GOAL_S = 2.0  # issue 13, P1: the national portfolio through the rules core on this 2-core machine
 STARTUP_GOAL_S = 0.3
 CLIENTS = 20
 WORKERS = 4
@@ -362,11 +363,11 @@ def main() -> int:
     inputs = portfolio()
     core = rules_core(inputs)
     ratio = core["rules"] / core["load"]
-    ok &= ratio <= P1_GOAL
+    ok &= ratio <= P1_GOAL and core["rules"] <= P1_ABSOLUTE_GOAL_S
     print(
         f"P1 Cœur des règles, {core['count']} projets : {core['rules']:.2f} s "
-        f"({core['rules'] / core['count'] * 1000:.2f} ms par projet) ; lecture des entrées : {core['load']:.2f} s ; "
-        f"rapport {ratio:.1f} (objectif ≤ {P1_GOAL})"
+        f"({core['rules'] / core['count'] * 1000:.2f} ms par projet ; objectif ≤ {P1_ABSOLUTE_GOAL_S:.0f} s) ; "
+        f"lecture des entrées : {core['load']:.2f} s ; rapport {ratio:.1f} (objectif ≤ {P1_GOAL})"
     )
     start = startup(inputs)
     ok &= start["simulate"] <= STARTUP_GOAL_S

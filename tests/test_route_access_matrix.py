@@ -494,6 +494,47 @@ EXPECTED: dict[str, dict] = {
         "body": lambda w, variant: {"body": "Un message au fil."},
         "changes": {"own": {"porteur", "ars"}, "foreign": {"autre_porteur", "autre_ars"}, "draft": {"porteur"}},
     },
+    # Instruction (issue 12): the dossier's instructors only; whoever else sees the dossier is refused (403).
+    "www:dossier_assign": {
+        "args": DOSSIERS,
+        "get": on("own", "foreign", "draft", outcomes=everyone(405)),
+        "post": {
+            "own": only(SEES_OWN, ok=403, ars=BACK),
+            "foreign": only(SEES_FOREIGN, ok=403, autre_ars=BACK),
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "body": lambda w, variant: {"instructor": "moi"},
+        "changes": {"own": {"ars"}, "foreign": {"autre_ars"}},
+    },
+    "www:dossier_hand_over": {
+        # Neither dossier is multiregional: the pivot ARS is told so, back to the page; nothing changes.
+        "args": DOSSIERS,
+        "get": on("own", "foreign", "draft", outcomes=everyone(405)),
+        "post": {
+            "own": only(SEES_OWN, ok=403, ars=BACK),
+            "foreign": only(SEES_FOREIGN, ok=403, autre_ars=BACK),
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "body": lambda w, variant: {"version": w[variant].version, "reason": "Projet complexe."},
+    },
+    "www:dossier_ask_opinion": {
+        # No expert in this world: the instructor's form is refused, back to the page.
+        "args": DOSSIERS,
+        "get": on("own", "foreign", "draft", outcomes=everyone(405)),
+        "post": {
+            "own": only(SEES_OWN, ok=403, ars=BACK),
+            "foreign": only(SEES_FOREIGN, ok=403, autre_ars=BACK),
+            "draft": only(SEES_DRAFT, ok=403),
+        },
+        "body": lambda w, variant: {"expert": w["users"]["observateur"].pk, "question": "Votre avis ?"},
+    },
+    "www:dossier_answer_opinion": {
+        # No opinion asked in this world: none to answer (tests/instruction/test_expert_opinion.py).
+        "args": {"own": lambda w: {"reference": w["own"].reference, "pk": 0}},
+        "get": on("own", outcomes=everyone(405)),
+        "post": {"own": only(())},
+        "body": lambda w, variant: {"answer": "Avis."},
+    },
     "www:dossier_piece_upload": {
         "args": DOSSIERS,
         "get": on("own", "foreign", "draft", outcomes=everyone(405)),

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "esms_numerique.workflow",
     "esms_numerique.ledger",
     "esms_numerique.dossiers",
+    "esms_numerique.instruction",
     "esms_numerique.sons",
     "esms_numerique.indicators",
     "esms_numerique.notifications",

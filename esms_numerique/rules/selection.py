@@ -34,6 +34,10 @@ SRC_GRID = "AAP24 §6 (001_098b5f25fa5a095c.txt) ; DECISION D-SELECTION (docs/de
 OBJECTIVES = {"score": "score de la grille", "essms": "ESSMS nouvellement couverts"}
 SCALE = 100  # the objective in hundredths of a point (or of an ESSMS)
 EXPLAIN_LIMIT = 80  # beyond, the per-dossier re-solves are skipped (a national portfolio)
+# Beyond EXPLAIN_LIMIT candidates the solver stops once the optimum is proven within this relative gap, and the
+# cheapest-among-equals second solve is skipped: exactness to the hundredth of a point costs minutes on a national
+# portfolio (issue 13, P5; DECISION D-SELECTION-SCALE).
+LARGE_REL_GAP = 0.001
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,6 +235,12 @@ class Row:
     upper: float | None
     rule: str
     constant: float = 0.0  # what the row's quantity holds before any candidate (shown, not solved)
+    total: float = 0.0  # coefficient of the selection's total cost (an auxiliary column; keeps share rows sparse)
+
+    def quantity(self, candidates: list[Candidate], chosen: Iterable[int]) -> float:
+        chosen = set(chosen)
+        value = sum(coef for i, coef in self.coefficients.items() if i in chosen)
+        return value + self.total * sum(candidates[i].cost_eur for i in chosen) if self.total else value
 
 
 @dataclass
@@ -279,32 +289,35 @@ def _share_rows(
     high: float | None,
 ) -> list[Row]:
     """share = (engaged_part + Σ part_i x_i) ÷ (engaged_total + Σ cost_i x_i) within [low, high], written
-    linearly: part − share × total."""
+    linearly: Σ part_i x_i − share × T, where T = Σ cost_i x_i is one auxiliary column shared by every share row —
+    a row then touches only the candidates of its territory or sector (sparse: a national portfolio solves in
+    seconds, not minutes; DECISION D-SELECTION-SCALE)."""
     rows = []
+    touching = {i: p for i, p in part.items() if p}
     if high is not None and high < 1:
-        coefficients = {i: part.get(i, 0) - high * cost for i, cost in enumerate(costs)}
         rows.append(
             Row(
                 family,
                 f"{family}:{key}:max",
                 f"Part {name} au plus {_pct(high)}",
-                {i: c for i, c in coefficients.items() if c},
+                touching,
                 None,
                 high * engaged_total - engaged_part,
                 rule_id,
+                total=-high,
             )
         )
     if low is not None and low > 0:
-        coefficients = {i: low * cost - part.get(i, 0) for i, cost in enumerate(costs)}
         rows.append(
             Row(
                 family,
                 f"{family}:{key}:min",
                 f"Part {name} au moins {_pct(low)}",
-                {i: c for i, c in coefficients.items() if c},
+                {i: -p for i, p in touching.items()},
                 None,
                 engaged_part - low * engaged_total,
                 rule_id,
+                total=low,
             )
         )
     return rows
@@ -419,6 +432,7 @@ def _solve(
     drop: Iterable[str] = (),
     relax: bool = False,
     min_value: int | None = None,
+    rel_gap: float = 0.0,
 ) -> tuple[str, list[float], float, float | None]:
     """One HiGHS run: maximise the value (or, with `min_value`, minimise the cost among sets worth at least it)."""
     import numpy as np
@@ -430,7 +444,7 @@ def _solve(
         ("output_flag", False),
         ("threads", 1),
         ("random_seed", 0),
-        ("mip_rel_gap", 0.0),
+        ("mip_rel_gap", rel_gap),
         ("mip_abs_gap", 0.5),  # an integer objective: a gap below 1 proves the optimum
         ("time_limit", 60.0),
     ):
@@ -452,27 +466,40 @@ def _solve(
         h.changeObjectiveSense(highspy.ObjSense.kMinimize)
         h.addRow(min_value, highspy.kHighsInf, n, cols, np.array(problem.values, dtype=float))
     dropped = set(drop)
-    for row in problem.rows:
-        if row.family in dropped or row.key in dropped:
-            continue
-        if not row.coefficients:
+    kept = [row for row in problem.rows if row.family not in dropped and row.key not in dropped]
+    if any(row.total for row in kept):
+        # T, the selection's total cost: T − Σ cost_i x_i = 0.
+        h.addVar(0.0, highspy.kHighsInf)
+        h.addRow(
+            0.0,
+            0.0,
+            n + 1,
+            np.arange(n + 1, dtype=np.int32),
+            np.array([-c.cost_eur for c in problem.candidates] + [1.0], dtype=float),
+        )
+    for row in kept:
+        if not row.coefficients and not row.total:
             if _constant_holds(row):
                 continue
             return "infeasible", [], 0.0, None
-        indices = np.array(sorted(row.coefficients), dtype=np.int32)
+        indices = sorted(row.coefficients)
+        coefficients = [row.coefficients[i] for i in indices]
+        if row.total:
+            indices.append(n)
+            coefficients.append(row.total)
         h.addRow(
             -highspy.kHighsInf if row.lower is None else row.lower,
             highspy.kHighsInf if row.upper is None else row.upper,
             len(indices),
-            indices,
-            np.array([row.coefficients[i] for i in indices], dtype=float),
+            np.array(indices, dtype=np.int32),
+            np.array(coefficients, dtype=float),
         )
     h.run()
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return "infeasible", [], 0.0, None
     info = h.getInfo()
-    values = list(h.getSolution().col_value)
+    values = list(h.getSolution().col_value)[:n]
     if status != highspy.HighsModelStatus.kOptimal:
         return ("not_proven" if values else "infeasible"), values, info.objective_function_value, None
     bound = info.objective_function_value if relax else info.mip_dual_bound
@@ -485,12 +512,16 @@ def _constant_holds(row: Row) -> bool:
 
 
 def solve(
-    problem: Problem, fixed: dict[int, int] | None = None, drop: Iterable[str] = (), value_only: bool = False
+    problem: Problem,
+    fixed: dict[int, int] | None = None,
+    drop: Iterable[str] = (),
+    value_only: bool = False,
+    rel_gap: float = 0.0,
 ) -> Solution:
     """The best set, and among the best, the cheapest (lexicographic: value first, then cost; `value_only` skips
-    the second solve when only the best value matters)."""
+    the second solve when only the best value matters). With `rel_gap`, the best within that proven gap."""
     drop = tuple(drop)
-    status, x, _, bound = _solve(problem, fixed, drop)
+    status, x, _, bound = _solve(problem, fixed, drop, rel_gap=rel_gap)
     if status == "infeasible":
         return Solution("infeasible")
     chosen = frozenset(i for i, v in enumerate(x) if v > 0.5)
@@ -543,7 +574,7 @@ def _row_status(problem: Problem, chosen: frozenset[int]) -> list[dict[str, Any]
     """Each constraint with the selection's quantity, its limit and whether it binds (no slack left)."""
     shown = []
     for row in problem.rows:
-        quantity = sum(coef for i, coef in row.coefficients.items() if i in chosen)
+        quantity = row.quantity(problem.candidates, chosen)
         limit = row.upper if row.upper is not None else row.lower
         slack = (row.upper - quantity) if row.upper is not None else (quantity - row.lower)
         tight = slack < 1e-6 * max(1.0, abs(limit or 0)) + 0.5
@@ -656,7 +687,9 @@ def propose(candidates: list[Candidate], situation: Situation, settings: Setting
     """The optimal set within the available envelope under the chosen balances, with its LP bound and gap, the
     state of each constraint, and for each candidate why it is in or out. A proposal; the committee decides."""
     problem = build_problem(candidates, situation, settings)
-    best = solve(problem)
+    large = len(problem.candidates) > EXPLAIN_LIMIT
+    rel_gap = LARGE_REL_GAP if large else 0.0
+    best = solve(problem, value_only=large, rel_gap=rel_gap)
     result: dict[str, Any] = {
         "rule": "P-PROPOSAL",
         "settings": settings.as_dict(),
@@ -683,6 +716,8 @@ def propose(candidates: list[Candidate], situation: Situation, settings: Setting
     bound = lp_bound(problem)
     objective = best.value / SCALE
     gap = 0.0 if not bound else max(0.0, (bound / SCALE - objective) / (bound / SCALE))
+    # The solver's own proof: its dual bound against the value found (0 when the optimum is exact).
+    proven = None if best.bound is None or not best.value else max(0.0, (best.bound - best.value) / best.value)
     partners: dict[int, set[int]] = {}
     for row in problem.rows:
         if row.family == "exclusive":
@@ -708,6 +743,8 @@ def propose(candidates: list[Candidate], situation: Situation, settings: Setting
         "objective": objective,
         "bound": None if bound is None else bound / SCALE,
         "gap": gap,
+        "proven_gap": proven,
+        "gap_limit": rel_gap,
         "constraints": _row_status(problem, best.chosen),
         "dossiers": rows,
     }

@@ -86,6 +86,7 @@ def comite_proposer(committee_id: int, as_json: bool, username: str | None) -> N
         "objective": result["objective"],
         "bound": result["bound"],
         "gap": result["gap"],
+        "proven_gap": result.get("proven_gap"),
         "infeasibility": result.get("infeasibility", []),
         "set_aside": result.get("set_aside", []),
     }

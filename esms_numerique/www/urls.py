@@ -7,6 +7,7 @@ from . import (
     dashboard_views,
     dossier_list_views,
     dossier_views,
+    instruction_views,
     notification_views,
     registry_views,
     selection_views,
@@ -58,6 +59,14 @@ urlpatterns = [
         name="dossier_trajectory",
     ),
     path("dossiers/<str:reference>/message/", dossier_views.dossier_message, name="dossier_message"),
+    path("dossiers/<str:reference>/attribution/", instruction_views.dossier_assign, name="dossier_assign"),
+    path("dossiers/<str:reference>/national/", instruction_views.dossier_hand_over, name="dossier_hand_over"),
+    path("dossiers/<str:reference>/avis/", instruction_views.dossier_ask_opinion, name="dossier_ask_opinion"),
+    path(
+        "dossiers/<str:reference>/avis/<int:pk>/",
+        instruction_views.dossier_answer_opinion,
+        name="dossier_answer_opinion",
+    ),
     path("dossiers/<str:reference>/pieces/", dossier_views.dossier_piece_upload, name="dossier_piece_upload"),
     path(
         "dossiers/<str:reference>/pieces/<int:piece_id>/",

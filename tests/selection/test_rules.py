@@ -185,3 +185,83 @@ def test_money_splits_to_the_euro():
     assert rules.split_eur(100, {"22": 1, "29": 1, "35": 1}) == {"22": 34, "29": 33, "35": 33}
     assert sum(rules.split_eur(1_234_567, {"a": 3, "b": 7, "c": 11}).values()) == 1_234_567
     assert rules.split_eur(0, {"a": 1}) == {}
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_balances_agree_with_enumeration(seed):
+    """With every balance switched on (territory shares with what is already engaged, sector bounds, coverage), the
+    proposal's value is the best by enumeration, each share checked exactly in fractions (DECISION
+    D-SELECTION-SCALE: the share rows are written with an auxiliary total-cost column)."""
+    rng = random.Random(1000 + seed)
+    territories, sectors = ["22", "29", "35", "56"], ["PA", "PH", "DOM"]
+    candidates = [
+        candidate(
+            f"R{k}",
+            rng.randint(5, 60) * 10_000,
+            rng.randint(0, 300),
+            rng.choice(territories),
+            sector=rng.choice(sectors),
+        )
+        for k in range(rng.randint(2, 9))
+    ]
+    density = {t: rng.randint(10, 100) for t in territories}
+    engaged_t = {t: rng.choice([0, 0, 100_000]) for t in territories}
+    engaged_total = sum(engaged_t.values())
+    engaged_s = dict(zip(sectors, rules.split_eur(engaged_total, {"PA": 1, "PH": 1}).values(), strict=False))
+    situation = Situation(
+        envelope_eur=engaged_total + rng.randint(20, 200) * 10_000,
+        engaged_eur=engaged_total,
+        engaged_by_territory={t: e for t, e in engaged_t.items() if e},
+        engaged_by_sector={s: e for s, e in engaged_s.items() if e},
+        density=density,
+    )
+    settings = Settings(
+        territorial_balance=True,
+        territory_tolerance=rng.choice([0.1, 0.2, 0.3]),
+        sector_balance=True,
+        sector_bounds={"PA": (0.1, 0.8), "PH": (0.0, 0.7)},
+        territory_coverage=rng.random() < 0.5,
+    )
+    problem = rules.build_problem(candidates, situation, settings)
+    in_play = set(problem.territory_shares)
+    values = {c.reference: rules.value_of(c, settings) for c in candidates}
+
+    tolerance = Fraction(str(settings.territory_tolerance))
+
+    def within(part: int, total: int, low: Fraction, high: Fraction) -> bool:
+        """A bound of 0 or below, 1 or above, is no constraint (no row is written for it); nothing allocated at all
+        (an empty proposal, nothing engaged) has no share to bound."""
+        if not total:
+            return True
+        share = Fraction(part, total)
+        return (low <= 0 or share >= low) and (high >= 1 or share <= high)
+
+    def feasible(subset) -> bool:
+        cost = sum(c.cost_eur for c in subset)
+        if cost > situation.available_eur:
+            return False
+        total = engaged_total + cost
+        for t, share in problem.territory_shares.items():
+            part = engaged_t.get(t, 0) + sum(c.by_territory.get(t, 0) for c in subset)
+            if not within(part, total, share - tolerance, share + tolerance):
+                return False
+        for s, (low, high) in settings.sector_bounds.items():
+            part = situation.engaged_by_sector.get(s, 0) + sum(c.by_sector.get(s, 0) for c in subset)
+            if not within(part, total, Fraction(str(low)), Fraction(str(high))):
+                return False
+        uncovered = {t for c in candidates for t in c.by_territory} - set(situation.engaged_by_territory)
+        return not settings.territory_coverage or all(any(t in c.by_territory for c in subset) for t in uncovered)
+
+    best = None
+    for size in range(len(candidates) + 1):
+        for subset in itertools.combinations(candidates, size):
+            if feasible(subset):
+                value = sum(values[c.reference] for c in subset)
+                best = value if best is None else max(best, value)
+    result = propose(candidates, situation, settings)
+    assert in_play <= set(territories)
+    if best is None:
+        assert result["status"] == "infeasible"
+    else:
+        assert result["status"] == "optimal"
+        assert sum(values[n] for n in result["selected"]) == best

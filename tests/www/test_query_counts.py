@@ -201,7 +201,9 @@ def test_the_dossier_list(world, settings, who):
 # pieces and payment request): 14 for the porteur, whatever the size. The instructor's page asks once more whether
 # it sees the dossier (sees_annotations → can_see).
 # + 1 for both: the page marks the dossier read for the list's unread badge (DECISION D-LIST-UNREAD, issue 12).
-PINNED_DETAIL = {"porteur": 15, "ars": 17}  # ARS: + whether it follows the dossier
+# + 2 for both: the résumé's ESSMS names from the registry and its member OGs; + 4 for the instructor: the
+# assignment history, the colleagues and the experts the forms offer, the experts' opinions (DECISION D-DOSSIER-PAGE).
+PINNED_DETAIL = {"porteur": 17, "ars": 23}  # ARS: + whether it follows the dossier
 
 
 @pytest.mark.parametrize("who", ["porteur", "ars"])
