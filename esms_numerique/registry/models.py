@@ -51,9 +51,20 @@ class AddressFields(models.Model):
     fax = models.CharField("télécopie", max_length=32, blank=True)
     region = models.CharField("région (code INSEE)", max_length=2, blank=True, db_index=True)
     updated_on = models.DateField("mise à jour FINESS", null=True, blank=True)
+    # The checksum of the extract lines this row was last written from: a later import skips the lines whose
+    # checksum has not changed. Any other write empties it, so that the next import compares the row again
+    # (DECISION D-FINESS-FAST-IMPORT (docs/decisions.md)).
+    source_digest = models.CharField("empreinte des lignes FINESS", max_length=32, blank=True, editable=False)
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        self.source_digest = ""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "source_digest"}
+        super().save(*args, **kwargs)
 
     @property
     def region_name(self) -> str:

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from esms_numerique.audit.services import record
 from esms_numerique.rules.geography import geography
@@ -17,7 +17,9 @@ from esms_numerique.rules.results import Finding, Verdict
 
 from .extract import Extract, ExtractError, parse_ej, parse_et
 from .models import Establishment, LegalEntity, Snapshot
+from .upsert import upsert_registry
 
+REGISTRY_LOCK = 0x46494E455353  # pg_advisory_xact_lock key of FINESS imports (« FINESS » in ASCII)
 ADDRESS = {
     "rs": "name",
     "rslongue": "long_name",
@@ -64,10 +66,6 @@ EJ_FIELDS = {
     "codeape": "ape_code",
     "datecrea": "created_on",
 }
-NULLABLE = {"updated_on", "opened_on", "authorized_on", "coord_x", "coord_y", "coord_updated_on", "created_on"}
-ET_COMPARED = [*ET_FIELDS.values(), "region", "sector", "legal_entity_id", "closed_snapshot_id"]
-EJ_COMPARED = [*EJ_FIELDS.values(), "region", "from_ej_extract"]
-BATCH = 2000
 
 
 @dataclass
@@ -96,96 +94,78 @@ def _category_sectors() -> dict[str, str]:
     return {row["category"]: row["sector"] for row in table.value}
 
 
-def _region(extract: Extract, finess: str, row: dict) -> str:
+def _regions(extract: Extract) -> list[str]:
+    """The region of each record, from its department (looked up once per distinct code)."""
     geo = geography()
-    code = row["departement"]
-    department = geo.normalize_department(code)
-    if department:
-        return geo.departments[department].region
-    if code.upper() in geo.finess_only:
-        return ""
-    raise ExtractError(extract.name, extract.lines[finess], f"département inconnu « {code} »", "departement", finess)
-
-
-def _values(row: dict, mapping: dict[str, str]) -> dict:
-    values = {target: row.get(source) for source, target in mapping.items()}
-    for target, value in values.items():
-        if value in ("", None):
-            values[target] = None if target in NULLABLE else ""
-    return values
+    codes = extract.columns["departement"]
+    regions: dict[str, str | None] = {}
+    for code in set(codes):
+        department = geo.normalize_department(code)
+        if department:
+            regions[code] = geo.departments[department].region
+        elif code.upper() in geo.finess_only:
+            regions[code] = ""
+        else:
+            regions[code] = None
+    if None in regions.values():
+        i = next(i for i, code in enumerate(codes) if regions[code] is None)
+        raise ExtractError(
+            extract.name,
+            extract.line_numbers[i],
+            f"département inconnu « {codes[i]} »",
+            "departement",
+            extract.numbers[i],
+        )
+    return list(map(regions.__getitem__, codes))
 
 
 def _check_ej_coverage(et: Extract, ej: Extract) -> None:
-    for finess, row in et.records.items():
-        if row["nofinessej"] not in ej.records:
-            raise ExtractError(
-                et.name,
-                et.lines[finess],
-                f"entité juridique {row['nofinessej']} absente de l'extraction EJ {ej.name}",
-                "nofinessej",
-                finess,
-            )
+    numbers = et.all_ej_numbers
+    missing = set(numbers) - set(ej.all_numbers)
+    if missing:
+        i = next(i for i, number in enumerate(numbers) if number in missing)
+        raise ExtractError(
+            et.name,
+            et.all_line_numbers[i],
+            f"entité juridique {numbers[i]} absente de l'extraction EJ {ej.name}",
+            "nofinessej",
+            et.all_numbers[i],
+        )
 
 
-def _upsert_legal_entities(
-    et: Extract, ej: Extract | None, snapshot: Snapshot | None, report: ImportReport
-) -> dict[str, int]:
-    existing = {row[0]: row for row in LegalEntity.objects.values_list("finess_ej", "id", *EJ_COMPARED)}
-    wanted: dict[str, dict] = {}
-    if ej is not None:
-        for finess, row in ej.records.items():
-            wanted[finess] = {**_values(row, EJ_FIELDS), "region": _region(ej, finess, row), "from_ej_extract": True}
-    for row in et.records.values():
-        number = row["nofinessej"]
-        if number not in wanted and number not in existing:
-            wanted[number] = {"from_ej_extract": False}  # known only by its number, completed by an EJ extract
-    new, changed = [], []
-    for finess, values in wanted.items():
-        if finess not in existing:
-            new.append(LegalEntity(finess_ej=finess, snapshot=snapshot, **values))
-            continue
-        if not values["from_ej_extract"]:
-            continue
-        current = dict(zip(EJ_COMPARED, existing[finess][2:], strict=True))
-        if any(current[key] != value for key, value in values.items()):
-            changed.append(LegalEntity(id=existing[finess][1], snapshot=snapshot, **values))
-    LegalEntity.objects.bulk_create(new, batch_size=BATCH)
-    if changed:
-        LegalEntity.objects.bulk_update(changed, [*EJ_COMPARED, "snapshot"], batch_size=500)
-    report.ej_added, report.ej_changed = len(new), len(changed)
-    return dict(LegalEntity.objects.values_list("finess_ej", "id"))
+def _context() -> bytes:
+    """What the rows derive from besides their lines (sector table, geography): a change re-reads every line."""
+    geo = geography()
+    tables = (
+        "registry-import-1",
+        sorted(_category_sectors().items()),
+        sorted((code, department.region) for code, department in geo.departments.items()),
+        sorted(geo.finess_codes.items()),
+        sorted(geo.finess_only),
+    )
+    return repr(tables).encode()
 
 
-def _upsert_establishments(
-    et: Extract, snapshot: Snapshot, ej_ids: dict[str, int], report: ImportReport, progress: Callable[[int], None]
-) -> None:
-    sectors = _category_sectors()
-    existing = {row[0]: row for row in Establishment.objects.values_list("finess_et", "id", *ET_COMPARED)}
-    new, changed = [], []
-    for finess, row in et.records.items():
-        values = _values(row, ET_FIELDS)
-        values["region"] = _region(et, finess, row)
-        values["sector"] = sectors.get(values["category"], "")
-        values["legal_entity_id"] = ej_ids[row["nofinessej"]]
-        values["closed_snapshot_id"] = None
-        if finess not in existing:
-            new.append(Establishment(finess_et=finess, first_snapshot=snapshot, **values))
-        else:
-            current = dict(zip(ET_COMPARED, existing[finess][2:], strict=True))
-            if current != values:
-                changed.append(Establishment(id=existing[finess][1], **values))
-            else:
-                report.unchanged += 1
-    for start in range(0, len(new), BATCH):
-        Establishment.objects.bulk_create(new[start : start + BATCH])
-        progress(len(new[start : start + BATCH]))
-    for start in range(0, len(changed), 500):
-        Establishment.objects.bulk_update(changed[start : start + 500], ET_COMPARED)
-        progress(len(changed[start : start + 500]))
-    gone = [row[1] for finess, row in existing.items() if finess not in et.records and row[-1] is None]
-    for start in range(0, len(gone), BATCH):
-        Establishment.objects.filter(id__in=gone[start : start + BATCH]).update(closed_snapshot=snapshot)
-    report.added, report.changed, report.closed = len(new), len(changed), len(gone)
+def _model_columns(extract: Extract, mapping: dict[str, str], model) -> dict[str, list]:
+    """Extract columns renamed to the model's fields; an absent value is NULL where the field allows it, else ''."""
+    n = len(extract)
+    out = {}
+    for source, target in mapping.items():
+        values = extract.columns.get(source) or [None] * n
+        if model._meta.get_field(target).null:
+            if "" in values:
+                values = [None if value == "" else value for value in values]
+        elif None in values:
+            values = ["" if value is None else value for value in values]
+        out[target] = values
+    return out
+
+
+def _digest(et_data: bytes, ej_data: bytes | None) -> str:
+    digest = hashlib.sha256(et_data)  # the same as hashing et_data + ej_data, without copying them
+    if ej_data:
+        digest.update(ej_data)
+    return digest.hexdigest()
 
 
 def import_extracts(
@@ -200,57 +180,117 @@ def import_extracts(
     """Imports an establishments extract (and its legal entities extract): all of it, or nothing.
 
     Establishments are upserted by FINESS ET; those absent from the extract are closed as of its date;
-    re-importing the same file changes nothing."""
+    re-importing the same file changes nothing, and is recognised by its checksum before any reading
+    (DECISION D-FINESS-FAST-IMPORT (docs/decisions.md))."""
     progress = progress or (lambda n: None)
-    et = parse_et(et_name, et_data, progress)
-    ej = parse_ej(ej_name, ej_data, progress) if ej_data is not None else None
+    digest = _digest(et_data, ej_data)
+    done = Snapshot.objects.filter(kind=Snapshot.Kind.ET, digest=digest).order_by("id").first()
+    if done is not None:
+        return ImportReport(done.snapshot_date, already_imported=True)
+    with transaction.atomic():
+        _lock_registry()
+        if Snapshot.objects.filter(kind=Snapshot.Kind.ET, digest=digest).exists():
+            return ImportReport(et_snapshot_date(digest), already_imported=True)  # imported meanwhile
+        return _import(et_name, et_data, ej_name, ej_data, digest, actor, progress)
+
+
+def et_snapshot_date(digest: str) -> dt.date:
+    return Snapshot.objects.filter(kind=Snapshot.Kind.ET, digest=digest).order_by("id").first().snapshot_date
+
+
+def _lock_registry() -> None:
+    """One import at a time (PostgreSQL; SQLite writes one at a time anyway): the lines skipped as unchanged are
+    compared with the registry as the import finds it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REGISTRY_LOCK])
+
+
+def _import(
+    et_name: str,
+    et_data: bytes,
+    ej_name: str | None,
+    ej_data: bytes | None,
+    digest: str,
+    actor: str,
+    progress: Callable[[int], None],
+) -> ImportReport:
+    context = _context()
+    open_rows = list(Establishment.objects.filter(closed_snapshot=None).values_list("finess_et", "id", "source_digest"))
+    known_et = {finess: digest for finess, _, digest in open_rows if digest}
+    et = parse_et(et_name, et_data, progress, known_et, context)
+    ej = None
+    if ej_data is not None:
+        known_ej = dict(
+            LegalEntity.objects.filter(from_ej_extract=True)
+            .exclude(source_digest="")
+            .values_list("finess_ej", "source_digest")
+        )
+        ej = parse_ej(ej_name, ej_data, progress, known_ej, context)
     if ej is not None:
         _check_ej_coverage(et, ej)
-    digest = hashlib.sha256(et_data + (ej_data or b"")).hexdigest()
+    ej_columns = None
+    if ej is not None:
+        ej_columns = {
+            "finess_ej": ej.numbers,
+            **_model_columns(ej, EJ_FIELDS, LegalEntity),
+            "region": _regions(ej),
+            "source_digest": ej.columns["source_digest"],
+        }
+    sectors = _category_sectors()
+    et_columns = {
+        "finess_et": et.numbers,
+        "finess_ej": et.columns["nofinessej"],
+        **_model_columns(et, ET_FIELDS, Establishment),
+        "region": _regions(et),
+        "source_digest": et.columns["source_digest"],
+    }
+    et_columns["sector"] = [sectors.get(category, "") for category in et_columns["category"]]
+    in_file = set(et.all_numbers)
+    gone = [pk for finess, pk, _ in open_rows if finess not in in_file]
     report = ImportReport(et.snapshot_date)
-    with transaction.atomic():
-        if Snapshot.objects.filter(kind=Snapshot.Kind.ET, digest=digest).exists():
-            report.already_imported = True
-            return report
-        snapshot = Snapshot.objects.create(
-            kind=Snapshot.Kind.ET,
-            snapshot_date=et.snapshot_date,
-            source_name=et_name,
+    snapshot = Snapshot.objects.create(
+        kind=Snapshot.Kind.ET,
+        snapshot_date=et.snapshot_date,
+        source_name=et_name,
+        digest=digest,
+        encoding=et.encoding,
+        imported_by=actor,
+    )
+    ej_snapshot = None
+    if ej is not None:
+        ej_snapshot = Snapshot.objects.create(
+            kind=Snapshot.Kind.EJ,
+            snapshot_date=ej.snapshot_date,
+            source_name=ej_name or "",
             digest=digest,
-            encoding=et.encoding,
+            encoding=ej.encoding,
             imported_by=actor,
         )
-        ej_snapshot = None
-        if ej is not None:
-            ej_snapshot = Snapshot.objects.create(
-                kind=Snapshot.Kind.EJ,
-                snapshot_date=ej.snapshot_date,
-                source_name=ej_name or "",
-                digest=digest,
-                encoding=ej.encoding,
-                imported_by=actor,
-            )
-        ej_ids = _upsert_legal_entities(et, ej, ej_snapshot, report)
-        _upsert_establishments(et, snapshot, ej_ids, report, progress)
-        for field in ("added", "changed", "closed", "unchanged"):
-            setattr(snapshot, field, getattr(report, field))
-        snapshot.save()
-        record(
-            actor,
-            "import_finess",
-            "Snapshot",
-            str(snapshot.id),
-            after={
-                "fichier": et_name,
-                "fichier_ej": ej_name,
-                "date": et.snapshot_date.isoformat(),
-                "ajoutés": report.added,
-                "modifiés": report.changed,
-                "fermés": report.closed,
-                "ej_ajoutées": report.ej_added,
-                "ej_modifiées": report.ej_changed,
-            },
-        )
+    counts = upsert_registry(et_columns, ej_columns, snapshot.id, ej_snapshot.id if ej_snapshot else None, gone)
+    counts["unchanged"] += et.skipped
+    progress(counts["added"] + counts["changed"])
+    for name, value in counts.items():
+        setattr(report, name, value)
+    for field in ("added", "changed", "closed", "unchanged"):
+        setattr(snapshot, field, getattr(report, field))
+    snapshot.save()
+    record(
+        actor,
+        "import_finess",
+        "Snapshot",
+        str(snapshot.id),
+        after={
+            "fichier": et_name,
+            "fichier_ej": ej_name,
+            "date": et.snapshot_date.isoformat(),
+            "ajoutés": report.added,
+            "modifiés": report.changed,
+            "fermés": report.closed,
+            "ej_ajoutées": report.ej_added,
+            "ej_modifiées": report.ej_changed,
+        },
+    )
     return report
 
 
