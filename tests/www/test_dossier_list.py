@@ -21,6 +21,8 @@ from esms_numerique.ledger.models import FundedEssms, LedgerState, Scheme
 from esms_numerique.notifications.models import Follow
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.www.dossier_list_views import PER_PAGE, action_states
+from tests.browser_steps import logged_in
+from tests.conftest import CHROMIUM
 from tests.dossiers.conftest import PORTEUR_EJ, attach_pieces, campaign_2024, grappe, registry, users  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -241,3 +243,56 @@ def test_columns_follow_the_services_and_the_unread_badge(users, registry, setti
     with clock.pinned(dt.date(2024, 3, 13)):
         post_message(porteur, dossier, "Et une pièce de plus.")
     assert [d.unread for d in instructor.get("/dossiers/").context["dossiers"]] == [1]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium (Debian) n'est pas installé")
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_list_in_a_browser(live_server, browser, users, national, width):  # noqa: F811
+    """Search, a filter chosen with the keyboard (no reload on each arrow), sort, pages, tabs: desktop and phone, no
+    console error."""
+    page = logged_in(browser, live_server, "ars_bretagne")
+    page.set_viewport_size({"width": width, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    page.goto(f"{live_server.url}/dossiers/")
+    assert page.locator("#dossiers tbody tr").count() == PER_PAGE
+
+    page.fill("#q", "armor solidarité")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filtrer").click()
+    assert "q=armor+solidarit" in page.url
+    assert page.locator("#dossiers tbody tr").first.inner_text().count("Armor Solidarité") == 1
+
+    # Arrows move through the states without reloading; Enter applies the choice.
+    url = page.url
+    page.focus("#etat")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert page.url == url
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    chosen = page.locator("#etat").input_value()
+    assert chosen and f"etat={chosen}" in page.url and "q=armor" in page.url
+
+    # Sort by amount, then the other way; the header says how the column is sorted.
+    page.goto(f"{live_server.url}/dossiers/")
+    with page.expect_navigation():
+        page.locator('a[data-sort="montant"]').click()
+    assert page.locator('th:has(a[data-sort="montant"])').get_attribute("aria-sort") == "ascending"
+    with page.expect_navigation():
+        page.locator('a[data-sort="montant"]').click()
+    assert page.locator('th:has(a[data-sort="montant"])').get_attribute("aria-sort") == "descending"
+    first = page.locator("#dossiers tbody tr td").first.inner_text()
+    with page.expect_navigation():
+        page.locator(".fr-pagination__link--next").click()
+    assert "page=2" in page.url and "tri=-montant" in page.url
+    assert page.locator("#dossiers tbody tr td").first.inner_text() != first
+    with page.expect_navigation():
+        page.locator('#onglets a[data-tab="archives"]').click()
+    assert "onglet=archives" in page.url and "tri=-montant" in page.url
+    assert page.locator('#onglets a[aria-current="page"]').get_attribute("data-tab") == "archives"
+    assert problems == [], "\n".join(problems)
