@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from esms_numerique.dossiers.access import allowed_transitions, sees_annotations, visible_dossiers
+from esms_numerique.dossiers.access import allowed_transitions, is_porteur_of, sees_annotations, visible_dossiers
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import (
     DossierError,
@@ -145,6 +145,8 @@ def dossier_piece(request: HttpRequest, reference: str):
     dossier = _dossier(request, reference)
     if dossier is None:
         return not_found("Dossier")
+    if not is_porteur_of(request.user, dossier):
+        return refusal(403, "Seul le porteur du dossier joint des pièces.")
     code = request.POST.get("code", "").strip()
     if not code:
         return refusal(400, "Entrée invalide", ["champ « code » : type de pièce attendu"])
