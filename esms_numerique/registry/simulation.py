@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Any
 
 from esms_numerique import clock
-from esms_numerique.rules.errors import decode_json, parse
-from esms_numerique.rules.finess import normalize
+from esms_numerique.rules.errors import InputError, decode_json, parse
+from esms_numerique.rules.finess import normalize, problem
 from esms_numerique.rules.inputs import SimulationInput, SonsInput
 from esms_numerique.rules.results import Finding, Verdict
 from esms_numerique.rules.simulator import SimulationResult, simulate
@@ -33,7 +33,29 @@ def simulate_with_registry(data: str | bytes | dict[str, Any], today: dt.date | 
     if not isinstance(data, dict):
         data = decode_json(data)
     completed, findings = complete_from_registry(data, _day(data, "filed_on"))
+    refuse_unreadable_numbers(completed)
     return simulate(parse(SimulationInput, completed), registry_findings=findings, today=today or clock.today())
+
+
+def refuse_unreadable_numbers(data: dict[str, Any]) -> None:
+    """InputError naming what is wrong with the porteur's FINESS EJ, and with each FINESS ET given alone that the
+    registry could not complete (E-FINESS): its key or shape, rather than the sector it then lacks. An ESSMS
+    described in full keeps its E-FINESS finding instead (the rest of the grappe is still simulated)."""
+    errors = []
+    porteur = data.get("porteur")
+    if isinstance(porteur, dict) and porteur.get("finess_ej"):
+        wrong = problem(str(porteur["finess_ej"]))
+        if wrong:
+            errors.append(f"champ « porteur.finess_ej » : le FINESS EJ du porteur « {porteur['finess_ej']} » {wrong}")
+    essms = data.get("essms")
+    for index, entry in enumerate(essms if isinstance(essms, list) else []):
+        if not isinstance(entry, dict) or entry.get("sector") or not entry.get("finess_et"):
+            continue
+        wrong = problem(str(entry["finess_et"]))
+        if wrong:
+            errors.append(f"champ « essms[{index}].finess_et » : le FINESS ET « {entry['finess_et']} » {wrong}")
+    if errors:
+        raise InputError(errors)
 
 
 def sons_essms_from_registry(numbers: list[str], on: dt.date) -> tuple[list[dict[str, str]], list[Finding]]:

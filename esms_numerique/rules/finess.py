@@ -51,6 +51,35 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def problem(finess: str) -> str | None:
+    """What is wrong with a FINESS number, in French, or None when its shape and key are right (E-FINESS). Says
+    which character is wrong: « 35500A001 » has a letter where only Corsica's 2A/2B may have one, « 12345 » five
+    characters, « 350000023 » a key that should be 2."""
+    number = normalize(finess)
+    shape = "n'a pas la forme d'un numéro FINESS"
+    if not number:
+        return f"{shape} : il est vide"
+    if len(number) != 9:
+        return f"{shape} : {len(number)} caractère{'s' if len(number) > 1 else ''} au lieu de 9"
+    head, tail = number[:2], number[2:]
+    if not (head.isdigit() or head in CORSICA_DIGITS):
+        return (
+            f"{shape} : il commence par « {head} », au lieu de deux chiffres (le département) ou de 2A ou 2B pour "
+            "la Corse"
+        )
+    for position, char in enumerate(tail, start=3):
+        if not char.isdigit():
+            return (
+                f"{shape} : « {char} » en {position}e position, où seul un chiffre est permis (une lettre ne se trouve "
+                "qu'en 2e position, dans 2A ou 2B pour la Corse)"
+            )
+    status = check_key(number)
+    if status == KeyStatus.BAD_KEY:
+        expected = luhn.calc_check_digit(number[:8])
+        return f"a une clé de contrôle fausse (9e chiffre {number[8]} ; la clé de {number[:8]} est {expected})"
+    return None
+
+
 def with_key(first_eight: str) -> str:
     """Completes eight characters with their check key (used by demo data and tests)."""
     head = normalize(first_eight)

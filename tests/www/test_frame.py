@@ -170,3 +170,97 @@ def test_each_role_home_page_lists_what_awaits_it(users):
 
     visitor = Client().get("/").content.decode()
     assert "Simuler un projet" in visitor and "Quel dispositif pour mon DUI ?" in visitor
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The simulator and the SONS checklist (issue 12)
+
+GRAPPE_LINE = "350000022;PA;acquisition;35;12"
+
+
+def simulation(**overrides):
+    data = {"campaign": "2024", "filed_on": "2024-03-10", "segur_referenced": "on", "essms": GRAPPE_LINE}
+    data.update(overrides)
+    return data
+
+
+def test_the_simulator_shows_sources_by_title_and_hides_parameter_paths_behind_a_disclosure(client):
+    html = client.post("/simulateur/", simulation()).content.decode()
+    public, technical = html.split('<details class="fr-mt-2w esms-technical" id="technical-detail">', 1)
+    technical = technical.split("</details>", 1)[0]
+    assert "<summary>Détail technique</summary>" in technical
+    assert "esms_numerique/2024/funding/usage.acquisition_full_rate" in technical
+    assert "001_098b5f25fa5a095c.txt" in technical
+    # Outside the disclosure: the text's title and paragraph, never a parameter path or a seed file.
+    assert "<cite>ARS Bretagne, appel à projets ESMS numérique, phase de généralisation 2024</cite>, 3.3.2 1)" in public
+    assert "esms_numerique/2024/funding" not in public and ".txt" not in public and "decisions.md" not in public
+    assert "reviewed" not in html
+    # The form is sent to the result's anchor: the page opens on it.
+    assert 'action="/simulateur/#resultat"' in html and 'id="resultat"' in html
+
+
+def test_a_visitor_pastes_a_bounded_grappe(client, users):
+    lines = "\n".join(f"{n:09d};PA;acquisition;35;12" for n in range(301))
+    response = client.post("/simulateur/", simulation(essms=lines))
+    assert response.status_code == 400
+    errors = response.context["errors"]
+    assert errors == [
+        "La liste compte 301 lignes d'ESSMS : le simulateur sans compte en accepte 300 au plus. Connectez-vous pour "
+        "simuler une grappe plus grande, ou utilisez l'API (POST /api/simulation)."
+    ]
+    assert response.context["result"] is None
+    too_long = client.post("/simulateur/", simulation(essms="\n".join([GRAPPE_LINE + ";" + "9" * 100] * 250)))
+    assert "30\u202f000 au plus" in too_long.context["errors"][0]
+    # Signed in, the platform's own cap applies: the bound of the anonymous page is not reached.
+    assert signed_in(users["porteur"]).post("/simulateur/", simulation(essms=lines)).context["errors"] != errors
+
+
+def test_a_finess_alone_with_a_bad_key_says_the_key(client):
+    response = client.post("/simulateur/", simulation(essms="350000023"))
+    assert response.context["errors"] == [
+        "ligne 1, FINESS ET : le FINESS ET « 350000023 » a une clé de contrôle fausse (9e chiffre 3 ; la clé de "
+        "35000002 est 2)"
+    ]
+
+
+def test_a_letter_outside_corsica_is_named(client):
+    response = client.post("/simulateur/", simulation(essms="35500A001"))
+    (error,) = response.context["errors"]
+    assert "« A » en 6e position" in error and "2A ou 2B" in error and "9 caractères" not in error
+    # Described in full, the line is simulated and the finding says the same.
+    response = client.post("/simulateur/", simulation(essms="35500A001;PA;acquisition;35;12\n" + GRAPPE_LINE))
+    finding = next(f for f in response.context["result"].findings if f.finess_et == "35500A001")
+    assert "« A » en 6e position" in finding.message
+
+
+def test_the_porteur_finess_ej_is_checked(client):
+    response = client.post("/simulateur/", simulation(porteur_finess_ej="12345"))
+    assert response.status_code == 400
+    assert response.context["errors"] == [
+        "Le FINESS EJ du porteur « 12345 » n'a pas la forme d'un numéro FINESS : 5 caractères au lieu de 9"
+    ]
+
+
+def checklist(client, **query):
+    return client.get("/sons/", {"situation": "montee_version", "referencing": "reference", **query})
+
+
+def test_the_sons_checklist_asks_the_sector_and_the_date(client):
+    no_sector = checklist(client, date="2024-03-15")
+    assert no_sector.context["answer"] is None
+    assert "indiquez le secteur de l'ESSMS" in no_sector.context["error"]
+
+    # March 2024: MS1 (PA) orders closed on 10/01/2024.
+    closed = checklist(client, secteur="PA", date="2024-03-15").context["answer"]
+    assert closed.scheme == "esms_numerique"
+    assert closed.title == (
+        "Je ne peux plus commander de Prestation Ségur : les commandes du couloir MS1 ont fermé le 10/01/2024"
+    )
+    # The day before MS1 closed, and MS3 (AHI) in March 2024: SONS, with the couloir's last day.
+    assert checklist(client, secteur="PA", date="2024-01-10").context["answer"].scheme == "sons"
+    open_ahi = checklist(client, secteur="AHI", date="2024-03-15").context["answer"]
+    assert open_ahi.scheme == "sons"
+    assert open_ahi.steps[0].startswith("La commande est signée dans le couloir MS3")
+    assert "30/09/2024 (date prévisionnelle)" in open_ahi.steps[0]
+    # Without a date, the platform's date (11/03/2024 here) decides.
+    assert checklist(client, secteur="PH").context["answer"].scheme == "esms_numerique"

@@ -1,0 +1,153 @@
+# ruff: noqa: F811 (pytest fixtures imported from tests.dossiers.conftest)
+"""Each role walks its pages in a real browser (Debian's chromium, Playwright) on a desktop (1 280 px) and a phone
+(375 px) screen: no console error on any page (the test fails on one), and axe-core checks every page for WCAG A/AA
+violations. A violation is accepted only when docs/accessibilite.md lists its rule with a reason (the start of the
+RGAA declaration). On the phone, the burger opens the menu, where one signs in and out (issue 12)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from esms_numerique.accounts.enums import Role
+from esms_numerique.accounts.models import Profile
+from esms_numerique.dossiers.services import create_dossier
+from esms_numerique.sons.models import Editor
+from tests.conftest import CHROMIUM
+from tests.dossiers.conftest import campaign_2024, grappe, registry, users  # noqa: F401 (fixtures)
+from tests.www.test_frame import filed
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium (Debian) n'est pas installé"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+WIDTHS = {"bureau": 1280, "téléphone": 375}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PUBLIC = ["/", "/simulateur/", "/sons/", "/plan-du-site/", "/accessibilite/", "/mentions-legales/"]
+# The pages of each role's walk, after its home page.
+WALKS = {
+    "porteur": ["/", "/dossiers/", "{dossier}", "/dossiers/nouveau/", "/sons/commandes/", "/simulateur/"],
+    "ars": ["/", "/dossiers/", "{dossier}", "/suivi/", "/comites/", "/repertoire/"],
+    "national": ["/", "/dossiers/", "/suivi/", "/comites/", "/sons/commandes/"],
+    "observateur": ["/", "/dossiers/", "{dossier}", "/suivi/"],
+    "editeur": ["/", "/sons/commandes/", "/sons/commandes/nouvelle/"],
+}
+
+
+def accepted_rules() -> set[str]:
+    """The axe rules docs/accessibilite.md lists with a reason (table rows « | `rule` | reason |»)."""
+    text = (ROOT / "docs" / "accessibilite.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\|\s*`([a-z0-9-]+)`\s*\|", text, flags=re.MULTILINE))
+
+
+def watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    return problems
+
+
+def axe_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    return [
+        f"{v['id']} ({v['impact']}) {page.url} : {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+
+
+def open_page(page, url: str) -> None:
+    response = page.goto(url)
+    assert response.status == 200, (url, response.status)
+    page.wait_for_load_state("networkidle")
+
+
+def sign_in(page, base: str, username: str, phone: bool) -> None:
+    open_page(page, f"{base}/")
+    if phone:
+        page.get_by_role("button", name="Menu").click()
+        page.locator("#header-menu").get_by_role("link", name="Se connecter").click()
+    else:
+        page.locator("header").get_by_role("link", name="Se connecter").click()
+    page.fill("#id_username", username)
+    page.fill("#id_password", "x")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url == f"{base}/", page.url  # each role lands on its own home page
+    assert "Vous êtes connecté(e)." in page.inner_text("#messages")
+
+
+def sign_out(page, base: str, phone: bool) -> None:
+    if phone:
+        page.get_by_role("button", name="Menu").click()
+        menu = page.locator("#header-menu")
+        assert "fr-modal--opened" in (menu.get_attribute("class") or "")
+        menu.get_by_role("button", name="Se déconnecter").click()
+    else:
+        page.locator("header .fr-header__tools").get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_load_state()
+    assert page.url == f"{base}/"
+    assert "Vous êtes déconnecté(e)" in page.inner_text("#messages")
+
+
+@pytest.fixture
+def walkers(users):
+    editor = Editor.objects.create(name="Éditeur DUI", siret="12345678900011")
+    account = User.objects.create_user("editeur", password="x")
+    Profile.objects.create(user=account, role=Role.EDITEUR, editor=editor)
+    create_dossier(users["porteur"], "Mon brouillon", "2024", grappe(2))
+    dossier = filed(users)
+    return {**users, "editeur": account, "dossier": f"/dossiers/{dossier.reference}/"}
+
+
+@pytest.mark.parametrize("screen", list(WIDTHS))
+def test_every_role_walks_its_pages_without_console_error_nor_accessibility_violation(
+    live_server, browser, walkers, screen
+):
+    base, phone = live_server.url, screen == "téléphone"
+    accepted = accepted_rules()
+    problems, violations = [], []
+
+    context = browser.new_context(viewport={"width": WIDTHS[screen], "height": 900})
+    visitor = context.new_page()
+    problems += watch(visitor)
+    for url in PUBLIC:
+        open_page(visitor, f"{base}{url}")
+        violations += axe_violations(visitor)
+    context.close()
+
+    for role, walk in WALKS.items():
+        context = browser.new_context(viewport={"width": WIDTHS[screen], "height": 900})
+        page = context.new_page()
+        problems += watch(page)
+        sign_in(page, base, walkers[role].get_username(), phone)
+        for url in walk:
+            open_page(page, base + url.format(dossier=walkers["dossier"]))
+            violations += axe_violations(page)
+        sign_out(page, base, phone)
+        context.close()
+
+    assert problems == [], "\n".join(problems)
+    unexplained = [v for v in violations if v.split(" ", 1)[0] not in accepted]
+    assert unexplained == [], "\n".join(unexplained)
+
+
+def test_error_pages_are_in_the_frame_and_accessible(live_server, browser):
+    page = browser.new_context(viewport={"width": 375, "height": 800}).new_page()
+    errors = watch(page)
+    response = page.goto(f"{live_server.url}/nexiste-pas/")
+    assert response.status == 404
+    assert page.locator("h1").inner_text() == "Page non trouvée"
+    page.get_by_role("button", name="Menu").click()
+    assert page.locator("#header-menu").get_by_role("link", name="Se connecter").is_visible()
+    unexplained = [v for v in axe_violations(page) if v.split(" ", 1)[0] not in accepted_rules()]
+    assert unexplained == []
+    # The browser reports the page's own 404 status; nothing else fails.
+    assert [e for e in errors if "404" not in e] == []
