@@ -15,8 +15,11 @@ from .workflow import Transition, transitions_from
 
 def visible_dossiers(user) -> QuerySet[Dossier]:
     """An OG sees its own dossiers (as porteur or member), drafts included; an ARS and a GRADeS the filed dossiers
-    of their region; the national instructors and administrators every filed dossier; anyone else nothing.
-    A draft is the porteur's own work: nobody but its OGs reads it."""
+    of their region, as pivot or as the region of some of a multiregional dossier's ESSMS; the national instructors
+    and administrators every filed dossier; an expert the dossiers they are asked about; anyone else nothing.
+    A draft is the porteur's own work: nobody but its OGs reads it (DECISION D-MULTIREGIONAL, D-EXPERT)."""
+    from esms_numerique.instruction.models import DossierRegion, ExpertOpinion
+
     access = access_of(user)
     dossiers = Dossier.objects.select_related("porteur")
     if access.og_id is not None:
@@ -24,9 +27,26 @@ def visible_dossiers(user) -> QuerySet[Dossier]:
     filed = dossiers.exclude(state=State.BROUILLON)
     if access.reads_everything:
         return filed
+    asked = Q(pk__in=ExpertOpinion.objects.filter(expert_id=access.user_id).values("dossier_id"))
     if access.read_region:
-        return filed.filter(pivot_region=access.read_region)
+        covered = DossierRegion.objects.filter(region=access.read_region).values("dossier_id")
+        seen = Q(pivot_region=access.read_region) | Q(pk__in=covered)
+        return filed.filter(seen | asked if access.role == Role.OBSERVER else seen)
+    if access.authenticated and access.role in (None, Role.OBSERVER):
+        return filed.filter(asked)
     return dossiers.none()
+
+
+def handed_over(dossier: Dossier) -> bool:
+    """Whether the pivot ARS handed the dossier's instruction over to CNSA/DNS (AAP24 §7 nota; instruction app).
+    Read once per dossier object (`handed_over_flag`, also set by an annotation of the dossier page's query)."""
+    flag = getattr(dossier, "handed_over_flag", None)
+    if flag is None:
+        from esms_numerique.instruction.models import HandOver
+
+        flag = HandOver.objects.filter(dossier_id=dossier.pk).exists()
+        dossier.handed_over_flag = flag
+    return flag
 
 
 def can_see(user, dossier: Dossier) -> bool:
@@ -35,15 +55,16 @@ def can_see(user, dossier: Dossier) -> bool:
 
 def acting_role(user, dossier: Dossier) -> Role | None:
     """The role under which `user` may change `dossier`: the porteur OG itself; the pivot ARS for a regional
-    filed dossier; CNSA/DNS for a national filed one. Members, observers and administrators read only."""
+    filed dossier; CNSA/DNS for a national filed one, or a regional one the pivot ARS handed over (D-HAND-OVER).
+    Members, the other ARS of a multiregional dossier, observers, experts and administrators read only."""
     access = access_of(user)
     if access.og_id is not None and access.og_id == dossier.porteur_id:
         return Role.PORTEUR
     if dossier.state == State.BROUILLON:
         return None
     if access.instructed_region and dossier.desk != "national" and access.instructed_region == dossier.pivot_region:
-        return Role.ARS
-    if access.is_national and dossier.desk == "national":
+        return None if handed_over(dossier) else Role.ARS
+    if access.is_national and (dossier.desk == "national" or handed_over(dossier)):
         return Role.NATIONAL
     return None
 
@@ -63,6 +84,8 @@ def allowed_transitions(user, dossier: Dossier) -> list[Transition]:
 
 
 def sees_annotations(user, dossier: Dossier) -> bool:
-    """Instructors' private annotations: instructors and administrators who can see the dossier."""
+    """Instructors' private annotations: the pivot ARS, CNSA/DNS and administrators who can see the dossier; not
+    the other ARS of a multiregional dossier, who read it only (DECISION D-MULTIREGIONAL)."""
     access = access_of(user)
-    return (access.role in (Role.ARS, Role.NATIONAL) or access.is_admin) and can_see(user, dossier)
+    pivot = access.role == Role.ARS and access.region == dossier.pivot_region
+    return (pivot or access.is_national or access.is_admin) and can_see(user, dossier)

@@ -23,15 +23,32 @@ def _dossiers(request):
     return visible_dossiers(request.user)
 
 
+def regional_view(access, active: dict) -> dict | None:
+    """An ARS or GRADeS reads its region's active DUI as its contribution to the national target: the texts set
+    no regional target (AAP24 3.1 and 4.B name only the national 410 000; DECISION D-FOLLOW-UP-REGION)."""
+    region = access.read_region
+    if not region:
+        return None
+    count = sum(row["active"] for row in active["rows"] if row["region"] == region)
+    return {
+        "code": region,
+        "name": geography().region_name(region),
+        "active": count,
+        "share": count / active["target"] if active["target"] else 0,
+    }
+
+
 @login_required
 def follow_up(request):
     dossiers = _dossiers(request)
+    active = active_dui_by_region(dossiers)
     return render(
         request,
         "www/dashboard.html",
         {
             "at_risk": at_risk(dossiers),
-            "active": active_dui_by_region(dossiers),
+            "active": active,
+            "region": regional_view(request.access, active),
             "envelope": envelope(dossiers),
             # One FINESS ET, one funding: ESSMS two live dossiers (or an acquisition and a SONS order) claim.
             "conflicts": sorted(conflicts(dossiers).items()),

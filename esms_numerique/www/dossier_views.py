@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -20,7 +22,7 @@ from esms_numerique.dossiers.access import (
     visible_dossiers,
 )
 from esms_numerique.dossiers.models import Dossier, Piece
-from esms_numerique.dossiers.pieces import all_piece_types, pieces_context
+from esms_numerique.dossiers.pieces import SIGNATURES, all_piece_types, pieces_context
 from esms_numerique.dossiers.workflow import EDITABLE, WORKFLOW
 from esms_numerique.indicators.services import (
     OPEN_STATES,
@@ -31,10 +33,12 @@ from esms_numerique.indicators.services import (
 )
 from esms_numerique.indicators.trajectory import LABELS, targets_caption, trajectory
 from esms_numerique.indicators.trajectory import targets as usage_targets
-from esms_numerique.registry.models import LegalEntity
+from esms_numerique.instruction.models import HandOver
+from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
+from esms_numerique.rules.geography import geography
 
 from .charts import svg_response, trajectory_svg
 from .forms import (
@@ -51,8 +55,10 @@ MEASUREMENT_MAX_BYTES = 2 * 1024 * 1024
 
 
 def visible_or_404(user, reference: str) -> Dossier:
-    """A dossier the user may not see does not exist for them."""
-    dossier = visible_dossiers(user).filter(reference=reference).first()
+    """A dossier the user may not see does not exist for them. Whether its instruction was handed over to the
+    national desk is read in the same query (dossiers.access.handed_over)."""
+    handed = HandOver.objects.filter(dossier_id=OuterRef("pk"))
+    dossier = visible_dossiers(user).filter(reference=reference).annotate(handed_over_flag=Exists(handed)).first()
     if dossier is None:
         raise Http404("Dossier introuvable")
     return dossier
@@ -141,36 +147,80 @@ def _measurement_context(request, dossier) -> dict:
     }
 
 
+def _summary_context(request, dossier: Dossier, result: dict) -> dict:
+    """The « Résumé » of the dossier's page: its ESSMS with their names from the registry (one query; for the other
+    ARS of a multiregional dossier, theirs highlighted), the DUI solution, the member OGs and the amounts."""
+    essms = result.get("essms", [])
+    names = dict(
+        Establishment.objects.filter(finess_et__in=[e["finess_et"] for e in essms]).values_list("finess_et", "name")
+    )
+    own_region = request.access.read_region
+    highlight = own_region if own_region and own_region != dossier.pivot_region else ""
+    rows = [
+        {**e, "name": names.get(e["finess_et"], ""), "highlighted": bool(highlight) and e.get("region") == highlight}
+        for e in essms
+    ]
+    regions = sorted({e.get("region") for e in essms if e.get("region")})
+    return {
+        "essms_rows": rows,
+        "highlighted_count": sum(1 for r in rows if r["highlighted"]),
+        "regions": [(code, geography().region_name(code)) for code in regions],
+        "multiregional": len(regions) > 1,
+        "solution": dossier.grappe.get("solution", {}),
+        "operations": sorted({e.get("operation") for e in essms if e.get("operation")}),
+        "members": list(dossier.members.all()),
+    }
+
+
+def _actions(request, dossier: Dossier) -> tuple[list, list]:
+    """The actions of the current state, each with its own inputs; the decisions against the porteur (`danger`)
+    apart, as a button that leads to a confirmation step where their inputs are typed (one comment box;
+    DECISION D-DOSSIER-PAGE)."""
+    usual, danger = [], []
+    for t in allowed_transitions(request.user, dossier):
+        form = transition_form(t, initial={"transition": t.name, "version": dossier.version})
+        (danger if t.danger else usual).append((t, form))
+    return usual, danger
+
+
 @login_required
 def dossier_detail(request, reference: str):
     from .after_decision_views import after_decision_context
+    from .instruction_views import instruction_context
     from .notification_views import follow_state
 
     dossier = visible_or_404(request.user, reference)
     annotations = sees_annotations(request.user, dossier)
-    thread = dossier.messages.select_related("author")
+    thread = list(dossier.messages.select_related("author"))
     if not annotations:
-        thread = thread.filter(private=False)
+        thread = [m for m in thread if not m.private]
+    result = dossier.filed_result or dossier.result
+    actions, danger_actions = _actions(request, dossier)
+    instruction = instruction_context(request, dossier)
+    public = [m for m in thread if not m.private]
     return render(
         request,
         "www/dossiers/detail.html",
         {
             "dossier": dossier,
-            "transitions": [
-                (t, transition_form(t, initial={"transition": t.name, "version": dossier.version}))
-                for t in allowed_transitions(request.user, dossier)
-            ],
+            "transitions": actions,
+            "danger_transitions": danger_actions,
             "can_edit": is_porteur_of(request.user, dossier) and dossier.state in EDITABLE,
             "can_write": acting_role(request.user, dossier) is not None,
             "sees_annotations": annotations,
-            "thread": thread,
+            "thread": public,
+            "annotations": [m for m in thread if m.private],
+            "exchanges_count": len(public) + len(instruction["opinions"]),
             "message_form": MessageForm(),
             "log": dossier.transitions.select_related("actor"),
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
             **pieces_context(dossier, request.user),
+            "piece_limits": piece_limits(),
             **_measurement_context(request, dossier),
             **after_decision_context(request.user, dossier),
+            **instruction,
+            **_summary_context(request, dossier, result),
             "follows": follow_state(request.user, dossier),
             "can_measure": is_porteur_of(request.user, dossier) and dossier.state in OPEN_STATES,
             "can_revise": is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN,
@@ -178,18 +228,37 @@ def dossier_detail(request, reference: str):
             "revision_form": AmountRevisionForm(
                 initial={"version": dossier.version, "amount_eur": dossier.engaged_eur}
             ),
-            "result": dossier.filed_result or dossier.result,
+            "result": result,
             "result_title": "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe",
-            "desk_label": DESKS.get((dossier.filed_result or dossier.result).get("desk")),
+            "desk_label": DESKS.get(result.get("desk")),
         },
     )
+
+
+def piece_limits() -> dict:
+    """What the upload form says before the upload: the size limit (setting PIECE_MAX_BYTES) and the types the
+    pieces' check accepts (dossiers.pieces.SIGNATURES)."""
+    return {
+        "max_mb": settings.PIECE_MAX_BYTES // (1024 * 1024),
+        "types": ", ".join(ext[1:].upper() for ext in sorted(SIGNATURES)),
+        "accept": ",".join(sorted(SIGNATURES)),
+    }
 
 
 @require_POST
 @login_required
 def dossier_transition(request, reference: str):
+    """Takes an action of the dossier's page. A decision against the porteur (`danger`) is first shown on a
+    confirmation step, which works without JavaScript; it is taken once confirmed (`confirmer=oui`)."""
     dossier = visible_or_404(request.user, reference)
     transition = WORKFLOW.get(request.POST.get("transition", ""))
+    if transition is not None and transition.danger and request.POST.get("confirmer") != "oui":
+        if transition not in allowed_transitions(request.user, dossier):
+            raise PermissionDenied("Vous ne pouvez pas prendre cette décision sur ce dossier.")
+        form = transition_form(transition, initial={"transition": transition.name, "version": dossier.version})
+        return render(
+            request, "www/dossiers/confirm.html", {"dossier": dossier, "transition": transition, "form": form}
+        )
     form = transition_form(transition, request.POST) if transition else None
     if form is None or not form.is_valid():
         problems = "" if form is None else " ; ".join(f"{e}" for errors in form.errors.values() for e in errors)
@@ -204,7 +273,7 @@ def dossier_transition(request, reference: str):
         messages.error(request, f"Action refusée : {error}")
     else:
         dossier.refresh_from_db()
-        messages.success(request, f"Dossier désormais « {dossier.state_label} ».")
+        messages.success(request, f"« {transition.label} » : fait. Dossier désormais « {dossier.state_label} ».")
     return redirect("www:dossier_detail", reference=reference)
 
 
@@ -213,11 +282,16 @@ def dossier_transition(request, reference: str):
 def dossier_message(request, reference: str):
     dossier = visible_or_404(request.user, reference)
     form = MessageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.post_message(request.user, dossier, form.cleaned_data["body"], form.cleaned_data["private"])
-        except services.DossierError as error:
-            messages.error(request, str(error))
+    if not form.is_valid():
+        messages.error(request, "Message non envoyé : écrivez un message.")
+        return redirect("www:dossier_detail", reference=reference)
+    private = form.cleaned_data["private"]
+    try:
+        services.post_message(request.user, dossier, form.cleaned_data["body"], private)
+    except services.DossierError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Annotation privée enregistrée." if private else "Message envoyé.")
     return redirect("www:dossier_detail", reference=reference)
 
 

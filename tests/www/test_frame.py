@@ -264,3 +264,23 @@ def test_the_sons_checklist_asks_the_sector_and_the_date(client):
     assert "30/09/2024 (date prévisionnelle)" in open_ahi.steps[0]
     # Without a date, the platform's date (11/03/2024 here) decides.
     assert checklist(client, secteur="PH").context["answer"].scheme == "esms_numerique"
+
+
+def test_a_regional_follow_up_shows_the_region_as_a_contribution_to_the_national_target(users):
+    """No regional target in the texts (DECISION D-FOLLOW-UP-REGION): the ARS reads its region's active DUI as its
+    share of the national 410 000, labelled national; the national team reads the national view."""
+    from esms_numerique.www.dashboard_views import regional_view
+
+    ars = signed_in(users["ars"]).get("/suivi/")
+    html = ars.content.decode()
+    assert ars.context["region"]["code"] == "53" and ars.context["region"]["name"] == "Bretagne"
+    assert "DUI actifs en Bretagne" in html
+    assert "Contribution de la région à la cible <strong>nationale</strong> de 410\u202f000 DUI actifs" in html
+    assert "Les textes ne fixent pas de cible régionale." in html
+    national = signed_in(users["national"]).get("/suivi/")
+    assert national.context["region"] is None
+    assert "sur 410\u202f000 visés" in national.content.decode()
+
+    active = {"rows": [{"region": "53", "active": 41_000}, {"region": "11", "active": 5}], "target": 410_000}
+    view = regional_view(ars.wsgi_request.access, active)
+    assert (view["active"], view["share"]) == (41_000, 0.1)
