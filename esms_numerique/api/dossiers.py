@@ -1,7 +1,7 @@
 """Dossiers through the API: a porteur creates one, puts its grappe, joins its pieces, files it, answers a
 complement, writes in its thread and uploads its measurements; instructors (ARS, CNSA) list and read dossiers
 with filters, fire the transitions with their declared inputs, write private annotations and messages. Every
-change goes through dossiers/services.py, as from the pages."""
+change goes through dossiers/services.py, as from the pages (DECISION D-API-ROUTES)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SONS orders through the API (issue 14): an éditeur records the orders its clients signed and takes them through
 their lifecycle with the same services as the pages (sons/services.py: S-ELIG per couloir, S-ONCE, S-CALENDAR,
-E-NO-DOUBLE through the ledger, the 120-day clock of S-PENDING; the workflow engine's `fire`)."""
+E-NO-DOUBLE through the ledger, the 120-day clock of S-PENDING; the workflow engine's `fire`; DECISION D-API-ROUTES)."""
 
 from __future__ import annotations
 
