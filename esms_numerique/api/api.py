@@ -48,13 +48,20 @@ class EsmsApi(NinjaAPI):
         return schema
 
 
-def body_of(model) -> dict:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
-        }
-    }
+def body_of(model, example: dict) -> dict:
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
+
+
+SIMULATION_EXAMPLE = {
+    "campaign": "2024",
+    "filed_on": "2024-03-10",
+    "porteur": {"finess_ej": "350000014", "vat_regime": "TTC"},
+    "solution": {"segur_referenced": True},
+    "operation": "acquisition",
+    "essms": [{"finess_et": "350000022"}, {"finess_et": "350000030"}],
+}
+SONS_EXAMPLE = {"couloir": "MS1", "og_essms_count": 72, "finess_et": ["350000022"], "ordered_on": "2023-05-01"}
 
 
 class BoundedParser(Parser):
@@ -158,7 +165,7 @@ def health(request: HttpRequest):
     summary="Simule un projet ESMS numérique : guichet, constats, montants",
     description="Un ESSMS peut n'être donné que par son FINESS ET (avec `operation` au niveau du projet) : "
     "le répertoire FINESS complète département, secteur, catégorie, OG et nombre d'ESSMS de l'OG.",
-    openapi_extra=body_of(SimulationInput),
+    openapi_extra=body_of(SimulationInput, SIMULATION_EXAMPLE),
 )
 def simulation(request: HttpRequest):
     data = decode_json(request.body)
@@ -172,7 +179,7 @@ def simulation(request: HttpRequest):
     tags=["simulateur"],
     throttle=SettingsRateThrottle("api_simulation"),
     summary="Simule une commande SONS (Prestation Ségur) : tranche, montant, avance, solde",
-    openapi_extra=body_of(SonsInput),
+    openapi_extra=body_of(SonsInput, SONS_EXAMPLE),
 )
 def sons_simulation(request: HttpRequest):
     return simulate_sons(parse(SonsInput, request.body), today=clock.today()).as_dict()

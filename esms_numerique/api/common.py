@@ -47,7 +47,7 @@ def uploaded(request: HttpRequest, field: str):
     return upload
 
 
-def multipart_body(fields: dict[str, dict], required: list[str]) -> dict:
+def multipart_body(fields: dict[str, dict], required: list[str], example: dict) -> dict:
     """The OpenAPI request body of an upload (read by the view itself, after the access check)."""
     return {
         "requestBody": {
@@ -55,6 +55,7 @@ def multipart_body(fields: dict[str, dict], required: list[str]) -> dict:
             "content": {
                 "multipart/form-data": {
                     "schema": {"type": "object", "properties": fields, "required": required},
+                    "example": example,
                 }
             },
         }

@@ -44,6 +44,26 @@ from .schemas import (
     PieceOut,
 )
 
+MEASUREMENT_EXAMPLE = {
+    "measurement_date": "2024-06-30",
+    "window_start": "2024-04-01",
+    "window_end": "2024-06-30",
+    "essms": {
+        "350000022": {
+            "people_accompanied": 40,
+            "active_dossiers": 38,
+            "active_with_pp": 38,
+            "active_with_event": 38,
+            "mss_messages": 40,
+            "dmp_people_fed": 40,
+            "active_rate": 0.95,
+            "pp_rate": 1.0,
+            "agenda_rate": 1.0,
+            "mss_rate": 1.0,
+            "dmp_rate": 1.0,
+        }
+    },
+}
 router = Router(auth=AUTH, throttle=throttles(), tags=["dossiers"])
 REFUSALS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
 
@@ -139,7 +159,11 @@ def dossier_grappe(request: HttpRequest, reference: str, payload: GrappeIn):
     "/{reference}/pieces",
     response={201: PieceOut, **REFUSALS},
     summary="Joint une pièce (multipart/form-data : `code` du type de pièce, `file`) — porteur",
-    openapi_extra=multipart_body({"code": {"type": "string", "maxLength": 64}, "file": FILE}, ["code", "file"]),
+    openapi_extra=multipart_body(
+        {"code": {"type": "string", "maxLength": 64}, "file": FILE},
+        ["code", "file"],
+        {"code": "devis", "file": "devis-signe.pdf"},
+    ),
 )
 def dossier_piece(request: HttpRequest, reference: str):
     dossier = _dossier(request, reference)
@@ -164,6 +188,8 @@ class TransitionIn(Schema):
     comment: str = Field("", max_length=10_000)
     date: dt.date | None = None
     expenses_statement: bool = False
+
+    model_config = {"json_schema_extra": {"examples": [{"transition": "deposer", "version": 3}]}}
 
 
 @router.post(
@@ -220,6 +246,12 @@ def dossier_message(request: HttpRequest, reference: str, payload: MessageIn):
     "/{reference}/measurements",
     response={200: dict, **REFUSALS},
     summary="Dépose le résultat de « esms indicateurs calculer » pour les ESSMS du dossier — porteur",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": MEASUREMENT_EXAMPLE}},
+        }
+    },
 )
 def dossier_measurements(request: HttpRequest, reference: str):
     dossier = _dossier(request, reference)

@@ -162,7 +162,7 @@ def order_transition(request: HttpRequest, reference: str, payload: OrderTransit
     "/commandes/{reference}/bon-signe",
     response={201: SignedFormOut, **REFUSALS},
     summary="Dépose le bon de commande signé (PDF, multipart/form-data, champ `file`)",
-    openapi_extra=multipart_body({"file": FILE}, ["file"]),
+    openapi_extra=multipart_body({"file": FILE}, ["file"], {"file": "bon-de-commande-signe.pdf"}),
 )
 def order_signed_form(request: HttpRequest, reference: str):
     order = _order(request, reference)

@@ -374,6 +374,8 @@ class OrderTransitionIn(BaseModel):
     date: dt.date | None = None
     payment_reference: str = Field("", max_length=64)
 
+    model_config = {"json_schema_extra": {"examples": [{"transition": "demander_avance", "version": 1}]}}
+
 
 class DossierIn(BaseModel):
     title: str = Field(min_length=1, max_length=255, examples=["Grappe DUI Bretagne"])
@@ -382,16 +384,51 @@ class DossierIn(BaseModel):
         description="La grappe, au format d'entrée du simulateur (SimulationInput) sans `campaign` ni `filed_on`"
     )
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Grappe DUI Bretagne",
+                    "campaign": "2024",
+                    "grappe": {
+                        "porteur": {"finess_ej": "350000014", "vat_regime": "TTC"},
+                        "solution": {"segur_referenced": True},
+                        "operation": "acquisition",
+                        "essms": [{"finess_et": "350000022"}],
+                    },
+                }
+            ]
+        }
+    }
+
 
 class GrappeIn(BaseModel):
     version: int = Field(ge=0, le=2_147_483_647)
     title: str = Field("", max_length=255, description="Vide : l'intitulé ne change pas")
     grappe: dict[str, Any]
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "version": 1,
+                    "grappe": {
+                        "porteur": {"finess_ej": "350000014", "vat_regime": "TTC"},
+                        "solution": {"segur_referenced": True},
+                        "operation": "acquisition",
+                        "essms": [{"finess_et": "350000022"}, {"finess_et": "350000030"}],
+                    },
+                }
+            ]
+        }
+    }
+
 
 class MessageIn(BaseModel):
     body: str = Field(min_length=1, max_length=10_000)
     private: bool = Field(False, description="Annotation privée des instructeurs")
+
+    model_config = {"json_schema_extra": {"examples": [{"body": "Le devis signé est joint.", "private": False}]}}
 
 
 class MessageOut(Schema):
@@ -427,6 +464,12 @@ class SignedFormOut(Schema):
 class WebhookIn(BaseModel):
     url: str = Field(max_length=500, examples=["https://partenaire.example/esms/webhook"])
     secret: str = Field(min_length=16, max_length=200, description="Secret partagé de la signature HMAC-SHA256")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"url": "https://partenaire.example/esms/webhook", "secret": "un-secret-partage-long"}]
+        }
+    }
 
 
 class WebhookOut(Schema):

@@ -104,3 +104,21 @@ def test_throttled_per_token_then_429_with_retry_after(world, client, settings):
     assert refused.json()["code"] == "trop_de_requetes"
     assert int(refused["Retry-After"]) >= 1
     assert Api(client, world["tokens"]["ars"]).get("/api/dossiers").status_code == 200  # another token
+
+
+def test_the_schema_documents_every_write_with_an_example_and_the_bearer_scheme(client):
+    schema = client.get("/api/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert schema["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}
+    missing = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for media, content in operation.get("requestBody", {}).get("content", {}).items():
+                body = content.get("schema", {})
+                body = components[body["$ref"].rsplit("/", 1)[1]] if "$ref" in body else body
+                if "example" not in content and "examples" not in body:
+                    missing.append(f"{method.upper()} {path} ({media})")
+            if path.startswith("/api/sons/commandes") or path.startswith("/api/dossiers"):
+                assert "401" in operation["responses"], path
+    assert not missing, missing
+    assert schema["components"]["schemas"]["ErrorOut"]["properties"]["code"]["type"] == "string"
