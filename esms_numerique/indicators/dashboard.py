@@ -10,14 +10,14 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from esms_numerique import clock
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import deadline
 from esms_numerique.ledger import services as ledger
-from esms_numerique.ledger.models import FundedEssms, LedgerState
+from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
@@ -128,8 +128,5 @@ def envelope(dossiers) -> list[dict[str, Any]]:
 
 
 def conflicts(dossiers) -> dict[str, list[FundedEssms]]:
-    """ledger.conflicts over the ESSMS of these dossiers, asked only of the ESSMS that more than one live dossier or
-    order claims: a conflict needs two claims, and the others would be read with their dossiers for nothing."""
-    live = FundedEssms.objects.exclude(state__in=(LedgerState.RELEASED, LedgerState.PLANNED))
-    claimed_twice = live.values("finess_et").annotate(claims=Count("id")).filter(claims__gt=1).values("finess_et")
-    return ledger.conflicts(FundedEssms.objects.filter(dossier__in=dossiers, finess_et__in=claimed_twice))
+    """ledger.conflicts over the ESSMS of these dossiers (one definition of a clash and of what it reads)."""
+    return ledger.conflicts(FundedEssms.objects.filter(dossier__in=dossiers))

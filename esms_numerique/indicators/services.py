@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, Max, Window
 
 from esms_numerique import clock
 from esms_numerique.accounts.enums import Role
@@ -246,14 +246,13 @@ def _status(last_measures: list[UsageMeasurement], funded: list[str]) -> dict[st
 
 
 def _last_measures(dossier_ids):
-    """The measures of each dossier's last measurement date, in one query."""
-    last = (
-        UsageMeasurement.objects.filter(dossier_id=OuterRef("dossier_id"))
-        .order_by("-measurement_date")
-        .values("measurement_date")[:1]
-    )
-    return UsageMeasurement.objects.filter(dossier_id__in=dossier_ids, measurement_date=Subquery(last)).only(
-        "dossier_id", "finess_et", "measurement_date", "targets_met"
+    """The measures of each dossier's last measurement date, in one set-based query: the latest date of each dossier
+    by a window over its measures, not a subquery per measure."""
+    return (
+        UsageMeasurement.objects.filter(dossier_id__in=dossier_ids)
+        .annotate(last_date=Window(Max("measurement_date"), partition_by=[F("dossier_id")]))
+        .filter(measurement_date=F("last_date"))
+        .only("dossier_id", "finess_et", "measurement_date", "targets_met")
     )
 
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from esms_numerique import clock
 from esms_numerique.registry.models import Establishment
@@ -16,6 +16,8 @@ from esms_numerique.registry.models import Establishment
 from .models import HOLDING, FundedEssms, LedgerState, Scheme
 
 ESMS_NUMERIQUE_KEY = "esms_numerique"
+# What a conflict shows and decides on of a ledger row (conflicts, claims_text, conflicts_by_subject).
+CLAIM_FIELDS = ("finess_et", "scheme", "funding_key", "operation", "state", "dossier", "order")
 
 
 def sons_key(couloir: str) -> str:
@@ -159,9 +161,22 @@ def conflicts(rows: QuerySet[FundedEssms]) -> dict[str, list[FundedEssms]]:
     or order claims in a way that clashes — two ESMS numérique dossiers, or an acquisition and a SONS order —
     with every claim, so that a committee sees them before deciding."""
     live = FundedEssms.objects.exclude(state__in=(LedgerState.RELEASED, LedgerState.PLANNED))
-    suspects = live.filter(finess_et__in=rows.values("finess_et"))
+    # A clash needs two live claims: only the ESSMS of the scope claimed twice or more are read, from the ledger's
+    # columns and the claimants' references alone (never a dossier's JSON).
+    claimed_twice = (
+        live.filter(finess_et__in=rows.values("finess_et"))
+        .values("finess_et")
+        .annotate(claims=Count("id"))
+        .filter(claims__gt=1)
+        .values("finess_et")
+    )
+    suspects = (
+        live.filter(finess_et__in=claimed_twice)
+        .select_related("dossier", "order")
+        .only(*CLAIM_FIELDS, "dossier__reference", "order__reference")
+    )
     by_finess: dict[str, list[FundedEssms]] = defaultdict(list)
-    for row in suspects.select_related("dossier", "order").order_by("finess_et", "id"):
+    for row in suspects.order_by("finess_et", "id"):
         by_finess[row.finess_et].append(row)
     found = {}
     for finess, claims in by_finess.items():
