@@ -45,6 +45,16 @@ ORDER_NEXT_STEP = {
 }
 CLOSED_ORDERS = (OrderState.SOLDE_VERSE, OrderState.CONTROLE, OrderState.ANNULEE)
 LIGHT_FIELDS = ("reference", "title", "state", "desk", "pivot_region", "updated_at", "porteur__name")
+# What next_deadline() reads (dossiers/changes.py, dossiers/services.deadline).
+DEADLINE_FIELDS = (
+    *LIGHT_FIELDS,
+    "campaign",
+    "filed_at",
+    "convention_signed_on",
+    "deadline_extended_to",
+    "targets_met_on",
+    "filed_result",
+)
 
 
 @dataclass
@@ -85,7 +95,7 @@ def _deadlines(user) -> list[dict[str, Any]]:
         visible_dossiers(user)
         .filter(state__in=WITH_DEADLINE)
         .select_related("porteur")
-        .only(*LIGHT_FIELDS, "campaign", "filed_at", "convention_signed_on", "deadline_extended_to", "filed_result")
+        .only(*DEADLINE_FIELDS)
         .order_by("convention_signed_on", "filed_at")[:DEADLINE_CANDIDATES]
     )
     rows = []

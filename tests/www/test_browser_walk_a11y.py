@@ -151,3 +151,6 @@ def test_error_pages_are_in_the_frame_and_accessible(live_server, browser):
     assert unexplained == []
     # The browser reports the page's own 404 status; nothing else fails.
     assert [e for e in errors if "404" not in e] == []
+    # The check itself works: an image without text alternative is reported.
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/x.png\">')")
+    assert any(v.startswith("image-alt ") for v in axe_violations(page))

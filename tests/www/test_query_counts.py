@@ -252,3 +252,16 @@ def test_the_follow_up_page(world, settings, who):
     deploying(world, settings, N)
     small, large = measure_twice(client_for(world[who]), "/suivi/", lambda: deploying(world, settings, 2 * N))
     assert_flat(small, large, PINNED_FOLLOW_UP[who], f"/suivi/ ({who})")
+
+
+# Each role's home page (issue 12): what awaits the person, each list one bounded query (esms_numerique/www/home.py).
+# Porteur: session, user, profile, drafts, complements, deadlines, SONS orders. ARS: + assigned to me, to instruct,
+# committees, deadlines, payment requests. National: to instruct, payment requests, SONS payments, committees.
+PINNED_HOME = {"porteur": 7, "ars": 8, "national": 7}
+
+
+@pytest.mark.parametrize("who", ["porteur", "ars", "national"])
+def test_the_home_page_of_each_role(world, settings, who):
+    mixed(world, settings, N)
+    small, large = measure_twice(client_for(world[who]), "/", lambda: mixed(world, settings, 2 * N))
+    assert_flat(small, large, PINNED_HOME[who], f"/ ({who})")
