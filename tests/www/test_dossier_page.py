@@ -48,7 +48,7 @@ def test_the_sections_come_in_order_with_the_essms_named_near_the_top(users, mul
     assert "EHPAD BRETON 0" in resume and "EHPAD PARISIEN 3" in resume
     assert "DUI Synthétique 5.0" in resume and "Éditeur synthétique" in resume
     # The calculation's detail is behind a closed disclosure; one « Commentaire » box on the page.
-    assert '<details class="fr-mb-3w" id="calculation">' in page
+    assert '<details class="fr-mb-3w" id="calculation">' in page  # closed once filed
     assert page.count("Commentaire (transmis au porteur)") == 1
     # The porteur has no private annotations, no instruction section.
     porteur = html(client_for(users["porteur"]).get(f"/dossiers/{multiregional.reference}/"))
