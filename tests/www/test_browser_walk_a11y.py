@@ -154,3 +154,53 @@ def test_error_pages_are_in_the_frame_and_accessible(live_server, browser):
     # The check itself works: an image without text alternative is reported.
     page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/x.png\">')")
     assert any(v.startswith("image-alt ") for v in axe_violations(page))
+
+
+def test_a_message_typed_when_the_session_expired_is_kept_through_the_sign_in(live_server, browser, walkers):
+    """The session ends while the porteur types (its row deleted, as the idle timeout does): sending leads to the
+    sign-in page, which leads back to the dossier's page (a GET, not a 405) where the text is put back."""
+    from django.contrib.sessions.models import Session
+
+    base = live_server.url
+    page = browser.new_context(viewport={"width": 375, "height": 900}).new_page()
+    problems = watch(page)
+    sign_in(page, base, "porteur", phone=True)
+    open_page(page, base + walkers["dossier"])
+    text = "Voici le devis demandé, avec le calendrier de déploiement."
+    page.locator("#message-form textarea").press_sequentially(text, delay=1)
+    Session.objects.all().delete()
+    page.locator("#message-form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.url.startswith(f"{base}/connexion/?next=")
+    page.fill("#id_username", "porteur")
+    page.fill("#id_password", "x")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url == base + walkers["dossier"]
+    assert page.locator("#message-form textarea").input_value() == text
+    assert "Le texte que vous aviez saisi a été gardé" in page.locator("#message-form").inner_text()
+    # Sent for good this time: the draft is dropped.
+    page.locator("#message-form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert text in page.inner_text("main")
+    assert page.locator("#message-form textarea").input_value() == ""
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_simulator_result_takes_the_focus_on_a_phone(live_server, browser):
+    page = browser.new_context(viewport={"width": 375, "height": 800}).new_page()
+    problems = watch(page)
+    open_page(page, f"{live_server.url}/simulateur/")
+    page.fill("input[name=filed_on]", "2024-03-10")
+    page.fill("textarea[name=essms]", "350000022;PA;acquisition;35;12")
+    page.get_by_role("button", name="Simuler").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/simulateur/#resultat")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'resultat'")
+    top = page.evaluate("document.getElementById('resultat').getBoundingClientRect().top")
+    assert -2 <= top < 800  # the result is on the screen, not 1 700 px below
+    assert page.locator("#technical-detail").is_visible()
+    assert not page.locator("#technical-detail table").is_visible()  # closed until asked
+    page.get_by_text("Détail technique").click()
+    assert page.locator("#technical-detail table").is_visible()
+    assert problems == [], "\n".join(problems)
