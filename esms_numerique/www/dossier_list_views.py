@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from functools import cached_property, wraps
 from urllib.parse import urlencode
 
+from django.apps import apps as django_apps
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -71,10 +73,23 @@ def _acting(access: Access) -> Q | None:
     return None
 
 
+def _assigned(user) -> Q | None:
+    """The dossiers whose current assignment (the last one, instruction.services.current_assignment) names `user`;
+    None while the instruction app is not installed."""
+    if not django_apps.is_installed("esms_numerique.instruction"):
+        return None
+    assignments = django_apps.get_model("instruction", "Assignment").objects.filter(dossier=OuterRef("pk"))
+    current = assignments.order_by("-at", "-id").values("instructor_id")[:1]
+    return Q(Exact(Subquery(current), Value(user.pk)))
+
+
 def tab_filters(user, access: Access) -> dict[str, Q]:
     todo = _acting(access)
     nothing = Q(pk__isnull=True)
     followed = Q(Exists(Follow.objects.filter(user=user, dossier=OuterRef("pk"), following=True)))
+    assigned = _assigned(user)
+    if assigned is not None:
+        followed |= assigned
     archived = Q(state__in=ENDED)
     done = Q(state__in=DONE) & ~todo if todo is not None else Q(state__in=DONE)
     return {

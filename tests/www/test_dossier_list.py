@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 
 from esms_numerique import clock
@@ -146,7 +147,14 @@ def test_search_sort_pages_and_tabs_over_1400_dossiers(users, national):  # noqa
     assert {d.state for d in archived.context["dossiers"]} <= set(ENDED)
     Follow.objects.create(user=users["ars"], dossier=seen[0])
     Follow.objects.create(user=users["ars"], dossier=seen[1])
-    assert sorted(refs(ars.get("/dossiers/?onglet=suivis"))) == sorted([seen[0].reference, seen[1].reference])
+    followed = [seen[0].reference, seen[1].reference]
+    if django_apps.is_installed("esms_numerique.instruction"):  # assigned to them: followed too (D-LIST-TABS)
+        assignment = django_apps.get_model("instruction", "Assignment")
+        assignment.objects.create(dossier=seen[2], instructor=users["ars"])
+        assignment.objects.create(dossier=seen[3], instructor=users["ars"])
+        assignment.objects.create(dossier=seen[3], instructor=users["national"])  # handed to someone else since
+        followed.append(seen[2].reference)
+    assert sorted(refs(ars.get("/dossiers/?onglet=suivis"))) == sorted(followed)
     done = ars.get("/dossiers/?onglet=traites")
     assert done.context["count"] > 0
     assert all(d.state not in todo for d in done.context["dossiers"])
