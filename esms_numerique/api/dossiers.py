@@ -30,7 +30,7 @@ from esms_numerique.rules.errors import decode_json
 
 from .auth import AUTH, throttles
 from .common import FILE, listed, multipart_body, transitions_out, uploaded
-from .errors import Code, not_found, refusal, rule_refusal
+from .errors import ApiRefusal, Code, not_found, refusal, rule_refusal
 from .schemas import (
     DossierDetailOut,
     DossierIn,
@@ -74,6 +74,7 @@ class DossierFilters(ListQuery):
     desk: str = Field("", max_length=16, description="Guichet : regional ou national")
     pivot_region: str = Field("", max_length=2, description="Code région de l'ARS pivot")
     porteur_finess_ej: str = Field("", max_length=9)
+    page: str = Field("", max_length=40, description="Refusé : la liste se parcourt par `curseur`")
 
 
 def _dossiers(request: HttpRequest):
@@ -105,6 +106,13 @@ def _refused(error: Exception):
     summary="Les dossiers que l'appelant voit, filtrés, par dernier changement",
 )
 def dossier_list(request: HttpRequest, filters: Query[DossierFilters]):
+    if filters.page:  # the page numbers of before (issue 14): said clearly rather than ignored
+        raise ApiRefusal(
+            400,
+            Code.INPUT,
+            "Entrée invalide",
+            ["champ « page » : la liste se parcourt par curseur (`curseur`, `next_cursor`, docs/api.md)"],
+        )
     dossiers = _dossiers(request)
     wanted = {
         "state": filters.state,
