@@ -304,3 +304,24 @@ def test_the_list_in_a_browser(live_server, browser, users, national, width):  #
     assert "onglet=archives" in page.url and "tri=-montant" in page.url
     assert page.locator('#onglets a[aria-current="page"]').get_attribute("data-tab") == "archives"
     assert problems == [], "\n".join(problems)
+
+
+def test_the_migration_fills_the_columns_of_existing_dossiers(users, national):  # noqa: F811
+    """Migration 0008 computes what refresh_many writes, for dossiers written before the columns existed."""
+    import importlib
+
+    from django.apps import apps
+
+    fill = importlib.import_module("esms_numerique.dossiers.migrations.0008_list_columns_reads").fill_list_columns
+    expected = {d.reference: d for d in Dossier.objects.all()}
+    Dossier.objects.update(essms_count=None, total_eur=None, search_text="", deadline_on=None, deadline_label="")
+    fill(apps, None)
+    for dossier in Dossier.objects.all():
+        before = expected[dossier.reference]
+        assert (dossier.essms_count, dossier.total_eur, dossier.search_text) == (
+            before.essms_count,
+            before.total_eur,
+            before.search_text,
+        )
+        assert (dossier.deadline_on, dossier.deadline_label) == (before.deadline_on, before.deadline_label)
+        assert dossier.updated_at == dossier.filed_at or dossier.updated_at == dossier.created_at
