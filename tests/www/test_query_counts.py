@@ -265,3 +265,35 @@ def test_the_home_page_of_each_role(world, settings, who):
     mixed(world, settings, N)
     small, large = measure_twice(client_for(world[who]), "/", lambda: mixed(world, settings, 2 * N))
     assert_flat(small, large, PINNED_HOME[who], f"/ ({who})")
+
+
+# The user's API tokens and webhooks (issue 14): session, user, profile, the tokens, the webhooks, the last deliveries.
+PINNED_API_TOKENS = 6
+
+
+def test_the_api_tokens_page(world, settings):
+    from esms_numerique.partners.models import Delivery, Webhook
+    from esms_numerique.partners.tokens import create_token
+
+    porteur = world["porteur"]
+
+    def tokens_and_deliveries(count: int) -> None:
+        for n in range(count):
+            create_token(porteur, f"jeton {n}", "lecture", None)
+            hook = Webhook.objects.create(user=porteur, url=f"https://partenaire.example/{n}", secret="s" * 16)
+            Delivery.objects.create(webhook=hook, event="dossier.etat", reference=f"ESMS-{n}", payload={})
+
+    tokens_and_deliveries(N)
+    small, large = measure_twice(client_for(porteur), "/compte/api/", lambda: tokens_and_deliveries(2 * N))
+    assert_flat(small, large, PINNED_API_TOKENS, "/compte/api/")
+
+
+# The API's list of dossiers (issue 14): session, user, profile, one page of dossiers with their porteur and their
+# last change (partners.Change, in the same query).
+PINNED_API_DOSSIERS = 4
+
+
+def test_the_api_dossier_list(world, settings):
+    mixed(world, settings, N)
+    small, large = measure_twice(client_for(world["ars"]), "/api/dossiers", lambda: mixed(world, settings, 2 * N))
+    assert_flat(small, large, PINNED_API_DOSSIERS, "/api/dossiers (ars)")
