@@ -172,7 +172,9 @@ def test_the_simulator_page_answers_400_in_french(client, line, message):
     assert message in response.content.decode().replace("&#x27;", "'")
 
 
-def test_the_simulator_page_refuses_an_oversized_grappe(client):
+def test_the_simulator_page_refuses_an_oversized_grappe(client, django_user_model):
+    # Signed in: a visitor's page stops far earlier (DECISION D-ANONYMOUS-BOUNDS, tests/www/test_frame.py).
+    client.force_login(django_user_model.objects.create_user("porteur", password="x"))
     lines = "\n".join(f"{finess_for('35', n)};PA;acquisition;35;12" for n in range(max_essms() + 1))
     response = client.post("/simulateur/", {**SIMULATOR_FORM, "essms": lines})
     assert response.status_code == 400
