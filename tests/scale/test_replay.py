@@ -23,6 +23,7 @@ from esms_numerique.audit.services import verify_chain
 from esms_numerique.demo_load import PATHS, _demo_og, play
 from esms_numerique.demo_national import COMMITTEES, Replay, Story, _decided
 from esms_numerique.dossiers.committees import create_committee
+from esms_numerique.dossiers.listing import refresh_many
 from esms_numerique.dossiers.models import (
     AmountVersion,
     CommitteeItem,
@@ -115,6 +116,7 @@ def replayed(world) -> None:
     for story in world["stories"]:
         replay.run(story)
     replay.flush()
+    refresh_many(Dossier.objects.all())  # as load_dossiers does after its replay (DECISION D-LIST-COLUMNS)
     seed_counter("ESMS-2024", [replay.number])
 
 
