@@ -186,8 +186,15 @@ def hand_over(user, dossier: Dossier, expected_version: int, reason: str) -> Han
         )
     dossier.refresh_from_db()
     dossier.handed_over_flag = True
+    national = list(User.objects.filter(is_active=True, profile__role=Role.NATIONAL))
+    # The steps' notifications name the desk's instructors by `desk`, which does not change: CNSA/DNS follow the
+    # dossier from now on, so they are told of its next steps (notifications' « suivre »).
+    from esms_numerique.notifications.services import follow
+
+    for instructor in national:
+        follow(instructor, dossier)
     _tell(
-        list(User.objects.filter(is_active=True, profile__role=Role.NATIONAL)),
+        national,
         dossier,
         "confier_au_national",
         "instruction confiée au national",

@@ -92,6 +92,7 @@ def test_the_pivot_ars_hands_the_instruction_over_to_national(users, multiregion
     assert acting_role(users["ars"], multiregional) is None
     assert acting_role(users["national"], multiregional) == "instructeur_national"
     assert users["national"].notifications.filter(event="instruction:confier_au_national").exists()
+    assert users["national"].dossier_follows.get(dossier=multiregional).following  # told of the next steps
     # CNSA acts; the pivot ARS still reads, without acting
     national = client_for(users["national"])
     response = national.post(
