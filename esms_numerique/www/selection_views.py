@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from dsfr.forms import DsfrBaseForm
 
 from esms_numerique import clock
@@ -18,7 +19,7 @@ from esms_numerique.dossiers.access import is_instructor_of, sees_annotations, v
 from esms_numerique.rules import selection as rules
 from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.parameters import default_tree
-from esms_numerique.selection import services
+from esms_numerique.selection import coverage, services
 from esms_numerique.selection.models import Envelope, GridAssessment
 from esms_numerique.selection.xlsx import whatif_workbook
 from esms_numerique.workflow.engine import MAX_AMOUNT_EUR
@@ -396,3 +397,23 @@ def whatif_page(request):
         "www/selection/whatif.html",
         {"form": form, "result": result, "export_query": query.urlencode() if result else ""},
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Territorial coverage (CNSA: every region; an ARS: its departments).
+
+
+@login_required
+def coverage_page(request):
+    """ESSMS funded, proposed and never funded, by territory and by sector, with a tile map of the regions."""
+    access = request.access
+    if access.is_national or access.is_admin:
+        region = None
+    elif access.committee_region:
+        region = access.committee_region
+    else:
+        raise PermissionDenied("La couverture territoriale est réservée aux ARS et à la CNSA.")
+    result = coverage.coverage(region, clock.today())
+    # The SVG is built in coverage.map_svg, every text in it escaped there.
+    svg = mark_safe(coverage.map_svg(result))
+    return render(request, "www/selection/coverage.html", {"coverage": result, "map": svg, "region": region})
