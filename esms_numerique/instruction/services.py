@@ -54,10 +54,6 @@ def sync_regions(dossier: Dossier) -> None:
         DossierRegion.objects.update_or_create(dossier=dossier, region=region, defaults={"essms_count": count})
 
 
-def covered_regions(dossier: Dossier) -> dict[str, int]:
-    return dict(DossierRegion.objects.filter(dossier=dossier).values_list("region", "essms_count"))
-
-
 def group_for(dossier: Dossier) -> InstructorGroup | None:
     """The pivot ARS' group whose departments match most of the dossier's ESSMS, else whose sectors do, else the
     group with neither (its default one); none when the ARS has no group."""
