@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from esms_numerique.partners.models import SignedOrderForm
-from esms_numerique.sons.models import Order
+from esms_numerique.sons.models import Order, OrderItem
+from esms_numerique.sons.services import record_va
 
 from .conftest import BZH, IDF, OG_BZH, PDF
 
@@ -119,3 +121,33 @@ def test_orders_are_refused_to_whoever_does_not_own_them(world, as_role):
     listed = as_role("autre_editeur").get("/api/sons/commandes").json()
     assert listed == {"items": [], "next_cursor": None}
     assert Order.objects.get().state == "commande_signee"
+
+
+def test_the_balance_is_requested_through_the_api_once_the_og_signed_the_va(world, as_role):
+    editeur, national, og = as_role("editeur"), as_role("national"), as_role("porteur")
+    order = editeur.post("/api/sons/commandes", order_body(world, BZH[0:1])).json()
+    url = f"/api/sons/commandes/{order['reference']}/transitions"
+
+    def step(api, transition: str, expected: int = 200):
+        version = Order.objects.get(reference=order["reference"]).version
+        response = api.post(url, {"transition": transition, "version": version})
+        assert response.status_code == expected, response.content
+        return response.json()
+
+    step(editeur, "demander_avance")
+    step(national, "verser_avance")
+    step(editeur, "declarer_prestation")
+    assert "VA incomplète" in step(og, "signer_va", 400)["detail"]
+    record_va(world["users"]["porteur"], Order.objects.get(), BZH[0], dict.fromkeys(OrderItem.VA_FIELDS, True))
+    step(og, "signer_va")
+    assert step(editeur, "demander_solde")["state"] == "solde_demande"
+    paid = step(national, "verser_solde")
+    assert paid["balance_paid_eur"] == order["balance_eur"]
+
+
+def test_a_throttle_per_address_answers_429(world, as_role, settings):
+    cache.clear()
+    settings.ESMS_THROTTLE_RATES = {**settings.ESMS_THROTTLE_RATES, "api_adresse": "3/min"}
+    roles = ("editeur", "porteur", "ars", "national")
+    statuses = [as_role(role).get("/api/sons/commandes").status_code for role in roles]
+    assert statuses == [200, 200, 200, 429]  # four tokens, one address
