@@ -123,9 +123,49 @@ def _source(directory: Path, name: str) -> Path:
     return path
 
 
+def _load_parquet(connection: duckdb.DuckDBPyConnection, path: Path, name: str, columns: dict[str, str]) -> None:
+    """A Parquet table as a view over its file, not a copy: DuckDB reads the columns each query needs, where they
+    are, with their row numbers (`file_row_number`); a date column stored as text is checked then converted."""
+    source = f"read_parquet('{str(path).replace(chr(39), chr(39) * 2)}', file_row_number = true)"
+    try:
+        present = dict(
+            connection.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})").fetchall()
+        )
+    except duckdb.Error as error:
+        raise ExportError(f"{path.name} : fichier illisible ({str(error).splitlines()[0]})") from None
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ExportError(f"{path.name} : colonne(s) manquante(s) : {', '.join(missing)}")
+    select = []
+    for column, kind in columns.items():
+        stored = present[column]
+        if kind == "DATE" and stored != "DATE":
+            bad = connection.execute(
+                f"SELECT file_row_number + 1, CAST({column} AS VARCHAR) FROM {source} WHERE {column} IS NOT NULL "
+                f"AND CAST({column} AS VARCHAR) <> '' AND TRY_CAST(CAST({column} AS VARCHAR) AS DATE) IS NULL "
+                f"ORDER BY 1 LIMIT 1"
+            ).fetchone()
+            if bad:
+                raise ExportError(
+                    f"{path.name}, ligne {bad[0]}, colonne « {column} » : date illisible « {bad[1]} » "
+                    "(attendu AAAA-MM-JJ)"
+                )
+            select.append(f"TRY_CAST(NULLIF(CAST({column} AS VARCHAR), '') AS DATE) AS {column}")
+        elif stored == kind:
+            select.append(column)
+        else:
+            select.append(f"CAST({column} AS {kind}) AS {column}")
+    connection.execute(
+        f"CREATE TEMP VIEW {name} AS SELECT {', '.join(select)}, file_row_number + 1 AS _row FROM {source}"
+    )
+
+
 def _load(connection: duckdb.DuckDBPyConnection, directory: Path, name: str, columns: dict[str, str]) -> None:
     """Loads a table as text, checks its columns, then converts it: a bad value names its file and line."""
     path = _source(directory, name)
+    if path.suffix == ".parquet":
+        _load_parquet(connection, path, name, columns)
+        return
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     options = "" if path.suffix == ".parquet" else ", all_varchar = true, header = true"
     try:
@@ -171,10 +211,15 @@ def _line(directory: Path, name: str, row: int, with_file: bool = True) -> str:
 
 
 def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tuple[str, ...]) -> None:
-    for column in REQUIRED:
-        empty = connection.execute(
-            f"SELECT min(_row) FROM dossiers WHERE {column} IS NULL OR trim(CAST({column} AS VARCHAR)) = ''"
-        ).fetchone()[0]
+    # One pass over the dossiers for the empty required values and the unknown exit types (reported in this order
+    # after the FINESS and duplicate checks, as ever).
+    empties = ", ".join(f"min(_row) FILTER (WHERE {c} IS NULL OR trim(CAST({c} AS VARCHAR)) = '')" for c in REQUIRED)
+    unknown_exit = f"exit_type IS NOT NULL AND exit_type <> '' AND exit_type NOT IN {EXIT_TYPES}"
+    *empty_rows, wrong_row, wrong_value = connection.execute(
+        f"SELECT {empties}, min(_row) FILTER (WHERE {unknown_exit}), arg_min(exit_type, _row) FILTER "
+        f"(WHERE {unknown_exit}) FROM dossiers"
+    ).fetchone()
+    for column, empty in zip(REQUIRED, empty_rows, strict=True):
         if empty is not None:
             raise ExportError(f"{_line(directory, 'dossiers', empty)}, colonne « {column} » : valeur manquante")
     # E-FINESS: every FINESS ET of the export is a well-formed number with its check key (Corsica: D-FINESS-CORSICA).
@@ -194,19 +239,14 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tup
             f"{_line(directory, 'dossiers', duplicate[2])} : dossier_id « {duplicate[0]} » en double "
             f"(déjà {_line(directory, 'dossiers', duplicate[1], with_file=False)})"
         )
-    wrong_type = connection.execute(
-        f"SELECT _row, exit_type FROM dossiers WHERE exit_type IS NOT NULL AND exit_type <> '' "
-        f"AND exit_type NOT IN {EXIT_TYPES} ORDER BY _row LIMIT 1"
-    ).fetchone()
-    if wrong_type:
+    if wrong_row is not None:
         raise ExportError(
-            f"{_line(directory, 'dossiers', wrong_type[0])}, colonne « exit_type » : "
-            f"« {wrong_type[1]} » inconnu ({', '.join(EXIT_TYPES)})"
+            f"{_line(directory, 'dossiers', wrong_row)}, colonne « exit_type » : "
+            f"« {wrong_value} » inconnu ({', '.join(EXIT_TYPES)})"
         )
     for name in ("projets_personnalises", "agenda", "dmp", *optional):
         orphan = connection.execute(
-            f"SELECT t._row, t.dossier_id FROM {name} t LEFT JOIN dossiers d USING (dossier_id) "
-            f"WHERE d.dossier_id IS NULL ORDER BY t._row LIMIT 1"
+            f"SELECT t._row, t.dossier_id FROM {name} t ANTI JOIN dossiers d USING (dossier_id) ORDER BY t._row LIMIT 1"
         ).fetchone()
         if orphan:
             raise ExportError(f"{_line(directory, name, orphan[0])} : dossier « {orphan[1]} » absent de dossiers")
@@ -238,40 +278,34 @@ def _sql(optional: tuple[str, ...]) -> str:
     )
     return f"""
 WITH present AS (
-    SELECT * FROM dossiers
+    SELECT dossier_id, finess_et, person_id, last_updated_at FROM dossiers
     WHERE admission_date <= $end
       AND NOT (exit_type = 'definitive' AND exit_date IS NOT NULL AND exit_date < $start)
 ),
-active AS (
-    SELECT * FROM present WHERE last_updated_at BETWEEN $start AND $end
-),
-flags AS (
-    SELECT a.finess_et, a.dossier_id,
-           EXISTS (SELECT 1 FROM projets_personnalises p WHERE p.dossier_id = a.dossier_id AND p.pp_date <= $end)
-               AS has_pp,
-           EXISTS (SELECT 1 FROM agenda g WHERE g.dossier_id = a.dossier_id AND g.event_date BETWEEN $start AND $end)
-               AS has_event
-    FROM active a
-),
-people AS (SELECT finess_et, count(DISTINCT person_id) AS n FROM present GROUP BY ROLLUP (finess_et)),
-dossier_counts AS (
-    SELECT finess_et, count(*) AS active, count(*) FILTER (WHERE has_pp) AS with_pp,
-           count(*) FILTER (WHERE has_event) AS with_event
-    FROM flags GROUP BY ROLLUP (finess_et)
+pp AS (SELECT DISTINCT dossier_id FROM projets_personnalises WHERE pp_date <= $end),
+events AS (SELECT DISTINCT dossier_id FROM agenda WHERE event_date BETWEEN $start AND $end),
+fed_ids AS (SELECT DISTINCT dossier_id FROM dmp WHERE fed_at BETWEEN $start AND $end),
+counts AS (
+    -- one pass over the present dossiers: the distinct persons, the active dossiers (updated in the window) and
+    -- those with a PP or an event, the distinct persons whose DMP was fed
+    SELECT p.finess_et,
+           count(DISTINCT p.person_id) AS people,
+           count(*) FILTER (WHERE p.last_updated_at BETWEEN $start AND $end) AS active,
+           count(*) FILTER (WHERE p.last_updated_at BETWEEN $start AND $end AND pp.dossier_id IS NOT NULL)
+               AS with_pp,
+           count(*) FILTER (WHERE p.last_updated_at BETWEEN $start AND $end AND e.dossier_id IS NOT NULL)
+               AS with_event,
+           count(DISTINCT p.person_id) FILTER (WHERE f.dossier_id IS NOT NULL) AS fed
+    FROM present p
+    LEFT JOIN pp USING (dossier_id) LEFT JOIN events e USING (dossier_id) LEFT JOIN fed_ids f USING (dossier_id)
+    GROUP BY ROLLUP (p.finess_et)
 ),
 messages AS (SELECT finess_et, count(*) AS n FROM mssante WHERE sent_at BETWEEN $start AND $end
-             GROUP BY ROLLUP (finess_et)),
-fed AS (
-    SELECT p.finess_et, count(DISTINCT p.person_id) AS n
-    FROM dmp d JOIN present p USING (dossier_id) WHERE d.fed_at BETWEEN $start AND $end
-    GROUP BY ROLLUP (p.finess_et)
-){extra_ctes}
-SELECT people.finess_et, people.n, coalesce(c.active, 0), coalesce(c.with_pp, 0), coalesce(c.with_event, 0),
-       coalesce(m.n, 0), coalesce(f.n, 0){extra_columns}
-FROM people
-LEFT JOIN dossier_counts c ON c.finess_et IS NOT DISTINCT FROM people.finess_et
-LEFT JOIN messages m ON m.finess_et IS NOT DISTINCT FROM people.finess_et
-LEFT JOIN fed f ON f.finess_et IS NOT DISTINCT FROM people.finess_et{extra_joins}
+             GROUP BY ROLLUP (finess_et)){extra_ctes}
+SELECT people.finess_et, people.people, people.active, people.with_pp, people.with_event,
+       coalesce(m.n, 0), people.fed{extra_columns}
+FROM counts people
+LEFT JOIN messages m ON m.finess_et IS NOT DISTINCT FROM people.finess_et{extra_joins}
 ORDER BY people.finess_et NULLS LAST
 """
 
