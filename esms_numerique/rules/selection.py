@@ -120,6 +120,17 @@ def mutualisation_prefill(on: dt.date, og_count: int, sector_count: int, tree: P
     return 0, value
 
 
+def interoperability_prefill(on: dt.date, socles: int, platforms: int, tree: ParameterTree | None = None):
+    """The note the platform proposes for « interopérabilité », from the usage measured on the grappe's ESSMS:
+    services socles used (MSSanté, DMP) and regional platforms exchanged with (e-parcours). Returns (note, the
+    parameter value it read)."""
+    value = (tree or default_tree()).get(f"{GRID}.interoperabilite_prefill").in_force(on)
+    for row in value.value:
+        if socles >= row["min_socles"] and platforms >= row["min_platforms"]:
+            return row["points"], value
+    return 0, value
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Money split by territory or sector.
 

@@ -301,6 +301,31 @@ def grid_facts(dossier: Dossier) -> dict[str, Any]:
         "ogs": ogs,
         "acquisitions": acquisitions,
         "acquisition_share": Fraction(acquisitions, len(essms)) if essms else Fraction(0),
+        **measured_usage([e["finess_et"] for e in essms]),
+    }
+
+
+def measured_usage(finess: list[str]) -> dict[str, Any]:
+    """The latest usage measurement of each of these ESSMS, in any dossier (an ESSMS already equipped): the people
+    accompanied, and the services socles and platforms in use (a rate or a count above zero)."""
+    from esms_numerique.indicators.models import UsageMeasurement
+
+    latest: dict[str, Any] = {}
+    rows = UsageMeasurement.objects.filter(finess_et__in=finess).order_by("finess_et", "-measurement_date", "-id")
+    for row in rows.only("finess_et", "people_accompanied", "mss_rate", "dmp_rate", "eparcours_exchanges"):
+        latest.setdefault(row.finess_et, row)
+    services_used = set()
+    for row in latest.values():
+        if row.mss_rate > 0:
+            services_used.add("MSSanté")
+        if row.dmp_rate > 0:
+            services_used.add("DMP")
+    platforms = {"e-parcours"} if any((row.eparcours_exchanges or 0) > 0 for row in latest.values()) else set()
+    return {
+        "measured_essms": len(latest),
+        "people": sum(row.people_accompanied for row in latest.values()) if latest else None,
+        "services_socles": sorted(services_used),
+        "platforms": sorted(platforms),
     }
 
 
@@ -312,7 +337,7 @@ def prefill(dossier: Dossier) -> dict[str, dict[str, Any]]:
     """The notes the platform proposes, each with the facts and the parameter it read."""
     facts = grid_facts(dossier)
     note, value = rules.mutualisation_prefill(grid_date(dossier), max(1, len(facts["ogs"])), len(facts["sectors"]))
-    return {
+    proposed = {
         "mutualisation": {
             "note": note,
             "why": f"{len(facts['ogs'])} OG partagent la solution, ESSMS de {len(facts['sectors'])} secteur(s) "
@@ -320,6 +345,18 @@ def prefill(dossier: Dossier) -> dict[str, dict[str, Any]]:
             "source": str(value.reference),
         }
     }
+    if facts["measured_essms"]:
+        note, value = rules.interoperability_prefill(
+            grid_date(dossier), len(facts["services_socles"]), len(facts["platforms"])
+        )
+        used = ", ".join(facts["services_socles"] + facts["platforms"]) or "aucun"
+        proposed["interoperabilite"] = {
+            "note": note,
+            "why": f"Mesures d'usage de {facts['measured_essms']} ESSMS ({facts['people']} personnes accompagnées) : "
+            f"services socles et plateformes utilisés : {used}",
+            "source": str(value.reference),
+        }
+    return proposed
 
 
 def save_grid(user, dossier: Dossier, notes: dict[str, int], comments: dict[str, str]) -> GridAssessment:

@@ -188,3 +188,36 @@ def test_the_proposal_page(users, april):
     page = client.get(url).content.decode()
     assert "dossier(s) proposé(s)" in page and "optimum prouvé" in page and 'data-selected="non"' in page
     assert Proposal.objects.get().options["objective"] == "essms"
+
+
+def test_the_grid_prefills_interoperability_from_measured_usage(users):
+    """ESSMS already equipped and measured: the services socles they use propose the « interopérabilité » note."""
+    from esms_numerique.indicators.models import UsageMeasurement
+
+    # The measurements were brought by another dossier (the rows name their ESSMS, whatever the dossier's grappe).
+    other = instructed(users, "Autre projet", essms(10, 2))
+    for finess, (mss, dmp, people) in zip(essms(0, 2), ((0.4, 0.3, 80), (0.0, 0.0, 40)), strict=True):
+        UsageMeasurement.objects.create(
+            dossier=other,
+            finess_et=finess,
+            measurement_date=dt.date(2024, 2, 1),
+            window_start=dt.date(2024, 1, 1),
+            window_end=dt.date(2024, 1, 31),
+            people_accompanied=people,
+            active_dossiers=people,
+            active_rate=1.0,
+            pp_rate=1.0,
+            agenda_rate=1.0,
+            mss_rate=mss,
+            dmp_rate=dmp,
+            targets_met={},
+            recorded_by=users["ars"],
+        )
+    dossier = instructed(users, "Mise à niveau", essms(0, 5), operation="upgrade")
+    facts = services.grid_facts(dossier)
+    assert (facts["measured_essms"], facts["people"], facts["services_socles"]) == (2, 120, ["DMP", "MSSanté"])
+    proposed = services.prefill(dossier)["interoperabilite"]
+    assert proposed["note"] == 3 and "120 personnes accompagnées" in proposed["why"]
+    assert "D-SELECTION" in proposed["source"]
+    # Nothing measured: no note proposed.
+    assert "interoperabilite" not in services.prefill(instructed(users, "Neuf", essms(15, 2)))
