@@ -14,8 +14,10 @@ import pytest
 from django.utils import timezone
 
 from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.services import apply_transition, create_dossier
 from esms_numerique.partners.models import Delivery
-from esms_numerique.partners.webhooks import retry_due, url_refusal
+from esms_numerique.partners.webhooks import register, retry_due, url_refusal
+from tests.dossiers.conftest import attach_pieces, paid_through_request, through_committee
 
 from .conftest import BZH, OG_BZH, grappe
 
@@ -170,3 +172,25 @@ def test_modifie_depuis_returns_exactly_the_changed_objects(world, as_role):
     assert bad.status_code == 400
     assert bad.json()["errors"][0].startswith("champ « curseur »")
     assert porteur.get("/api/dossiers", taille=500).status_code == 400
+
+
+def test_payments_of_a_dossier_reach_its_porteur(world, receiver, django_capture_on_commit_callbacks):
+    handler, url = receiver
+    porteur, ars = world["users"]["porteur"], world["users"]["ars"]
+    register(porteur, url, SECRET)
+    dossier = attach_pieces(porteur, create_dossier(porteur, "Grappe", "2024", grappe(OG_BZH, BZH[0:2])))
+    for user, name in ((porteur, "deposer"), (ars, "declarer_recevable"), (ars, "instruire")):
+        dossier = apply_transition(user, dossier, name, dossier.version)
+    dossier = through_committee(ars, dossier)
+    for name in ("engager", "signer_convention"):
+        dossier = apply_transition(ars, dossier, name, dossier.version)
+    handler.received.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        paid_through_request(porteur, ars, dossier)
+    events = [(p["evenement"], p["donnees"]["transition"]) for p in (json.loads(b) for _, b in handler.received)]
+    assert events == [
+        ("dossier.etat", "demander_avance"),
+        ("paiement.etat", "approuver"),
+        ("dossier.etat", "verser_avance"),  # the payment's step moves the dossier on
+        ("paiement.etat", "verser"),
+    ]
