@@ -7,8 +7,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
@@ -16,6 +18,7 @@ from esms_numerique.dossiers import changes, payments
 from esms_numerique.dossiers.access import is_instructor_of
 from esms_numerique.dossiers.workflow import DossierError
 from esms_numerique.ledger.models import Recovery
+from esms_numerique.rules.money import format_eur
 
 from .dossier_views import visible_or_404
 from .forms import transition_form
@@ -110,6 +113,23 @@ def payment_action(request, reference: str, pk: int):
     transition = payments.PAYMENT.get(request.POST.get("transition", ""))
     if payment is None or transition is None:
         raise Http404("Demande de paiement introuvable")
+    if transition.danger and request.POST.get("confirmer") != "oui":
+        # A refusal is confirmed first, with its reason, like the dossier's decisions (DECISION D-DOSSIER-PAGE).
+        if not is_instructor_of(request.user, dossier) or payment.state not in transition.sources:
+            raise PermissionDenied("Seuls les instructeurs du dossier refusent une demande de paiement ouverte.")
+        return render(
+            request,
+            "www/dossiers/confirm.html",
+            {
+                "dossier": dossier,
+                "transition": transition,
+                "form": transition_form(
+                    transition, initial={"transition": transition.name, "version": payment.version}
+                ),
+                "action_url": reverse("www:dossier_payment_action", args=[reference, payment.pk]),
+                "subject": f"la demande de paiement ({payment.get_kind_display()}, {format_eur(payment.amount_eur)})",
+            },
+        )
     form = transition_form(transition, request.POST)
     if not form.is_valid():
         messages.error(request, f"Refusé : {_errors(form)}")

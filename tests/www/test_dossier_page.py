@@ -123,3 +123,33 @@ def test_the_piece_form_says_its_limits_before_the_upload_and_shows_labels(users
     assert "Taille maximale : 10 Mo." in form and "PDF" in form and "DOCX" in form
     assert form.index("Taille maximale") < form.index('type="file"')
     assert "lettre_engagement" not in form.replace('value="lettre_engagement"', "")
+
+
+def test_refusing_a_payment_request_asks_for_a_confirmation(users):
+    from esms_numerique.dossiers.services import apply_transition
+    from tests.dossiers.conftest import through_committee
+
+    ars, porteur = users["ars"], users["porteur"]
+    dossier = filed(porteur, BZH[:3], "Grappe bretonne")
+    for name in ("declarer_recevable", "instruire"):
+        dossier = apply_transition(ars, dossier, name, dossier.version)
+    dossier = through_committee(ars, dossier)
+    for name in ("engager", "signer_convention"):
+        dossier = apply_transition(ars, dossier, name, dossier.version)
+    dossier = apply_transition(porteur, dossier, "demander_avance", dossier.version)
+    payment = dossier.payment_requests.get()
+    client = client_for(ars)
+    page = html(client.get(f"/dossiers/{dossier.reference}/"))
+    refuse = page[page.index('data-payment-transition="refuser"') :]
+    assert 'data-danger="true"' in refuse[:60] and "<textarea" not in refuse[: refuse.index("</form>")]
+    url = f"/dossiers/{dossier.reference}/paiements/{payment.pk}/"
+    body = {"transition": "refuser", "version": payment.version}
+    confirm = html(client.post(url, body))
+    assert "Confirmer : Refuser la demande" in confirm and f'action="{url}"' in confirm
+    payment.refresh_from_db()
+    assert payment.get_state_display() == "Demandée"
+    assert client_for(users["autre_ars"]).post(url, body).status_code == 404
+    done = html(client.post(url, body | {"confirmer": "oui", "comment": "RIB manquant."}, follow=True))
+    assert "« Refuser la demande » enregistré" in done
+    payment.refresh_from_db()
+    assert payment.get_state_display() == "Refusée"
