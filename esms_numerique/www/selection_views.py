@@ -347,38 +347,62 @@ def committee_summary(committee) -> dict:
 
 class WhatIfForm(DsfrBaseForm):
     campaign = forms.ChoiceField(label="Campagne")
-    parameter = forms.ChoiceField(label="Paramètre à changer")
-    value = forms.DecimalField(label="Valeur du brouillon", min_value=0, max_value=MAX_AMOUNT_EUR, decimal_places=4)
+    parameter = forms.ChoiceField(label="Paramètre à changer", required=False)
+    value = forms.DecimalField(
+        label="Valeur du brouillon", min_value=0, max_value=MAX_AMOUNT_EUR, decimal_places=4, required=False
+    )
+    draft = forms.CharField(
+        label="Ou un brouillon de paramètres (YAML)",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Une table « valeurs: », un paramètre de la campagne et sa valeur par ligne, par exemple "
+        "« funding/usage.acquisition_full_rate: 6000 » (DECISION D-WHATIF-DRAFT).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         campaigns = list(reversed(available_campaigns()))
         self.fields["campaign"].choices = [(c, c) for c in campaigns]
-        self.fields["parameter"].choices = [pair for c in campaigns for pair in services.whatif_parameters(c)]
+        self.fields["parameter"].choices = [("", "—")] + [
+            pair for c in campaigns for pair in services.whatif_parameters(c)
+        ]
 
     def clean(self):
+        """The changes to replay: the draft's, then the one parameter changed in the form (it wins)."""
         data = super().clean()
         name, value, campaign = data.get("parameter"), data.get("value"), data.get("campaign")
-        if not (name and value is not None and campaign):
+        if not campaign:
             return data
-        if not name.startswith(f"esms_numerique/{campaign}/"):
-            raise forms.ValidationError("Ce paramètre n'est pas de cette campagne.")
-        unit = default_tree().get(name).unit
-        if unit == "share":
-            if value > 1:
-                raise forms.ValidationError("Une part est comprise entre 0 et 1.")
-            data["value"] = float(value)
-        elif value != int(value):
-            raise forms.ValidationError("Ce paramètre prend une valeur entière.")
-        else:
-            data["value"] = int(value)
+        changes: dict[str, int | float] = {}
+        if data.get("draft", "").strip():
+            try:
+                changes = services.read_draft(data["draft"], campaign, "Brouillon")
+            except services.SelectionError as error:
+                raise forms.ValidationError(str(error)) from None
+        if bool(name) != (value is not None):
+            raise forms.ValidationError("Choisissez un paramètre et sa valeur de brouillon, ou aucun des deux.")
+        if name:
+            if not name.startswith(f"esms_numerique/{campaign}/"):
+                raise forms.ValidationError("Ce paramètre n'est pas de cette campagne.")
+            unit = default_tree().get(name).unit
+            if unit == "share":
+                if value > 1:
+                    raise forms.ValidationError("Une part est comprise entre 0 et 1.")
+                changes[name] = float(value)
+            elif value != int(value):
+                raise forms.ValidationError("Ce paramètre prend une valeur entière.")
+            else:
+                changes[name] = int(value)
+        data["changes"] = changes
         return data
 
 
 @login_required
 def whatif_page(request):
-    """A campaign's filed dossiers replayed with one changed parameter: totals by desk and region, the dossiers
-    whose amount or admissibility moves. Nothing is written."""
+    """A campaign's filed dossiers replayed with a draft (one parameter of the form, a YAML draft, or both; nothing:
+    the parameters in force, every difference 0): totals by desk, region and sector, the dossiers whose amount or
+    admissibility moves, also as XLSX. Nothing is written."""
     if not (request.access.is_national or request.access.is_admin):
         raise PermissionDenied("La simulation de campagne est réservée à la CNSA.")
     query = request.GET.copy()
@@ -387,7 +411,7 @@ def whatif_page(request):
     result = None
     if query and form.is_valid():
         data = form.cleaned_data
-        result = services.replay(data["campaign"], {data["parameter"]: data["value"]})
+        result = services.replay(data["campaign"], data["changes"])
         if as_xlsx:
             response = HttpResponse(whatif_workbook(result), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="simulation-campagne-{data["campaign"]}.xlsx"'

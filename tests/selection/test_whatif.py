@@ -87,3 +87,20 @@ def test_the_whatif_by_sector_and_as_xlsx(users):
     other = Client()
     other.force_login(users["ars"])
     assert other.get("/selection/simulation-campagne/", query | {"format": "xlsx"}).status_code == 403
+
+
+def test_the_whatif_page_takes_a_yaml_draft(users):
+    instructed(users, "Onze ESSMS", essms(0, 11))
+    client = Client()
+    client.force_login(users["national"])
+    draft = "valeurs:\n  funding/usage.acquisition_full_rate: 6000\n"
+    page = client.get("/selection/simulation-campagne/", {"campaign": "2024", "draft": draft}).content.decode()
+    assert "-11\u202f000 €" in page
+    same = client.get("/selection/simulation-campagne/", {"campaign": "2024"}).content.decode()
+    assert 'id="whatif-summary"' in same and "-11\u202f000" not in same  # the self-check: every difference 0
+    bad = client.get(
+        "/selection/simulation-campagne/", {"campaign": "2024", "draft": "valeurs:\n  funding/rien.du_tout: 1\n"}
+    ).content.decode()
+    assert "« funding/rien.du_tout » : paramètre inconnu" in bad and 'id="whatif-summary"' not in bad
+    half = client.get("/selection/simulation-campagne/", {"campaign": "2024", "parameter": USAGE}).content.decode()
+    assert "ou aucun des deux" in half
