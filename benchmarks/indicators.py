@@ -23,7 +23,8 @@ EVENTS = 10
 
 
 def hand_written(directory: Path, start, end) -> dict[str, list[int]]:
-    """The definitions of docs/indicateurs.md, written once in DuckDB SQL over the Parquet files."""
+    """The definitions of docs/indicateurs.md, written once in DuckDB SQL over the Parquet files: one row per FINESS
+    ET and the total row (ROLLUP: a person in two ESSMS is one person of the total)."""
     import duckdb
 
     def table(name: str) -> str:
@@ -38,7 +39,7 @@ pp AS (SELECT DISTINCT dossier_id FROM {table("projets_personnalises")} WHERE pp
 events AS (SELECT DISTINCT dossier_id FROM {table("agenda")} WHERE event_date BETWEEN $start AND $end),
 fed AS (SELECT DISTINCT dossier_id FROM {table("dmp")} WHERE fed_at BETWEEN $start AND $end),
 messages AS (SELECT finess_et, count(*) AS n FROM {table("mssante")} WHERE sent_at BETWEEN $start AND $end
-             GROUP BY finess_et),
+             GROUP BY ROLLUP (finess_et)),
 counts AS (
     SELECT p.finess_et,
            count(DISTINCT p.person_id) AS people,
@@ -49,10 +50,10 @@ counts AS (
            count(DISTINCT p.person_id) FILTER (WHERE f.dossier_id IS NOT NULL) AS fed
     FROM present p
     LEFT JOIN pp USING (dossier_id) LEFT JOIN events e USING (dossier_id) LEFT JOIN fed f USING (dossier_id)
-    GROUP BY p.finess_et
+    GROUP BY ROLLUP (p.finess_et)
 )
 SELECT c.finess_et, c.people, c.active, c.with_pp, c.with_event, coalesce(m.n, 0), c.fed
-FROM counts c LEFT JOIN messages m USING (finess_et)
+FROM counts c LEFT JOIN messages m ON m.finess_et IS NOT DISTINCT FROM c.finess_et
 """
     rows = duckdb.connect().execute(sql, {"start": start, "end": end}).fetchall()
     return {row[0]: list(row[1:]) for row in rows}
@@ -72,7 +73,8 @@ def platform(directory: Path, end) -> dict[str, list[int]]:
         "mss_messages",
         "dmp_people_fed",
     )
-    return {finess: [m[f] for f in fields] for finess, m in result["essms"].items()}
+    counts = {finess: [m[f] for f in fields] for finess, m in result["essms"].items()}
+    return counts | {None: [result["total"][f] for f in fields]}
 
 
 def child(side: str, directory: Path) -> None:

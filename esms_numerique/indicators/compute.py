@@ -213,7 +213,14 @@ def _line(directory: Path, name: str, row: int, with_file: bool = True) -> str:
 def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tuple[str, ...]) -> None:
     # One pass over the dossiers for the empty required values and the unknown exit types (reported in this order
     # after the FINESS and duplicate checks, as ever).
-    empties = ", ".join(f"min(_row) FILTER (WHERE {c} IS NULL OR trim(CAST({c} AS VARCHAR)) = '')" for c in REQUIRED)
+    # A date is missing when NULL (an empty text converts to NULL); a text when NULL or blank (only spaces, all
+    # below '!': the cheap comparison spares trimming every value).
+    empties = ", ".join(
+        f"min(_row) FILTER (WHERE {c} IS NULL)"
+        if TABLES["dossiers"][c] == "DATE"
+        else f"min(_row) FILTER (WHERE {c} IS NULL OR ({c} < '!' AND trim({c}) = ''))"
+        for c in REQUIRED
+    )
     unknown_exit = f"exit_type IS NOT NULL AND exit_type <> '' AND exit_type NOT IN {EXIT_TYPES}"
     *empty_rows, wrong_row, wrong_value = connection.execute(
         f"SELECT {empties}, min(_row) FILTER (WHERE {unknown_exit}), arg_min(exit_type, _row) FILTER "
@@ -244,12 +251,16 @@ def _check(connection: duckdb.DuckDBPyConnection, directory: Path, optional: tup
             f"{_line(directory, 'dossiers', wrong_row)}, colonne « exit_type » : "
             f"« {wrong_value} » inconnu ({', '.join(EXIT_TYPES)})"
         )
-    for name in ("projets_personnalises", "agenda", "dmp", *optional):
-        orphan = connection.execute(
-            f"SELECT t._row, t.dossier_id FROM {name} t ANTI JOIN dossiers d USING (dossier_id) ORDER BY t._row LIMIT 1"
-        ).fetchone()
-        if orphan:
-            raise ExportError(f"{_line(directory, name, orphan[0])} : dossier « {orphan[1]} » absent de dossiers")
+    # Every table that names dossiers, against the dossiers in one anti-join (one hash table of their ids): the
+    # first orphan of the first table in this order.
+    children = ("projets_personnalises", "agenda", "dmp", *optional)
+    rows_of = " UNION ALL ".join(f"SELECT {n} AS t, _row, dossier_id FROM {name}" for n, name in enumerate(children))
+    orphan = connection.execute(
+        f"SELECT t, _row, dossier_id FROM ({rows_of}) ANTI JOIN dossiers d USING (dossier_id) ORDER BY t, _row LIMIT 1"
+    ).fetchone()
+    if orphan:
+        name = children[orphan[0]]
+        raise ExportError(f"{_line(directory, name, orphan[1])} : dossier « {orphan[2]} » absent de dossiers")
     unknown = connection.execute(
         "SELECT m._row, m.finess_et FROM mssante m WHERE m.finess_et NOT IN (SELECT finess_et FROM dossiers) "
         "ORDER BY m._row LIMIT 1"
