@@ -23,7 +23,9 @@ def client_for(user) -> Client:
 
 
 def test_checklist_page_without_login(client):
-    page = client.get("/sons/", {"situation": "montee_version", "referencing": "engage"}).content.decode()
+    # The sector decides the couloir, and the date its order window (MS1 open until 10/01/2024; issue 12).
+    query = {"situation": "montee_version", "referencing": "engage", "secteur": "PA", "date": "2023-06-01"}
+    page = client.get("/sons/", query).content.decode()
     assert 'data-scheme="sons"' in page
     assert "120 jours" in page
     page = client.get("/sons/", {"situation": "sans_dui"}).content.decode()
