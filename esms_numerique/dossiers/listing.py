@@ -10,7 +10,20 @@ from typing import Any
 from esms_numerique import clock
 from esms_numerique.registry.models import Establishment, LegalEntity
 
+from .enums import State
 from .models import Dossier
+
+# The states whose dossier has a deadline ahead (D-AFTER-DECISION): commitment, then deployment; none once ended.
+WITH_DEADLINE = frozenset(
+    {
+        State.RETENU,
+        State.CONVENTION_SIGNEE,
+        State.AVANCE_DEMANDEE,
+        State.AVANCE_VERSEE,
+        State.EN_DEPLOIEMENT,
+        State.CIBLES_MESUREES,
+    }
+)
 
 
 def searchable(text: str) -> str:
@@ -37,7 +50,7 @@ def _columns(dossier: Dossier, porteur: tuple[str, str], names: dict[str, str]) 
     from .changes import next_deadline  # changes.py writes through this module
 
     count, total = result.get("essms_count"), result.get("total_eur")
-    due = next_deadline(dossier)
+    due = next_deadline(dossier) if dossier.state in WITH_DEADLINE else None
     return {
         "essms_count": count if isinstance(count, int) else len(essms),
         "total_eur": total if isinstance(total, int) and total >= 0 else None,

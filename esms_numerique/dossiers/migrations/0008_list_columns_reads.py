@@ -3,9 +3,10 @@
 import unicodedata
 
 import django.db.models.deletion
-import esms_numerique.clock
 from django.conf import settings
 from django.db import migrations, models
+
+import esms_numerique.clock
 
 
 def _searchable(text):
@@ -42,8 +43,16 @@ def fill_list_columns(apps, schema_editor):
     names_ej = dict(LegalEntity.objects.filter(finess_ej__in=members).values_list("finess_ej", "name"))
     from esms_numerique.dossiers.changes import next_deadline  # reads plain attributes: the frozen row will do
 
+    with_deadline = {
+        "retenu",
+        "convention_signee",
+        "avance_demandee",
+        "avance_versee",
+        "en_deploiement",
+        "cibles_mesurees",
+    }
     due_of = {
-        d.pk: next_deadline(d)
+        d.pk: next_deadline(d) if d.state in with_deadline else None
         for d in Dossier.objects.only(
             "state", "campaign", "filed_at", "filed_result", "desk", "convention_signed_on", "deadline_extended_to"
         )
