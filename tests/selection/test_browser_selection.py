@@ -131,4 +131,9 @@ def test_envelope_grid_proposal_override_and_decision(live_server, browser, user
     link = DecisionLink.objects.get()
     assert (link.proposed, link.followed) == (True, True)
     assert fits(ars)
+    # The coverage of Bretagne: Y's 5 ESSMS funded, none proposed any more, the rest never funded.
+    ars.goto(f"{live_server.url}/selection/couverture/")
+    assert ars.locator("#coverage-map svg g[data-region]").count() == 18
+    assert euros(ars.inner_text("#coverage-totals")).startswith("21 ESSMS · 5 financés")
+    assert fits(ars)
     assert problems == [], "\n".join(problems)
