@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .context import CampaignContext
-from .finess import KeyStatus, check_key, normalize
+from .finess import KeyStatus, check_key, normalize, problem
 from .geography import Geography
 from .inputs import Essms, SimulationInput
 from .results import Finding, Verdict, rule
@@ -108,11 +108,7 @@ def check_finess(inp: SimulationInput, context: CampaignContext, geo: Geography)
         number = normalize(entry.finess_et)
         status = check_key(number)
         if status in (KeyStatus.MALFORMED, KeyStatus.BAD_KEY):
-            why = (
-                "n'a pas la forme d'un numéro FINESS (9 caractères)"
-                if status == KeyStatus.MALFORMED
-                else ("a une clé de contrôle fausse")
-            )
+            why = problem(number) or "n'a pas la forme d'un numéro FINESS"
             findings.append(
                 Finding(
                     "E-FINESS",
