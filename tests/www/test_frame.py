@@ -284,3 +284,11 @@ def test_a_regional_follow_up_shows_the_region_as_a_contribution_to_the_national
     active = {"rows": [{"region": "53", "active": 41_000}, {"region": "11", "active": 5}], "target": 410_000}
     view = regional_view(ars.wsgi_request.access, active)
     assert (view["active"], view["share"]) == (41_000, 0.1)
+
+
+def test_a_form_sent_with_a_stale_token_is_a_french_page(users):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/connexion/", {"username": "porteur", "password": "x"})
+    assert response.status_code == 403
+    html = framed(response)
+    assert "Formulaire expiré" in html and "rechargez la page" in html
