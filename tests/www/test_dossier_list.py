@@ -253,6 +253,15 @@ def test_columns_follow_the_services_and_the_unread_badge(users, registry, setti
     assert [d.unread for d in instructor.get("/dossiers/").context["dossiers"]] == [1]
 
 
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG A/AA violations on the page (with its pagination, tabs and sortable headers)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}, "resultTypes": ["violations"]})
+    return [f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']][:3]}" for v in results.response["violations"]]
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium (Debian) n'est pas installé")
@@ -265,8 +274,10 @@ def test_the_list_in_a_browser(live_server, browser, users, national, width):  #
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
-    page.goto(f"{live_server.url}/dossiers/")
+    page.goto(f"{live_server.url}/dossiers/?tri=montant&page=3")
     assert page.locator("#dossiers tbody tr").count() == PER_PAGE
+    assert axe_violations(page) == []
+    page.goto(f"{live_server.url}/dossiers/")
 
     page.fill("#q", "armor solidarité")
     with page.expect_navigation():
