@@ -20,6 +20,8 @@ proven exactly: the solver's gap is below one unit of an integer objective. Ties
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -431,9 +433,27 @@ class Solution:
     bound: float | None = None
 
 
-def _highs():
-    import highspy  # imported here: the rules core loads without the solver when no proposal is asked
+_BANNER_SILENCED = False
 
+
+def _highs():
+    """highspy, imported here: the rules core loads without the solver when no proposal is asked. HiGHS prints its
+    banner on the first solver of the process, to the C standard output, before any option can silence it: that
+    first one is made with the standard output sent to /dev/null, so `esms comite proposer --json` prints JSON."""
+    global _BANNER_SILENCED
+    import highspy
+
+    if not _BANNER_SILENCED:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _BANNER_SILENCED = True
     return highspy
 
 

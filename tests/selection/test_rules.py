@@ -265,3 +265,18 @@ def test_the_balances_agree_with_enumeration(seed):
     else:
         assert result["status"] == "optimal"
         assert sum(values[n] for n in result["selected"]) == best
+
+
+def test_the_solver_prints_nothing_on_the_standard_output():
+    """HiGHS's banner would spoil `esms comite proposer --json`: a fresh process solving a proposal prints only
+    what it prints itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json; from tests.selection.test_rules import CASE, BRETAGNE; "
+        "from esms_numerique.rules.selection import Situation, Settings, propose; "
+        "print(json.dumps(propose(CASE, Situation(envelope_eur=1_000_000, density=BRETAGNE), Settings())['selected']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout == '["B", "C"]\n'
