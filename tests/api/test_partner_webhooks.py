@@ -16,7 +16,7 @@ from django.utils import timezone
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import apply_transition, create_dossier
 from esms_numerique.partners.models import Delivery
-from esms_numerique.partners.webhooks import register, retry_due, url_refusal
+from esms_numerique.partners.webhooks import deliver, register, retry_due, url_refusal
 from tests.dossiers.conftest import attach_pieces, paid_through_request, through_committee
 
 from .conftest import BZH, OG_BZH, grappe
@@ -194,3 +194,33 @@ def test_payments_of_a_dossier_reach_its_porteur(world, receiver, django_capture
         ("dossier.etat", "verser_avance"),  # the payment's step moves the dossier on
         ("paiement.etat", "verser"),
     ]
+
+
+def test_a_failed_delivery_is_queued_again_later_when_the_backend_can_wait(
+    world, as_role, settings, django_capture_on_commit_callbacks
+):
+    """With a backend that defers tasks (the database's in production), the next attempt is a task to run after
+    the back-off; here django-tasks' dummy backend records it."""
+    from django_tasks import default_task_backend
+
+    porteur = as_role("porteur")
+    hook = porteur.post("/api/webhooks", {"url": "http://127.0.0.1:9/ferme", "secret": SECRET}).json()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        porteur.post("/api/dossiers", {"title": "Grappe", "campaign": "2024", "grappe": grappe(OG_BZH, BZH[0:2])})
+    with django_capture_on_commit_callbacks(execute=True):
+        reference = Dossier.objects.get().reference
+        porteur.post(f"/api/dossiers/{reference}/messages", {"body": "Bonjour"})
+
+    def queued() -> list:
+        return [r for r in default_task_backend.results if r.task.name == "deliver_webhook"]
+
+    assert len(queued()) == 1
+    delivery = Delivery.objects.get(webhook_id=hook["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(delivery.pk) == "echec"  # nothing listens on port 9
+    delivery.refresh_from_db()
+    retry = queued()[-1]
+    assert retry.task.run_after == delivery.next_attempt_at
+    assert delivery.next_attempt_at - timezone.now() > dt.timedelta(seconds=25)
+    assert "ConnectionRefusedError" in delivery.last_error or "URLError" in delivery.last_error
