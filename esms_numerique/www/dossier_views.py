@@ -21,6 +21,7 @@ from esms_numerique.dossiers.access import (
     sees_annotations,
     visible_dossiers,
 )
+from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier, Piece
 from esms_numerique.dossiers.pieces import SIGNATURES, all_piece_types, pieces_context
 from esms_numerique.dossiers.workflow import EDITABLE, WORKFLOW
@@ -197,6 +198,7 @@ def dossier_detail(request, reference: str):
     result = dossier.filed_result or dossier.result
     actions, danger_actions = _actions(request, dossier)
     instruction = instruction_context(request, dossier)
+    pieces = pieces_context(dossier, request.user)
     public = [m for m in thread if not m.private]
     return render(
         request,
@@ -212,10 +214,14 @@ def dossier_detail(request, reference: str):
             "annotations": [m for m in thread if m.private],
             "exchanges_count": len(public) + len(instruction["opinions"]),
             "message_form": MessageForm(),
-            "log": dossier.transitions.select_related("actor"),
+            "log": [
+                (t, _transition_label(t.transition), _state_label(t.from_state), _state_label(t.to_state))
+                for t in dossier.transitions.select_related("actor")
+            ],
+            "pieces_missing": sum(1 for item in pieces["pieces_checklist"] if not item.ticked),
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
-            **pieces_context(dossier, request.user),
+            **pieces,
             "piece_limits": piece_limits(),
             **_measurement_context(request, dossier),
             **after_decision_context(request.user, dossier),
@@ -233,6 +239,16 @@ def dossier_detail(request, reference: str):
             "desk_label": DESKS.get(result.get("desk")),
         },
     )
+
+
+def _state_label(state: str) -> str:
+    return State(state).label if state in State.values else state
+
+
+def _transition_label(name: str) -> str:
+    """The history says what was done (« Déclarer recevable »), not only the states it went through."""
+    transition = WORKFLOW.get(name)
+    return transition.label if transition else name
 
 
 def piece_limits() -> dict:
