@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -62,6 +63,21 @@ def url_refusal(url: str) -> str | None:
         return None
     if not address.is_global:
         return "adresse IP privée ou réservée refusée"
+    return None
+
+
+def resolution_refusal(url: str) -> str | None:
+    """In production, the address's host must resolve to public addresses only, at each delivery (a name that
+    later points to the platform's own network is refused then)."""
+    if getattr(settings, "ESMS_WEBHOOK_URLS", "https") == "loopback":
+        return None
+    parts = urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return "nom d'hôte introuvable"
+    if not found or any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in found):
+        return "l'hôte désigne une adresse privée ou réservée"
     return None
 
 
@@ -223,7 +239,9 @@ def deliver(delivery_id: int) -> str:
         }
         delivery.attempts += 1
         status, error = None, ""
-        problem = url_refusal(webhook.url) if webhook.active else "webhook désactivé"
+        problem = "webhook désactivé"
+        if webhook.active:
+            problem = url_refusal(webhook.url) or resolution_refusal(webhook.url)
         if problem:
             error = problem
         else:

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import apply_transition, create_dossier
 from esms_numerique.partners.models import Delivery
-from esms_numerique.partners.webhooks import deliver, register, retry_due, url_refusal
+from esms_numerique.partners.webhooks import deliver, register, resolution_refusal, retry_due, url_refusal
 from tests.dossiers.conftest import attach_pieces, paid_through_request, through_committee
 
 from .conftest import BZH, OG_BZH, grappe
@@ -224,3 +225,21 @@ def test_a_failed_delivery_is_queued_again_later_when_the_backend_can_wait(
     assert retry.task.run_after == delivery.next_attempt_at
     assert delivery.next_attempt_at - timezone.now() > dt.timedelta(seconds=25)
     assert "ConnectionRefusedError" in delivery.last_error or "URLError" in delivery.last_error
+
+
+def test_in_production_a_host_must_resolve_to_public_addresses(monkeypatch, settings):
+    settings.ESMS_WEBHOOK_URLS = "https"
+    answers = {"public.example": "203.0.113.7", "interne.example": "10.1.2.3"}
+
+    def getaddrinfo(host, port, **kwargs):
+        if host not in answers:
+            raise socket.gaierror("inconnu")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolution_refusal("https://interne.example/hook") == "l'hôte désigne une adresse privée ou réservée"
+    assert resolution_refusal("https://absent.example/hook") == "nom d'hôte introuvable"
+    # 203.0.113.0/24 is documentation space, not global either: the check refuses it too
+    assert resolution_refusal("https://public.example/hook") is not None
+    answers["public.example"] = "93.184.215.14"
+    assert resolution_refusal("https://public.example/hook") is None
