@@ -85,7 +85,10 @@ class BoundedPageNumberPagination(PageNumberPagination):
 api = EsmsApi(
     title="ESMS numérique",
     version="1",
-    description="Simulateur des règles du programme ESMS numérique et du dispositif SONS.",
+    description="Simulateur des règles du programme ESMS numérique et du dispositif SONS ; API des partenaires "
+    "(éditeurs, porteurs, ARS, CNSA) : jeton personnel dans `Authorization: Bearer esmsn_…` (page « Accès à l'API » "
+    "du site), mêmes droits et mêmes règles que les pages, erreurs en français avec un `code` stable, listes par "
+    "`modifie_depuis` et `curseur`, webhooks signés. Mode d'emploi : docs/api.md.",
     urls_namespace="api",
     parser=BoundedParser(),
 )
