@@ -122,3 +122,11 @@ def test_the_schema_documents_every_write_with_an_example_and_the_bearer_scheme(
                 assert "401" in operation["responses"], path
     assert not missing, missing
     assert schema["components"]["schemas"]["ErrorOut"]["properties"]["code"]["type"] == "string"
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(world, client, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    api = Api(client, world["tokens"]["editeur"])
+    response = api.post("/api/sons/commandes", {"couloir": "MS1", "padding": "x" * 2000})
+    assert response.status_code == 413
+    assert response.json()["detail"] == "Requête trop volumineuse"
