@@ -104,14 +104,16 @@ def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
     """400, or 413 when a form's fields (a multipart body's non-file parts) exceed DATA_UPLOAD_MAX_MEMORY_SIZE:
     Django raises RequestDataTooBig while reading them, which it reports as a bad request."""
     if isinstance(exception, RequestDataTooBig):
-        return refusal(
-            request,
-            413,
-            "Requête trop volumineuse",
-            "Les champs du formulaire dépassent la taille acceptée "
-            f"({_megabytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} au plus, hors fichiers joints) : raccourcissez "
-            "le texte saisi ou envoyez-le en pièce jointe.",
-        )
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        size = _megabytes(limit) if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} Ko"
+        if request.content_type == "multipart/form-data":
+            message = (
+                f"Les champs du formulaire dépassent la taille acceptée ({size} au plus, hors fichiers joints) : "
+                "raccourcissez le texte saisi ou envoyez-le en pièce jointe."
+            )
+        else:
+            message = f"Le contenu envoyé dépasse la taille acceptée ({size} au plus)."
+        return refusal(request, 413, "Requête trop volumineuse", message)
     return refusal(
         request,
         400,

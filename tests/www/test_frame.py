@@ -84,6 +84,11 @@ def test_form_fields_over_the_limit_are_a_french_413(client, settings):
     assert response.status_code == 413
     html = framed(response)
     assert "Requête trop volumineuse" in html and "hors fichiers joints" in html
+    # Under /api/, the same refusal in JSON.
+    response = client.post("/api/simulation", {"essms": "x" * 5000})
+    assert response.status_code == 413
+    assert response.json()["detail"] == "Requête trop volumineuse"
+    assert "(1 Ko au plus, hors fichiers joints)" in response.json()["errors"][0]
 
 
 def test_the_footer_pages_are_french_pages_of_the_site(client):
