@@ -297,3 +297,15 @@ def test_a_form_sent_with_a_stale_token_is_a_french_page(users):
     assert response.status_code == 403
     html = framed(response)
     assert "Formulaire expiré" in html and "rechargez la page" in html
+
+
+def test_the_instructor_home_lists_the_dossiers_assigned_to_them(users):
+    from esms_numerique.instruction.models import Assignment
+
+    dossier = filed(users)
+    before = signed_in(users["ars"]).get("/").content.decode()
+    assert "Aucun dossier ne vous est attribué." in before
+    Assignment.objects.create(dossier=dossier, instructor=users["ars"], assigned_by=users["ars"])
+    after = signed_in(users["ars"]).get("/")
+    (mine,) = [s for s in after.context["sections"] if s.key == "a-moi"]
+    assert [d.reference for d in mine.rows] == [dossier.reference]
