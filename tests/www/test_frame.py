@@ -120,7 +120,7 @@ def test_a_session_lost_during_a_post_lands_on_the_page_not_a_405(users):
     assert page_to_land_on("/simulateur/apercu/") == "/simulateur/"
     client = Client()
     page = client.get("/connexion/", {"next": "/dossiers/ESMS-2024-0001/message/"}).content.decode()
-    assert 'id="login-next"' in page and "votre session a" in page
+    assert 'id="login-next"' in page and "Si votre session a expiré" in page
     response = client.post(
         "/connexion/", {"username": "porteur", "password": "x", "next": "/dossiers/ESMS-2024-0001/message/"}
     )
