@@ -204,3 +204,11 @@ def test_the_simulator_result_takes_the_focus_on_a_phone(live_server, browser):
     page.get_by_text("Détail technique").click()
     assert page.locator("#technical-detail table").is_visible()
     assert problems == [], "\n".join(problems)
+
+
+def test_the_page_warns_two_minutes_before_the_session_ends(live_server, browser, walkers, settings):
+    settings.SESSION_COOKIE_AGE = 122  # the warning comes 2 seconds after the page
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_server.url, "porteur", phone=False)
+    page.wait_for_selector("#session-warning", timeout=10_000)
+    assert "Votre session va expirer dans 2 minutes" in page.inner_text("#session-warning")

@@ -151,7 +151,7 @@ document.addEventListener("DOMContentLoaded", function () {
 // the page says so. What is being typed is kept (above) and put back after signing in again.
 (function () {
   var seconds = parseInt(document.body && document.body.getAttribute("data-session-seconds"), 10);
-  if (!seconds || seconds <= 180) {
+  if (!seconds || seconds <= 120) {
     return;
   }
   var timer;
