@@ -26,21 +26,36 @@ def _by_short_name() -> dict[str, dict]:
     return load_sources()
 
 
+def _parts(source: str) -> list[str]:
+    """« A (x ; y) ; B » → ["A (x ; y)", "B"]: a semicolon inside parentheses does not separate two texts."""
+    parts, depth, current = [], 0, []
+    for char in source or "":
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == ";" and depth <= 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return [part for part in parts if part]
+
+
 def citations(source: str) -> list[Citation]:
     """« AAP24 3.3.2 1) Financement… (001_….txt) ; DECISION D-RANKS (docs/decisions.md) » → the AAP's title with
-    « 3.3.2 1) Financement… », then « Choix de la plateforme… » with « D-RANKS ». Unknown parts are kept as they
-    are (the registry's extraction, a free text), each once."""
+    « 3.3.2 1) Financement… », then « Choix de la plateforme… » with « D-RANKS ». A decision is cited by its
+    identifier alone (what follows is for programme officers, in the technical detail). Unknown parts are kept as
+    they are (the registry's extraction, a free text), each once."""
     known = _by_short_name()
     found: list[Citation] = []
-    for part in (p.strip() for p in (source or "").split(";")):
-        if not part:
-            continue
+    for part in _parts(source):
         body = PART.match(part).group("body").strip()
         short, _, paragraph = body.partition(" ")
         entry = known.get(short)
         if entry is None:
             citation = Citation(body, "")
         else:
+            if short == "DECISION":
+                paragraph = paragraph.split(" ", 1)[0]
             title = FILE_NAME.sub("", entry["title"]).strip()
             citation = Citation(title, paragraph.strip(), entry.get("url", ""))
         if citation not in found:

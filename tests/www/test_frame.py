@@ -311,3 +311,15 @@ def test_the_instructor_home_lists_the_dossiers_assigned_to_them(users):
     after = signed_in(users["ars"]).get("/")
     (mine,) = [s for s in after.context["sections"] if s.key == "a-moi"]
     assert [d.reference for d in mine.rows] == [dossier.reference]
+
+
+def test_a_grappe_completed_from_the_registry_shows_no_internal_reference_to_the_public(client, registry):
+    from tests.dossiers.conftest import GRAPPE_FINESS
+
+    essms = "\n".join(GRAPPE_FINESS[:3])
+    html = client.post("/simulateur/", simulation(essms=essms, operation="acquisition")).content.decode()
+    public = html.split('id="technical-detail"', 1)[0]
+    assert "<cite>Choix de la plateforme là où les textes se taisent</cite>, D-SECTOR-MAP" in public
+    for internal in ("reviewed", ".txt", "esms_numerique/", "decisions.md", "SPEC"):
+        assert internal not in public, internal
+    assert "reviewed" in html.split('id="technical-detail"', 1)[1]  # the full reference, for those who ask
