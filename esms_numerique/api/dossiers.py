@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
@@ -41,6 +42,7 @@ from .schemas import (
     ListQuery,
     MessageIn,
     MessageOut,
+    MessagePage,
     PieceOut,
 )
 
@@ -224,15 +226,17 @@ def dossier_transition(request: HttpRequest, reference: str, payload: Transition
 
 @router.get(
     "/{reference}/messages",
-    response={200: list[MessageOut], 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
-    summary="Le fil du dossier ; les annotations privées pour les instructeurs seulement",
+    response={200: MessagePage, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Le fil du dossier, du plus ancien au plus récent ; les annotations privées pour les instructeurs",
 )
-def dossier_messages(request: HttpRequest, reference: str):
+def dossier_messages(request: HttpRequest, reference: str, query: Query[ListQuery]):
     dossier = _dossier(request, reference)
     if dossier is None:
         return not_found("Dossier")
-    messages = dossier.messages.select_related("author").order_by("at", "id")
-    return list(messages if sees_annotations(request.user, dossier) else messages.filter(private=False))[-500:]
+    messages = dossier.messages.select_related("author").annotate(changed_at=F("at"))
+    if not sees_annotations(request.user, dossier):
+        messages = messages.filter(private=False)
+    return listed(messages, query)
 
 
 @router.post(

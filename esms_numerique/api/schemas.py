@@ -437,6 +437,11 @@ class MessageOut(Schema):
     author: str
     body: str
     private: bool
+    changed_at: str | None = CHANGED_AT
+
+    @staticmethod
+    def resolve_changed_at(obj) -> str | None:
+        return changed_at_text(obj)
 
     @staticmethod
     def resolve_author(obj) -> str:
@@ -477,6 +482,11 @@ class WebhookOut(Schema):
     url: str
     active: bool
     created_at: dt.datetime
+    changed_at: str | None = CHANGED_AT
+
+    @staticmethod
+    def resolve_changed_at(obj) -> str | None:
+        return changed_at_text(obj)
 
 
 class DeliveryOut(Schema):
@@ -494,6 +504,27 @@ class DeliveryOut(Schema):
     @staticmethod
     def resolve_delivery_id(obj) -> str:
         return str(obj.delivery_id)
+
+    changed_at: str | None = CHANGED_AT
+
+    @staticmethod
+    def resolve_changed_at(obj) -> str | None:
+        return changed_at_text(obj)
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None = Field(description="Curseur de la page suivante ; null après la dernière")
+
+
+class WebhookPage(Schema):
+    items: list[WebhookOut]
+    next_cursor: str | None = Field(description="Curseur de la page suivante ; null après la dernière")
+
+
+class DeliveryPage(Schema):
+    items: list[DeliveryOut]
+    next_cursor: str | None = Field(description="Curseur de la page suivante ; null après la dernière")
 
 
 class DossierPage(Schema):

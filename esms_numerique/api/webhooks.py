@@ -3,6 +3,7 @@ deactivate one, and read its deliveries and their failures. Each user sees only 
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 from ninja.responses import Status
@@ -11,8 +12,9 @@ from esms_numerique.partners.models import Webhook
 from esms_numerique.partners.webhooks import WebhookError, deactivate, register
 
 from .auth import AUTH, throttles
+from .common import listed
 from .errors import not_found, refusal
-from .schemas import DeliveryOut, ErrorOut, WebhookIn, WebhookOut
+from .schemas import DeliveryPage, ErrorOut, ListQuery, WebhookIn, WebhookOut, WebhookPage
 
 router = Router(auth=AUTH, throttle=throttles(), tags=["webhooks"])
 
@@ -21,14 +23,13 @@ class WebhookPath(Schema):
     pk: int = Field(ge=1, le=2_147_483_647)
 
 
-class DeliveryQuery(Schema):
+class DeliveryQuery(ListQuery):
     state: str = Field("", max_length=16, description="en_attente, livree, echec ou abandonnee")
-    taille: int = Field(50, ge=1, le=200)
 
 
-@router.get("", response={200: list[WebhookOut], 401: ErrorOut, 429: ErrorOut}, summary="Mes webhooks")
-def webhook_list(request: HttpRequest):
-    return list(Webhook.objects.filter(user=request.user)[:100])
+@router.get("", response={200: WebhookPage, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut}, summary="Mes webhooks")
+def webhook_list(request: HttpRequest, query: Query[ListQuery]):
+    return listed(Webhook.objects.filter(user=request.user).annotate(changed_at=F("updated_at")), query)
 
 
 @router.post(
@@ -63,14 +64,14 @@ def webhook_deactivate(request: HttpRequest, path: Path[WebhookPath]):
 
 @router.get(
     "/{pk}/livraisons",
-    response={200: list[DeliveryOut], 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
-    summary="Les livraisons d'un webhook, les plus récentes d'abord, avec leurs échecs",
+    response={200: DeliveryPage, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Les livraisons d'un webhook et leurs échecs, par dernier changement",
 )
 def webhook_deliveries(request: HttpRequest, path: Path[WebhookPath], query: Query[DeliveryQuery]):
     webhook = _own(request, path.pk)
     if webhook is None:
         return not_found("Webhook")
-    deliveries = webhook.deliveries.all()
+    deliveries = webhook.deliveries.annotate(changed_at=F("updated_at"))
     if query.state:
         deliveries = deliveries.filter(state=query.state)
-    return list(deliveries[: query.taille])
+    return listed(deliveries, query)

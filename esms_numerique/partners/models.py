@@ -51,6 +51,7 @@ class Webhook(models.Model):
     secret = models.CharField("secret partagé", max_length=200)
     active = models.BooleanField("actif", default=True)
     created_at = models.DateTimeField("créé le", default=timezone.now)
+    updated_at = models.DateTimeField("modifié le", default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,6 +80,7 @@ class Delivery(models.Model):
     last_error = models.TextField("dernière erreur", blank=True)
     created_at = models.DateTimeField("créée le", default=timezone.now)
     delivered_at = models.DateTimeField("livrée le", null=True, blank=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

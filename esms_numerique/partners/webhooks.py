@@ -96,7 +96,7 @@ def register(user, url: str, secret: str) -> Webhook:
 
 def deactivate(user, webhook: Webhook) -> Webhook:
     with transaction.atomic():
-        Webhook.objects.filter(pk=webhook.pk).update(active=False)
+        Webhook.objects.filter(pk=webhook.pk).update(active=False, updated_at=timezone.now())
         record(user.get_username(), "deactivate_webhook", "Webhook", str(webhook.pk), after={"url": webhook.url})
     webhook.refresh_from_db()
     return webhook

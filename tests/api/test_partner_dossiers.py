@@ -71,10 +71,10 @@ def test_a_porteur_files_and_the_instructor_fires_transitions_through_the_api(wo
     note = ars.post(f"/api/dossiers/{reference}/messages", {"body": "À surveiller.", "private": True})
     assert note.status_code == 201
     assert porteur.post(f"/api/dossiers/{reference}/messages", {"body": "x", "private": True}).status_code == 403
-    seen_by_porteur = [m["body"] for m in porteur.get(f"/api/dossiers/{reference}/messages").json()]
+    seen_by_porteur = [m["body"] for m in porteur.get(f"/api/dossiers/{reference}/messages").json()["items"]]
     assert "À surveiller." not in seen_by_porteur
     assert "Le devis signé est joint." in seen_by_porteur
-    assert "À surveiller." in [m["body"] for m in ars.get(f"/api/dossiers/{reference}/messages").json()]
+    assert "À surveiller." in [m["body"] for m in ars.get(f"/api/dossiers/{reference}/messages").json()["items"]]
 
     completed = fire(porteur, reference, "completer")
     assert completed.status_code == 200, completed.content

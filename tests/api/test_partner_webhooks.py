@@ -98,7 +98,7 @@ def test_events_are_posted_signed_to_the_partner_and_retried(
     assert again_body == body and again_headers["X-Esms-Delivery"] == str(delivery.delivery_id)
 
     hook = registered.json()["id"]
-    listed = porteur.get(f"/api/webhooks/{hook}/livraisons").json()
+    listed = porteur.get(f"/api/webhooks/{hook}/livraisons").json()["items"]
     assert [(d["event"], d["state"], d["attempts"]) for d in listed] == [("dossier.message", "livree", 2)]
     assert as_role("autre_porteur").get(f"/api/webhooks/{hook}/livraisons").status_code == 404
     off = porteur.post(f"/api/webhooks/{hook}/desactiver")
@@ -160,6 +160,11 @@ def test_modifie_depuis_returns_exactly_the_changed_objects(world, as_role):
     )
     after = porteur.get("/api/dossiers", modifie_depuis=since).json()
     assert [d["reference"] for d in after["items"]] == [changed]
+    # the thread too (its messages' own dates: the platform's clock, pinned in tests)
+    first = porteur.get(f"/api/dossiers/{changed}/messages").json()["items"][-1]["changed_at"]
+    porteur.post(f"/api/dossiers/{changed}/messages", {"body": "Un autre."})
+    thread = porteur.get(f"/api/dossiers/{changed}/messages", modifie_depuis=first).json()
+    assert [m["body"] for m in thread["items"]] == ["Un autre."]
     # one at a time, in the order of the last change, with an opaque cursor
     seen, cursor = [], ""
     while True:
