@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 import psycopg
 
-BENCH_DB = "esms_bench_national"
+BENCH_DB = os.environ.get("BENCH_DB", "esms_bench_national")
 LOAD_GOAL_S = 120
 PAGE_GOAL = 10  # × /api/health (issue 16, P4)
 P1_GOAL = 3  # × loading the inputs
