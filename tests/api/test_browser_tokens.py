@@ -1,5 +1,6 @@
 """The API access page in a real browser at 375 px (Debian's chromium, Playwright): a token created, read once,
-used against the API, revoked; no console error, no policy violation, no horizontal scrolling."""
+used against the API, revoked; no console error, no policy violation, no horizontal scrolling, no axe-core WCAG
+A/AA violation beyond those docs/accessibilite.md accepts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.browser_steps import logged_in
 from tests.conftest import CHROMIUM
 from tests.dossiers.conftest import campaign_2024, registry, users  # noqa: F401 (fixtures)
 from tests.www.test_browser_csp import watch
+from tests.www.test_browser_walk_a11y import accepted_rules, axe_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,6 +44,8 @@ def test_a_token_is_created_used_and_revoked_on_a_small_screen(live_server, brow
     token = page.input_value("#new-token-value")
     assert token.startswith("esmsn_")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+    violations = [v for v in axe_violations(page) if v.split(" ", 1)[0] not in accepted_rules()]
+    assert violations == [], "\n".join(violations)
     assert api_status(f"{live_server.url}/api/dossiers", token) == 200
 
     page.goto(f"{live_server.url}/compte/api/")
@@ -51,4 +55,6 @@ def test_a_token_is_created_used_and_revoked_on_a_small_screen(live_server, brow
     assert "révoqué" in page.inner_text("main")
     assert api_status(f"{live_server.url}/api/dossiers", token) == 401
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+    violations = [v for v in axe_violations(page) if v.split(" ", 1)[0] not in accepted_rules()]
+    assert violations == [], "\n".join(violations)
     assert problems == [], "\n".join(problems)
