@@ -172,7 +172,7 @@ def dossier_grappe(request: HttpRequest, reference: str, payload: GrappeIn):
     openapi_extra=multipart_body(
         {"code": {"type": "string", "maxLength": 64}, "file": FILE},
         ["code", "file"],
-        {"code": "devis", "file": "devis-signe.pdf"},
+        {"code": "plan_financement", "file": "plan-financement.pdf"},
     ),
 )
 def dossier_piece(request: HttpRequest, reference: str):
