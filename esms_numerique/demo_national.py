@@ -428,7 +428,8 @@ class Replay:
         )
         state = _Story(dossier, porteur, instructor, Role.NATIONAL if national else Role.ARS, _decided(story.steps))
         with clock.pinned(story.day):
-            dossier.created_at = clock.now()
+            # « Modifié le » as the services stamp it (D-LIST-COLUMNS): at creation, then at each step below.
+            dossier.created_at = dossier.updated_at = clock.now()
             self._audit(
                 porteur, "create_dossier", dossier.reference, after={"titre": dossier.title, "campagne": "2024"}
             )
@@ -480,22 +481,27 @@ class Replay:
         if name == "inscrire_comite":
             with clock.pinned(day):
                 self._agenda(state)
+                dossier.updated_at = clock.now()
         elif name in ("retenir", "ne_pas_retenir"):
             with clock.pinned(day):
                 self._decide(state, "retenu" if name == "retenir" else "non_retenu", "Décision de démonstration")
+                dossier.updated_at = clock.now()
         elif name.startswith("$"):
             request = state.requests[-1]
             reference = {"payment_reference": f"DEMO-{dossier.reference}-{request.kind}"}
             with clock.pinned(day if request.kind == "avance" else clock.today()):
                 self._payment(state, request, name[1:], reference)
+                dossier.updated_at = clock.now()
         elif name in MEASURED:
             if name == "enregistrer_cibles":
                 self._measure(state, reached=True)
             self._transition(state, name, actor, "", {"expenses_statement": True})
+            dossier.updated_at = clock.now()
         else:
             comment = "Commentaire de démonstration" if name in COMMENTED else ""
             with clock.pinned(day):
                 self._transition(state, name, actor, comment)
+                dossier.updated_at = clock.now()
 
     def _transition(
         self, state: _Story, name: str, user, comment: str = "", data: dict | None = None, via: str = ""
