@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from esms_numerique import clock
 from esms_numerique.accounts.access import access_of
@@ -59,12 +59,14 @@ def _audit_committee(user, action: str, committee: Committee, **after) -> None:
 
 def eligible_dossiers(user, committee: Committee) -> QuerySet[Dossier]:
     """Dossiers under instruction in the committee's scope, filed by its cut-off date, not yet on an agenda."""
-    desk = "national" if committee.region == "" else "regional"
-    dossiers = visible_dossiers(user).filter(
-        state=State.EN_INSTRUCTION, desk=desk, filed_at__date__lte=committee.cutoff_date
-    )
+    dossiers = visible_dossiers(user).filter(state=State.EN_INSTRUCTION, filed_at__date__lte=committee.cutoff_date)
+    # A dossier the pivot ARS handed over goes to the national committee; its desk of filing is unchanged
+    # (AAP24 §7 nota; DECISION D-HAND-OVER).
+    handed_over = Q(hand_over__isnull=False)
     if committee.region:
-        dossiers = dossiers.filter(pivot_region=committee.region)
+        dossiers = dossiers.filter(Q(desk="regional", pivot_region=committee.region) & ~handed_over)
+    else:
+        dossiers = dossiers.filter(Q(desk="national") | handed_over)
     return dossiers.exclude(committee_items__committee=committee)
 
 

@@ -66,10 +66,16 @@ def _acting(access: Access) -> Q | None:
     """The dossiers `access` acts on (dossiers.access.acting_role, as a filter)."""
     if access.og_id is not None:
         return Q(porteur_id=access.og_id, state__in=action_states(Role.PORTEUR))
+    # A dossier handed over by its pivot ARS is acted on by the national desk (DECISION D-HAND-OVER).
+    handed_over = Q(hand_over__isnull=False)
     if access.instructed_region:
-        return Q(pivot_region=access.instructed_region, state__in=action_states(Role.ARS)) & ~Q(desk="national")
+        return (
+            Q(pivot_region=access.instructed_region, state__in=action_states(Role.ARS))
+            & ~Q(desk="national")
+            & ~handed_over
+        )
     if access.is_national:
-        return Q(desk="national", state__in=action_states(Role.NATIONAL))
+        return (Q(desk="national") | handed_over) & Q(state__in=action_states(Role.NATIONAL))
     return None
 
 

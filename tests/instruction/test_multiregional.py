@@ -120,3 +120,38 @@ def test_only_the_pivot_ars_of_a_multiregional_dossier_hands_over(users, multire
     assert not HandOver.objects.exists()
     page = html(client_for(users["ars"]).get(f"/dossiers/{bretonne.reference}/"))
     assert 'id="hand-over-form"' not in page
+
+
+def test_a_handed_over_dossier_goes_to_the_national_committee_and_national_work(users, multiregional):
+    import datetime as dt
+
+    from esms_numerique.accounts.access import access_of
+    from esms_numerique.dossiers.committees import create_committee, eligible_dossiers
+    from esms_numerique.dossiers.models import Dossier
+    from esms_numerique.www.dossier_list_views import tab_filters
+
+    filed_on = multiregional.filed_at.date()
+    regional = create_committee(users["ars"], "Comité Bretagne", filed_on + dt.timedelta(days=30), filed_on)
+    national = create_committee(users["national"], "Comité national", filed_on + dt.timedelta(days=30), filed_on)
+
+    def todo(user) -> set[str]:
+        tab = tab_filters(user, access_of(user))["a_traiter"]
+        return set(Dossier.objects.filter(tab).values_list("reference", flat=True))
+
+    def agenda(user, committee) -> set[str]:
+        return set(eligible_dossiers(user, committee).values_list("reference", flat=True))
+
+    services.hand_over(users["ars"], multiregional, multiregional.version, "Projet complexe.")
+    client_for(users["national"]).post(
+        f"/dossiers/{multiregional.reference}/action/",
+        {"transition": "declarer_recevable", "version": Dossier.objects.get(pk=multiregional.pk).version},
+    )
+    client_for(users["national"]).post(
+        f"/dossiers/{multiregional.reference}/action/",
+        {"transition": "instruire", "version": Dossier.objects.get(pk=multiregional.pk).version},
+    )
+    assert Dossier.objects.get(pk=multiregional.pk).state == State.EN_INSTRUCTION
+    assert multiregional.reference in agenda(users["national"], national)
+    assert multiregional.reference not in agenda(users["ars"], regional)
+    assert multiregional.reference in todo(users["national"])
+    assert multiregional.reference not in todo(users["ars"])
