@@ -120,8 +120,9 @@ def test_follow_up_page_and_export(users, deploying):
     ars = Client()
     ars.force_login(users["ars"])
     page = ars.get("/suivi/").content.decode()
-    assert "DUI actifs : 114 sur 410\u202f000 visés" in page  # 3 ESSMS × 38 active dossiers
-    assert "0,03\u00a0% de la cible nationale" in page  # 114 ÷ 410 000 = 0,0278 %
+    # The ARS reads its region as its contribution to the national target (DECISION D-FOLLOW-UP-REGION).
+    assert "DUI actifs en Bretagne : 114" in page  # 3 ESSMS × 38 active dossiers
+    assert "cible <strong>nationale</strong> de 410\u202f000 DUI actifs :\n      0,03\u00a0%" in page  # 0,0278 %
     assert '<tr data-region="53"><td>Bretagne</td><td>114</td></tr>' in page
     for name, expected in (("dui-actifs", ["Bretagne", "114"]), ("enveloppe", ["63\u202f000 €", "31\u202f500 €"])):
         chart = ars.get(f"/suivi/graphique-{name}.svg")
@@ -134,7 +135,7 @@ def test_follow_up_page_and_export(users, deploying):
     assert ars.get("/suivi/export.ods").status_code == 404
     other = Client()
     other.force_login(users["autre_ars"])
-    assert "DUI actifs : 0 sur 410\u202f000" in other.get("/suivi/").content.decode()
+    assert "DUI actifs en Île-de-France : 0" in other.get("/suivi/").content.decode()
     assert "Bretagne" not in other.get("/suivi/graphique-enveloppe.svg").content.decode()
     porteur = Client()
     porteur.force_login(users["porteur"])
