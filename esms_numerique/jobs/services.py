@@ -128,10 +128,12 @@ def start_dossier_bundle(user, dossier) -> Job:
     return _create(user, Kind.DOSSIER_BUNDLE, label, {"reference": dossier.reference})
 
 
-def start_dossier_export(user, fmt: str) -> Job:
+def start_dossier_export(user, fmt: str, query: dict[str, str] | None = None) -> Job:
+    """`query`: the dossier list's filters (its query string's values), none for every dossier the user sees."""
     if fmt not in EXPORT_FORMATS:
         raise JobRefused(f"Format d'export inconnu « {fmt} ».")
-    return _create(user, Kind.DOSSIER_EXPORT, f"Export des dossiers ({fmt.upper()})", {"format": fmt})
+    label = f"Export des dossiers ({fmt.upper()}{', filtré' if query else ''})"
+    return _create(user, Kind.DOSSIER_EXPORT, label, {"format": fmt, "query": query or {}})
 
 
 # ---------------------------------------------------------------------------------------------------------------

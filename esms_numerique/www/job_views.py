@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
@@ -16,6 +16,7 @@ from esms_numerique.jobs import services
 from esms_numerique.jobs.enums import Kind
 from esms_numerique.jobs.models import Job
 
+from .dossier_list_views import ListQuery
 from .dossier_views import visible_or_404
 
 
@@ -84,4 +85,7 @@ def dossier_bundle(request, reference: str):
 def dossier_export_job(request, fmt: str):
     if fmt not in services.EXPORT_FORMATS:
         raise Http404("Format d'export inconnu")
-    return _job_page(services.start_dossier_export(request.user, fmt))
+    # The list's filters (search, état, échéance, tab, sort) as the list page sent them, checked as the list checks
+    # them: the background export holds what the list showed (DECISION D-LIST-TABS).
+    filters = ListQuery.of(QueryDict(request.POST.get("filtres", ""))).params()
+    return _job_page(services.start_dossier_export(request.user, fmt, filters))

@@ -188,6 +188,22 @@ def test_the_dossiers_export_as_a_job(client, users, dossier, django_capture_on_
     assert client.post(reverse("www:job_dossier_export", kwargs={"fmt": "pdf"})).status_code == 404
 
 
+def test_the_background_export_holds_what_the_list_filtered(client, users, dossier, django_capture_on_commit_callbacks):
+    draft = create_dossier(users["porteur"], "Brouillon à ne pas exporter", "2024", grappe(2))
+    logged(client, users["porteur"])
+    page = client.get(reverse("www:dossier_list"), {"etat": "depose"}).content.decode()
+    assert 'name="filtres" value="etat=depose&amp;tri=-modifie"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("www:job_dossier_export", kwargs={"fmt": "csv"}), {"filtres": "etat=depose&tri=zzz"})
+    job = Job.objects.get()
+    assert job.params["query"] == {"etat": "depose", "tri": "-modifie"}  # an unknown sort falls back, as on the list
+    assert job.label == "Export des dossiers (CSV, filtré)"
+    data = b"".join(client.get(reverse("www:job_download", kwargs={"pk": job.pk})).streaming_content)
+    references = [row[0] for row in csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")][1:]
+    assert references == [dossier.reference]
+    assert draft.reference not in data.decode("utf-8-sig")
+
+
 def test_a_piece_missing_from_storage_fails_the_bundle_in_french(
     client, users, dossier, django_capture_on_commit_callbacks
 ):
