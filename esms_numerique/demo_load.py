@@ -23,6 +23,8 @@ from esms_numerique.dossiers.payments import apply_payment_transition
 from esms_numerique.dossiers.services import add_piece, apply_transition, create_dossier
 from esms_numerique.indicators.compute import window_start
 from esms_numerique.indicators.services import funded_essms, rates_from_counts, record_measurements
+from esms_numerique.instruction.enums import ExpertKind
+from esms_numerique.instruction.models import Expert, InstructorGroup
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.services import import_extracts
@@ -270,6 +272,17 @@ def load_demo(directory: Path) -> list[str]:
             if created:
                 lines.append(f"Compte de démonstration créé : {user.username}")
         porteur, instructor, payer, editor_user = accounts[4][0], accounts[1][0], accounts[2][0], accounts[5][0]
+        # The region's groupe instructeur (filed dossiers are routed to it) and an expert instructors may ask
+        # (DECISION D-EXPERT): the « expert » account reads only the dossiers it is asked about.
+        group, _ = InstructorGroup.objects.get_or_create(region=region, label="Instruction ESMS numérique")
+        group.members.add(instructor)
+        expert_user, created = _user("expert", None)
+        Expert.objects.get_or_create(
+            user=expert_user,
+            defaults={"kind": ExpertKind.GRADES, "organisation": "GRADeS de démonstration", "region": region},
+        )
+        if created:
+            lines.append(f"Compte de démonstration créé : {expert_user.username}")
         if not Dossier.objects.filter(porteur=entity).exists():
             committee = create_committee(instructor, "Comité d'avril 2024", dt.date(2024, 4, 10), dt.date(2024, 3, 31))
             # Dossiers that reach a decision fund their ESSMS: each gets its own 15 (E-NO-DOUBLE); the others

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 
 from esms_numerique.audit.services import verify_chain
@@ -23,10 +24,18 @@ def test_demo_covers_every_state_and_role_and_loads_twice(tmp_path, settings):
 
     assert sorted(Order.objects.values_list("state", flat=True)) == ["annulee", "prestation_realisee", "solde_verse"]
     assert set(Dossier.objects.values_list("state", flat=True)) == set(State.values)
-    for username in ("admin", "instructeur", "cnsa", "grades", "porteur", "editeur"):
+    for username in ("admin", "instructeur", "cnsa", "grades", "porteur", "editeur", "expert"):
         # (the sign-in lockout, django-axes, counts by address: authenticating takes a request)
         request = RequestFactory().post("/connexion/")
         assert authenticate(request, username=username, password=f"{username}-esms-demo") is not None, username
+    # Every filed dossier was routed to the region's groupe instructeur; the expert reads none until asked.
+    from esms_numerique.dossiers.access import visible_dossiers
+    from esms_numerique.instruction.models import Assignment
+
+    filed = Dossier.objects.filter(filed_at__isnull=False)
+    routed = Assignment.objects.filter(group__label="Instruction ESMS numérique").values("dossier").distinct()
+    assert filed.count() > 0 and routed.count() == filed.count()
+    assert not visible_dossiers(User.objects.get(username="expert")).exists()
     closed = Dossier.objects.get(state=State.CLOS)
     assert closed.balance_paid_eur + closed.advance_paid_eur == closed.engaged_eur
     assert closed.committee_items.get().decision == "retenu"
