@@ -33,6 +33,7 @@ from esms_numerique.dossiers.services import add_piece, apply_transition, create
 from esms_numerique.indicators.services import funded_essms, record_measurements
 from esms_numerique.jobs import services as jobs
 from esms_numerique.jobs.models import Job
+from esms_numerique.partners.models import Webhook
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
 from esms_numerique.rules.finess import with_key
@@ -212,6 +213,10 @@ def build_world() -> dict:
     world["piece"] = own.pieces.first()
     world["foreign_piece"] = world["foreign"].pieces.first()
     build_jobs(world)
+    # the éditeur's webhook (issue 14); the world's transaction never commits, so nothing is delivered
+    world["webhook"] = Webhook.objects.create(
+        user=users["editeur"], url="https://partenaire.example/esms", secret="un-secret-de-seize-car"
+    )
     world["finess"] = BZH[0]
     world["sessions"] = {}  # one session per role for the module; each test's client only carries its cookie
     for role, user in users.items():
@@ -392,6 +397,11 @@ EXPECTED: dict[str, dict] = {
         "body": empty,
     },
     "www:sons_checklist": {"args": NONE, "get": on("-", outcomes=everyone(200))},
+    # The pages the DSFR footer requires (issue 12).
+    "www:accessibility": {"args": NONE, "get": on("-", outcomes=everyone(200))},
+    "www:legal_notice": {"args": NONE, "get": on("-", outcomes=everyone(200))},
+    "www:personal_data": {"args": NONE, "get": on("-", outcomes=everyone(200))},
+    "www:sitemap": {"args": NONE, "get": on("-", outcomes=everyone(200))},
     "www:login": {
         "args": NONE,
         "get": on("-", outcomes=everyone(200)),
@@ -400,7 +410,7 @@ EXPECTED: dict[str, dict] = {
     },
     "www:logout": {
         "args": NONE,
-        "get": on("-", outcomes=everyone(405)),
+        "get": on("-", outcomes=everyone(200)),  # the page with the sign-out button (issue 12)
         "post": on("-", outcomes=everyone(BACK)),
         "body": empty,
     },
@@ -795,6 +805,11 @@ EXPECTED: dict[str, dict] = {
         ),
     },
     "www:selection_whatif": {"args": NONE, "get": on("-", outcomes=only({"national", "admin"}, denied=403))},
+    # Territorial coverage: every region for CNSA and the administrator, its departments for an ARS.
+    "www:selection_coverage": {
+        "args": NONE,
+        "get": on("-", outcomes=only({"national", "admin", "ars", "autre_ars"}, denied=403)),
+    },
     "www:selection_chart": {
         "args": with_args(COMMITTEES, name="secteurs"),
         "get": {
@@ -911,6 +926,13 @@ EXPECTED: dict[str, dict] = {
         "get": on("-", outcomes=only({"porteur", "admin"})),
     },
     "www:job_download": {"args": {"-": lambda w: {"pk": w["job"].pk}}, "get": on("-", outcomes=only({"porteur"}))},
+    # Each user's API tokens and webhooks (issue 14): their own only; an unknown action goes back to the page.
+    "www:api_tokens": {
+        "args": NONE,
+        "get": on("-", outcomes=only(LOGGED_IN)),
+        "post": on("-", outcomes=only(LOGGED_IN, ok=BACK)),
+        "body": empty,
+    },
     # API: operations (GET on an operation that has none is 405, checked too).
     "/api/health": {"args": NONE, "get": on("-", outcomes=everyone(200))},
     "/api/simulation": {
@@ -928,7 +950,103 @@ EXPECTED: dict[str, dict] = {
         "args": {"-": lambda w: {"finess": w["finess"]}},
         "get": on("-", outcomes=api_only(LOGGED_IN)),
     },
-    "/api/dossiers": {"args": NONE, "get": on("-", outcomes=api_only(LOGGED_IN)), "shows": {"-": LISTED}},
+    "/api/dossiers": {
+        "args": NONE,
+        "get": on("-", outcomes=api_only(LOGGED_IN)),
+        "shows": {"-": LISTED},
+        "post": on("-", outcomes=api_only(PORTEURS, ok=201, denied=403)),
+        "body": lambda w, variant: {"title": "Par l'API", "campaign": "2024", "grappe": grappe(OG_BZH, BZH[12:13])},
+        "changes": {"-": PORTEURS},
+    },
+    # The partner API (issue 14): a dossier's writes, as from its page.
+    "/api/dossiers/{reference}/grappe": {
+        "args": DOSSIERS,
+        "post": {
+            "own": api_only(SEES_OWN, ok=403, porteur=400),  # in deployment: the grappe no longer changes
+            "foreign": api_only(SEES_FOREIGN, ok=403, autre_porteur=400),
+            "draft": api_only(SEES_DRAFT),
+        },
+        "body": lambda w, variant: {"version": w[variant].version, "grappe": grappe(OG_BZH, BZH[7:9])},
+        "changes": {"draft": {"porteur"}},
+    },
+    "/api/dossiers/{reference}/pieces": {
+        # (multipart; the JSON body of this table has no file: the porteur is told so, 400)
+        "args": DOSSIERS,
+        "post": {
+            "own": api_only(SEES_OWN, ok=403, porteur=400),
+            "foreign": api_only(SEES_FOREIGN, ok=403, autre_porteur=400),
+            "draft": api_only(SEES_DRAFT, ok=400),
+        },
+        "body": empty,
+    },
+    "/api/dossiers/{reference}/messages": {
+        "args": DOSSIERS,
+        "get": {"own": api_only(SEES_OWN), "foreign": api_only(SEES_FOREIGN), "draft": api_only(SEES_DRAFT)},
+        "post": {
+            "own": api_only(SEES_OWN, ok=403, porteur=201, ars=201),
+            "foreign": api_only(SEES_FOREIGN, ok=403, autre_porteur=201, autre_ars=201),
+            "draft": api_only(SEES_DRAFT, ok=201),
+        },
+        "body": lambda w, variant: {"body": "Un message au fil."},
+        "changes": {"own": {"porteur", "ars"}, "foreign": {"autre_porteur", "autre_ars"}, "draft": {"porteur"}},
+    },
+    "/api/sons/solutions": {"args": NONE, "get": on("-", outcomes=api_only(LOGGED_IN))},
+    "/api/sons/commandes": {
+        "today": "2023-05-02",  # the MS1 couloir is open
+        "args": NONE,
+        "get": on("-", outcomes=api_only(LOGGED_IN)),
+        "shows": {"-": ORDERS_LISTED},
+        # the other éditeur names a solution that is not its own: 400
+        "post": on("-", outcomes=api_only(EDITEURS, ok=201, denied=403, autre_editeur=400)),
+        "body": lambda w, variant: {
+            "couloir": "MS1",
+            "og_finess_ej": OG_BZH,
+            "solution": w["order"].solution_id,
+            "signed_on": "2023-05-01",
+            "essms": [{"finess_et": BZH[32], "current_version": "4.2"}],
+        },
+        "changes": {"-": {"editeur"}},
+    },
+    "/api/sons/commandes/{reference}": {
+        "args": ORDERS,
+        "get": {"own": api_only(SEES_ORDER), "foreign": api_only(SEES_FOREIGN_ORDER)},
+    },
+    "/api/sons/commandes/{reference}/transitions": {
+        "today": "2023-05-02",
+        "args": ORDERS,
+        "post": {
+            "own": api_only(SEES_ORDER, ok=403, editeur=200),
+            "foreign": api_only(SEES_FOREIGN_ORDER, ok=403, autre_editeur=200),
+        },
+        "body": order_transition_body,
+        "changes": {"own": {"editeur"}, "foreign": {"autre_editeur"}},
+    },
+    "/api/sons/commandes/{reference}/bon-signe": {
+        # (multipart; no file in this table's JSON body: the éditeur is told so, 400)
+        "args": ORDERS,
+        "post": {
+            "own": api_only(SEES_ORDER, ok=403, editeur=400),
+            "foreign": api_only(SEES_FOREIGN_ORDER, ok=403, autre_editeur=400),
+        },
+        "body": empty,
+    },
+    "/api/webhooks": {
+        "args": NONE,
+        "get": on("-", outcomes=api_only(LOGGED_IN)),
+        "post": on("-", outcomes=api_only(LOGGED_IN, ok=201, sans_role=403)),
+        "body": lambda w, variant: {"url": "https://partenaire.example/hook", "secret": "un-secret-de-seize-car"},
+        "changes": {"-": LOGGED_IN - {"sans_role"}},
+    },
+    "/api/webhooks/{pk}/desactiver": {
+        "args": {"own": lambda w: {"pk": w["webhook"].pk}},
+        "post": {"own": api_only({"editeur"})},
+        "body": empty,
+        "changes": {"own": {"editeur"}},
+    },
+    "/api/webhooks/{pk}/livraisons": {
+        "args": {"own": lambda w: {"pk": w["webhook"].pk}},
+        "get": {"own": api_only({"editeur"})},
+    },
     "/api/dossiers/{reference}": {
         "args": DOSSIERS,
         "get": {"own": api_only(SEES_OWN), "foreign": api_only(SEES_FOREIGN), "draft": api_only(SEES_DRAFT)},

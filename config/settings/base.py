@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "esms_numerique.notifications",
     "esms_numerique.jobs",
     "esms_numerique.selection",
+    "esms_numerique.partners",
     "esms_numerique.www",
 ]
 
@@ -132,8 +133,9 @@ if OIDC_ENABLED:
     OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "ProConnect")
 
 LOGIN_URL = "www:login"
-LOGIN_REDIRECT_URL = "www:registry_search"
+LOGIN_REDIRECT_URL = "www:home"  # each role's home page: what awaits that person (issue 12)
 LOGOUT_REDIRECT_URL = "www:home"
+CSRF_FAILURE_VIEW = "esms_numerique.www.site_views.csrf_failure"  # French, in the site's frame
 
 # Pieces of dossiers: stored outside the web root, served only through a view that checks who may see them.
 PIECES_ROOT = Path(os.environ.get("ESMS_PIECES_ROOT", BASE_DIR / "var" / "pieces"))
@@ -208,7 +210,13 @@ UPLOAD_MAX_BODY_BYTES = int(os.environ.get("ESMS_UPLOAD_MAX_BODY_BYTES", 200 * 1
 ESMS_THROTTLE_RATES = {
     "api_simulation": os.environ.get("ESMS_THROTTLE_API_SIMULATION", "30/min"),
     "simulator_page": os.environ.get("ESMS_THROTTLE_SIMULATOR_PAGE", "120/min"),
+    # The partner API (issue 14): per token (or signed-in user), and per client address.
+    "api_jeton": os.environ.get("ESMS_THROTTLE_API_TOKEN", "600/min"),
+    "api_adresse": os.environ.get("ESMS_THROTTLE_API_ADDRESS", "1200/min"),
 }
+# Webhook addresses (docs/decisions.md, D-WEBHOOKS): "https" (public https hosts only) or "loopback" (tests).
+ESMS_WEBHOOK_URLS = os.environ.get("ESMS_WEBHOOK_URLS", "https")
+ESMS_WEBHOOK_TIMEOUT = int(os.environ.get("ESMS_WEBHOOK_TIMEOUT", "10"))
 # The client's address as the throttles read it: the connection's, or what the trusted proxies add.
 NINJA_NUM_PROXIES = int(os.environ.get("ESMS_TRUSTED_PROXIES", "0"))
 # The throttles count in the cache: one per process by default; a cache shared by every worker in production

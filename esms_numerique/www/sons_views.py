@@ -14,10 +14,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from esms_numerique import clock
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.rules.checklist import sons_checklist
+from esms_numerique.rules.checklist_calendar import SECTOR_LABELS, with_calendar
 from esms_numerique.sons import documents
 from esms_numerique.sons.access import actor_of, visible_orders
 from esms_numerique.sons.models import OrderItem, Solution
@@ -39,15 +41,40 @@ from .views import pdf_response
 DOCUMENTS = {"bon-de-commande": documents.order_form, "va": documents.va_attestation}
 
 
+def _checklist_date(value: str) -> tuple[dt.date, str | None]:
+    if not value:
+        return clock.today(), None
+    try:
+        return dt.date.fromisoformat(value), None
+    except ValueError:
+        return clock.today(), f"date « {value} » illisible : indiquez une date au format JJ/MM/AAAA"
+
+
 def checklist(request):
+    """SONS23 §4 check-list, with the ESSMS's sector (its couloir) and the date (the couloir's order window,
+    S-CALENDAR): « SONS » only while that window is open (issue 12)."""
     form = ChecklistForm(request.GET or None)
-    answer, error = None, None
-    if form.is_valid():
+    sector = request.GET.get("secteur", "")
+    on, error = _checklist_date(request.GET.get("date", ""))
+    answer = None
+    if form.is_valid() and error is None:
         try:
             answer = sons_checklist(form.cleaned_data["situation"], form.cleaned_data["referencing"] or None)
+            if answer.scheme == "sons" and sector not in SECTOR_LABELS:
+                answer, error = None, "indiquez le secteur de l'ESSMS : il décide du couloir où commander (S-ELIG)"
+            elif answer.scheme == "sons":
+                answer = with_calendar(answer, sector, on)
         except ValueError as problem:
             error = str(problem)
-    return render(request, "www/sons/checklist.html", {"form": form, "answer": answer, "error": error})
+    context = {
+        "form": form,
+        "answer": answer,
+        "error": error,
+        "sectors": SECTOR_LABELS.items(),
+        "sector": sector,
+        "on": on,
+    }
+    return render(request, "www/sons/checklist.html", context)
 
 
 def _order_or_404(user, reference: str):
@@ -80,22 +107,23 @@ def order_list(request):
     )
 
 
+# Dates are dates, the state its label (issue 12); the workbook's layout is exports.write_sheet's.
 ORDER_EXPORT_COLUMNS = [
     ("Référence", lambda o: o.reference),
     ("OG (FINESS EJ)", lambda o: o.og.finess_ej),
     ("OG", lambda o: o.og.name),
     ("Éditeur", lambda o: o.solution.editor.name),
     ("Couloir", lambda o: o.couloir),
-    ("Commande signée le", lambda o: o.ordered_on.isoformat()),
+    ("Commande signée le", lambda o: o.ordered_on),
     ("État", lambda o: o.get_state_display()),
     ("ESSMS", lambda o: o.result.get("essms_count")),
     ("Total (€)", lambda o: o.result.get("total_eur")),
     ("Avance (€)", lambda o: o.result.get("advance_eur")),
     ("Avance versée (€)", lambda o: o.advance_paid_eur),
-    ("Avance versée le", lambda o: o.advance_paid_on.isoformat() if o.advance_paid_on else ""),
+    ("Avance versée le", lambda o: o.advance_paid_on),
     ("Référence de l'avance", lambda o: o.advance_payment_reference),
     ("Solde versé (€)", lambda o: o.balance_paid_eur),
-    ("Solde versé le", lambda o: o.balance_paid_on.isoformat() if o.balance_paid_on else ""),
+    ("Solde versé le", lambda o: o.balance_paid_on),
     ("Référence du solde", lambda o: o.balance_payment_reference),
     ("À recouvrer (€)", lambda o: o.recovery_eur),
 ]

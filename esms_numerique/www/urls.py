@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import (
@@ -11,7 +10,9 @@ from . import (
     notification_views,
     registry_views,
     selection_views,
+    site_views,
     sons_views,
+    token_views,
     views,
 )
 from .job_views import dossier_bundle, dossier_export_job, job_detail, job_download, job_list, registry_import
@@ -23,12 +24,20 @@ urlpatterns = [
     path("simulateur/", views.simulator, name="simulator"),
     path("simulateur/apercu/", views.simulator_preview, name="simulator_preview"),
     path("dossiers/apercu/", dossier_views.dossier_preview, name="dossier_preview"),
-    path("connexion/", auth_views.LoginView.as_view(), name="login"),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("connexion/", site_views.LoginView.as_view(), name="login"),
+    path("deconnexion/", site_views.logout_view, name="logout"),
+    # The pages the DSFR footer requires.
+    path("accessibilite/", site_views.accessibility, name="accessibility"),
+    path("mentions-legales/", site_views.legal_notice, name="legal_notice"),
+    path("donnees-personnelles/", site_views.personal_data, name="personal_data"),
+    path("plan-du-site/", site_views.sitemap, name="sitemap"),
     path("dossiers/", dossier_list_views.dossier_list, name="dossier_list"),
     path("dossiers/nouveau/", dossier_views.dossier_create, name="dossier_create"),
     path("dossiers/export.<str:fmt>", dossier_list_views.dossier_export, name="dossier_export"),
-    path("dossiers/<str:reference>/", dossier_views.dossier_detail, name="dossier_detail"),
+    # The dossier's page marks its messages read for the list's badge (DECISION D-LIST-UNREAD).
+    path(
+        "dossiers/<str:reference>/", dossier_list_views.marks_read(dossier_views.dossier_detail), name="dossier_detail"
+    ),
     path("dossiers/<str:reference>/modifier/", dossier_views.dossier_edit, name="dossier_edit"),
     path("dossiers/<str:reference>/action/", dossier_views.dossier_transition, name="dossier_transition"),
     # Before the generic « <document>.pdf » route, which would take « convention » for an unknown annex.
@@ -50,6 +59,7 @@ urlpatterns = [
     path("dossiers/<str:reference>/arrivee/", after_decision_views.join_essms, name="dossier_join_essms"),
     path("dossiers/<str:reference>/suivre/", notification_views.follow_toggle, name="dossier_follow"),
     path("compte/notifications/", notification_views.preferences, name="notification_preferences"),
+    path("compte/api/", token_views.api_tokens, name="api_tokens"),
     path("dossiers/<str:reference>/transfert/", after_decision_views.transfer_dossier, name="dossier_transfer"),
     path("dossiers/<str:reference>/echeance/", after_decision_views.extend_deadline, name="dossier_extend_deadline"),
     path("dossiers/<str:reference>/mesures/", dossier_views.dossier_measurements, name="dossier_measurements"),
@@ -96,6 +106,7 @@ urlpatterns = [
     path("comites/<int:pk>/proposition/", selection_views.proposal_page, name="selection_proposal"),
     path("comites/<int:pk>/enveloppe-<str:name>.svg", selection_views.committee_chart, name="selection_chart"),
     path("selection/simulation-campagne/", selection_views.whatif_page, name="selection_whatif"),
+    path("selection/couverture/", selection_views.coverage_page, name="selection_coverage"),
     path("sons/", sons_views.checklist, name="sons_checklist"),
     path("sons/commandes/", sons_views.order_list, name="order_list"),
     path("sons/commandes/nouvelle/", sons_views.order_create, name="order_create"),
