@@ -32,6 +32,8 @@ def test_orders_on_the_home_pages_with_their_next_step(world):
     assert "Prochaine étape : l&#x27;éditeur demande l&#x27;avance (30 %)" in editor
     assert "Échéance : demande d&#x27;avance (S-CALENDAR) le 10/01/2024" in editor
     assert order.reference not in home_of(world["autre_editeur"])
+    # An éditeur has no dossier: its menu and tools lead to its orders.
+    assert 'href="/dossiers/"' not in editor and 'href="/sons/commandes/">Mes commandes SONS' in editor
     assert order.reference in home_of(world["og_user"])
 
     national = home_of(world["cnsa"])
