@@ -42,9 +42,14 @@ def _methods_of(view) -> set[str] | None:
     return None
 
 
+# Addresses a GET answers with a file to download, not a page: never a place to land on after signing in.
+DOWNLOADS = {"www:dossier_piece_download", "www:job_download"}
+
+
 def page_to_land_on(path: str) -> str:
     """Where a sign-in sends back to: `path` when a GET can show it, else the nearest page above it. A session that
-    expired while a form was being sent (POST /dossiers/<ref>/message/) lands on the dossier's page, not on a 405."""
+    expired while a form was being sent (POST /dossiers/<ref>/message/) lands on the dossier's page, not on a 405
+    (nor on a piece's download, for POST /dossiers/<ref>/pieces/<id>/retirer/)."""
     parts = urlsplit(path)
     candidate = parts.path
     while candidate and candidate != "/":
@@ -52,7 +57,7 @@ def page_to_land_on(path: str) -> str:
             match = resolve(candidate)
         except Resolver404:
             match = None
-        if match is not None:
+        if match is not None and match.view_name not in DOWNLOADS:
             methods = _methods_of(match.func)
             if methods is None or "GET" in methods:
                 return candidate + (f"?{parts.query}" if candidate == parts.path and parts.query else "")

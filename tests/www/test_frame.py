@@ -116,6 +116,7 @@ def test_a_session_lost_during_a_post_lands_on_the_page_not_a_405(users):
     """The login redirect of POST /dossiers/<ref>/message/ carries that URL in `next`: the sign-in lands on the
     dossier's page, which a GET shows."""
     assert page_to_land_on("/dossiers/ESMS-2024-0001/message/") == "/dossiers/ESMS-2024-0001/"
+    assert page_to_land_on("/dossiers/ESMS-2024-0001/pieces/7/retirer/") == "/dossiers/ESMS-2024-0001/"
     assert page_to_land_on("/dossiers/?etat=depose") == "/dossiers/?etat=depose"
     assert page_to_land_on("/simulateur/apercu/") == "/simulateur/"
     client = Client()
