@@ -375,7 +375,11 @@ def test_the_checklist_ticks_what_is_joined(users):
     assert checklist[FIRST] == "oui"
     assert checklist[LAST] == "non"
     assert "✓ jointe" in html and "✗ à joindre" in html
-    assert "E-PIECES : AAP24 Annexe 2" in html
+    # the source by the text's title and paragraph, not by its short name and seed file (issue 12)
+    assert (
+        "E-PIECES : <cite>ARS Bretagne, appel à projets ESMS numérique, phase de généralisation 2024</cite>, Annexe 2"
+        in html
+    )
     # whoever sees the dossier sees its checklist (read only)
     dossier = attach_pieces(porteur, dossier, [LAST])
     dossier = apply_transition(porteur, dossier, "deposer", dossier.version)
