@@ -291,6 +291,17 @@ def test_an_oversized_upload_is_a_413(porteur_client, settings):
 # --- Exports --------------------------------------------------------------------------------------------------------
 
 
+def test_a_control_character_in_a_title_does_not_break_the_xlsx_export(users, porteur_client):  # noqa: F811
+    dossier = create_dossier(users["porteur"], "Titre\x0bpiégé", "2024", grappe())
+    response = porteur_client.get("/dossiers/export.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    titles = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+    assert titles[dossier.reference] == "Titre piégé"
+    text = porteur_client.get("/dossiers/export.csv").content.decode("utf-8-sig")
+    assert dossier.reference in text
+
+
 def test_exports_neutralise_formulas_and_keep_numbers(users, porteur_client):  # noqa: F811
     dossier = create_dossier(users["porteur"], FORMULA, "2024", grappe())
     create_dossier(users["porteur"], "+33 1 23 45 67 89", "2024", grappe(count=2))

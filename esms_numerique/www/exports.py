@@ -18,7 +18,7 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -70,7 +70,10 @@ def csv_cell(value: object) -> object:
 
 
 def xlsx_cell(sheet, value: object) -> object:
-    """A text cell stays text: openpyxl would otherwise store a string starting with « = » as a formula."""
+    """A text cell stays text: openpyxl would otherwise store a string starting with « = » as a formula. Control
+    characters XML cannot hold (a title typed with a vertical tab) become spaces: the workbook is still written."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
     if not is_formula_like(value):
         return value
     cell = Cell(sheet, value=value)
