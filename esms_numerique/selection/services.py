@@ -661,7 +661,13 @@ def read_draft(text: str, campaign: str, source: str = "brouillon") -> dict[str,
     or its name relative to the campaign — to its draft value. All-or-nothing: every problem named, in French."""
     import yaml
 
+    limit = default_tree().get("limits.whatif_draft_max_chars").values[-1].value
+    if len(text) > limit:
+        raise SelectionError(f"{source} : brouillon trop long ({len(text)} caractères, {limit} au plus).")
     try:
+        # No alias (« &a » / « *a »): a few hundred characters of nested aliases expand to gigabytes once loaded.
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise SelectionError(f"{source} : les alias YAML (« *nom ») ne sont pas acceptés dans un brouillon.")
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise SelectionError(f"{source} : YAML illisible ({error.__class__.__name__}).") from None
@@ -676,14 +682,14 @@ def read_draft(text: str, campaign: str, source: str = "brouillon") -> dict[str,
         try:
             parameter = tree.get(full)
         except (KeyError, ValueError):
-            problems.append(f"« {name} » : paramètre inconnu")
+            problems.append(f"« {str(name)[:80]} » : paramètre inconnu")
             continue
         if not full.startswith(prefix):
             problems.append(f"« {name} » : ce paramètre n'est pas de la campagne {campaign}")
         elif parameter.unit not in rules.WHATIF_UNITS:
             problems.append(f"« {name} » : seuls les montants, nombres et parts se simulent (unité {parameter.unit})")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"« {name} » : valeur numérique attendue, lu « {value} »")
+            problems.append(f"« {str(name)[:80]} » : valeur numérique attendue, lu « {str(value)[:80]} »")
         elif parameter.unit == "share" and not 0 <= value <= 1:
             problems.append(f"« {name} » : une part est comprise entre 0 et 1, lu {value}")
         elif parameter.unit != "share" and (value != int(value) or value < 0):

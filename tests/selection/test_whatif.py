@@ -104,3 +104,16 @@ def test_the_whatif_page_takes_a_yaml_draft(users):
     assert "« funding/rien.du_tout » : paramètre inconnu" in bad and 'id="whatif-summary"' not in bad
     half = client.get("/selection/simulation-campagne/", {"campaign": "2024", "parameter": USAGE}).content.decode()
     assert "ou aucun des deux" in half
+
+
+def test_a_draft_with_yaml_aliases_or_too_long_is_refused_before_it_is_read():
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nvaleurs:\n  x: *b\n'
+    with pytest.raises(services.SelectionError, match="alias YAML"):
+        services.read_draft(bomb, "2024")
+    limit = default_tree().get("limits.whatif_draft_max_chars").values[-1].value
+    with pytest.raises(services.SelectionError, match=f"{limit} au plus"):
+        services.read_draft("valeurs:\n  funding/usage.acquisition_full_rate: 6000\n" + "#" * limit, "2024")
+    # a long wrong value is named, not echoed whole
+    with pytest.raises(services.SelectionError) as refused:
+        services.read_draft("valeurs:\n  funding/usage.acquisition_full_rate: " + "y" * 5000 + "\n", "2024")
+    assert len(str(refused.value)) < 400
