@@ -24,7 +24,7 @@ class WebhookPath(Schema):
 
 
 class DeliveryQuery(ListQuery):
-    state: str = Field("", max_length=16, description="en_attente, livree, echec ou abandonnee")
+    state: str = Field("", max_length=16, description="en_attente, en_cours, livree, echec ou abandonnee")
 
 
 @router.get("", response={200: WebhookPage, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut}, summary="Mes webhooks")

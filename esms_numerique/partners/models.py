@@ -64,6 +64,7 @@ class Webhook(models.Model):
 class Delivery(models.Model):
     class State(models.TextChoices):
         PENDING = "en_attente", "En attente"
+        SENDING = "en_cours", "En cours d'envoi"
         DELIVERED = "livree", "Livrée"
         FAILED = "echec", "Échec (nouvel essai prévu)"
         ABANDONED = "abandonnee", "Abandonnée"

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import socket
-import urllib.error
-import urllib.request
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +39,28 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 class WebhookError(ValueError):
     """A refusal in French."""
+
+
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address may not receive a webhook in production, or None: a non-global address, or an IPv6 address
+    that carries a non-global IPv4 one (mapped ::ffff:0:0/96, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4
+    2002::/16, Teredo), which a translator on the path would turn into the private address."""
+    embedded: list[ipaddress.IPv4Address] = []
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            embedded.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            embedded.append(address.sixtofour)
+        if address.teredo is not None:
+            embedded.append(address.teredo[1])
+        if any(address in prefix for prefix in NAT64_PREFIXES):
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if not address.is_global or any(not inner.is_global for inner in embedded):
+        return "adresse refusée : réseau privé ou réservé"
+    return None
 
 
 def url_refusal(url: str) -> str | None:
@@ -61,24 +85,44 @@ def url_refusal(url: str) -> str | None:
         address = ipaddress.ip_address(host)
     except ValueError:
         return None
-    if not address.is_global:
+    if address_refusal(address):
         return "adresse IP privée ou réservée refusée"
     return None
 
 
-def resolution_refusal(url: str) -> str | None:
-    """In production, the address's host must resolve to public addresses only, at each delivery (a name that
-    later points to the platform's own network is refused then)."""
-    if getattr(settings, "ESMS_WEBHOOK_URLS", "https") == "loopback":
-        return None
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
+def resolve(url: str) -> tuple[str | None, str | None]:
+    """The address to connect to for this URL, checked at each delivery (a name that later points to the platform's
+    own network is refused then), or the French reason why not. The look-up is bounded by
+    `ESMS_WEBHOOK_DNS_TIMEOUT` seconds. Every address the name has must be acceptable; the first one is used, and
+    the connection goes to it, not to a second look-up (`_post`)."""
     parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    lookup = _resolver.submit(socket.getaddrinfo, parts.hostname, port, proto=socket.IPPROTO_TCP)
     try:
-        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        found = lookup.result(timeout=getattr(settings, "ESMS_WEBHOOK_DNS_TIMEOUT", 5))
+    except FutureTimeout:
+        return None, "nom d'hôte : délai dépassé"
     except (OSError, UnicodeError):
-        return "nom d'hôte introuvable"
-    if not found or any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in found):
-        return "l'hôte désigne une adresse privée ou réservée"
-    return None
+        return None, "nom d'hôte introuvable"
+    try:
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+    except ValueError:
+        return None, "nom d'hôte introuvable"
+    if not addresses:
+        return None, "nom d'hôte introuvable"
+    if getattr(settings, "ESMS_WEBHOOK_URLS", "https") == "loopback":
+        if any(not a.is_loopback for a in addresses):
+            return None, "seules les adresses locales (127.0.0.1) sont acceptées ici"
+    elif any(address_refusal(a) for a in addresses):
+        return None, "adresse refusée : réseau privé ou réservé"
+    return str(addresses[0]), None
+
+
+def resolution_refusal(url: str) -> str | None:
+    return resolve(url)[1]
 
 
 def register(user, url: str, secret: str) -> Webhook:
@@ -201,20 +245,52 @@ def on_message_saved(sender, instance, created: bool, raw: bool = False, **kwarg
 # Delivery.
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is an answer (3xx), not followed elsewhere
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked (`resolve`), not to a second look-up of the name; the Host header
+    is the name's."""
+
+    def __init__(self, host: str, port: int, *, address: str, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._create_connection = lambda where, *rest: socket.create_connection((address, where[1]), *rest)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is checked against the name (SNI `server_hostname` = the host)."""
+
+    def __init__(self, host: str, port: int, *, address: str, **kwargs):
+        super().__init__(host, port, context=ssl.create_default_context(), **kwargs)
+        self._create_connection = lambda where, *rest: socket.create_connection((address, where[1]), *rest)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], address: str) -> int:
+    """POSTs to `address` (checked) on behalf of the URL's host; a redirect is an answer (3xx), never followed."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https"
+    connection_class = _PinnedHTTPSConnection if secure else _PinnedHTTPConnection
     timeout = getattr(settings, "ESMS_WEBHOOK_TIMEOUT", 10)
+    target = connection_class(parts.hostname, parts.port or (443 if secure else 80), address=address, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+        target.request("POST", path, body=body, headers=headers)
+        return target.getresponse().status
+    finally:
+        target.close()
+
+
+def failure_text(failure: BaseException) -> str:
+    """What the partner reads of a failed attempt: coarse, in French, never Python's text (which may tell how the
+    platform's network answers)."""
+    if isinstance(failure, ssl.SSLError | ssl.CertificateError):
+        return "connexion sécurisée refusée (certificat ou TLS)"
+    if isinstance(failure, TimeoutError | socket.timeout):
+        return "délai dépassé"
+    if isinstance(failure, ConnectionRefusedError):
+        return "connexion refusée"
+    if isinstance(failure, ConnectionResetError | http.client.RemoteDisconnected | http.client.IncompleteRead):
+        return "connexion interrompue"
+    if isinstance(failure, http.client.HTTPException):
+        return "réponse HTTP illisible"
+    return "connexion impossible"
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -222,61 +298,97 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(FIRST_DELAY * (2 ** max(attempts - 1, 0)), LONGEST_DELAY)
 
 
-def deliver(delivery_id: int) -> str:
-    """One attempt, its outcome written on the row (locked: two workers never send the same attempt)."""
+# A claimed attempt that never records its outcome (a worker stopped mid-way) is taken again after this.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+OPEN_STATES = (Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.SENDING)
+
+
+def _claim(delivery_id: int, now: dt.datetime) -> Delivery | None:
+    """The attempt, claimed in a short transaction (two workers never send the same attempt), or None: delivered,
+    abandoned, not yet due, or being sent by another worker (its lease not over)."""
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().select_related("webhook").filter(pk=delivery_id).first()
-        if delivery is None or delivery.state in (Delivery.State.DELIVERED, Delivery.State.ABANDONED):
-            return "rien à faire"
+        delivery = (
+            Delivery.objects.select_for_update()
+            .select_related("webhook", "webhook__user")
+            .filter(pk=delivery_id, state__in=OPEN_STATES)
+            .first()
+        )
+        if delivery is None or (delivery.next_attempt_at is not None and delivery.next_attempt_at > now):
+            return None
         webhook = delivery.webhook
-        body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "esms-numerique-webhooks/1",
-            "X-ESMS-Event": delivery.event,
-            "X-ESMS-Delivery": str(delivery.delivery_id),
-            "X-ESMS-Signature": signature(webhook.secret, body),
-        }
-        delivery.attempts += 1
-        status, error = None, ""
-        problem = "webhook désactivé"
-        if webhook.active:
-            problem = url_refusal(webhook.url) or resolution_refusal(webhook.url)
-        if problem:
-            error = problem
-        else:
-            try:
-                status = _post(webhook.url, body, headers)
-            except (OSError, ValueError) as failure:
-                error = f"{type(failure).__name__} : {failure}"[:500]
-        delivery.last_status = status
-        if status is not None and 200 <= status < 300:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
-                Delivery.State.DELIVERED,
-                timezone.now(),
-                None,
+        if not webhook.active or not webhook.user.is_active:
+            reason = "webhook désactivé" if not webhook.active else "compte désactivé"
+            Delivery.objects.filter(webhook=webhook, state__in=OPEN_STATES).update(
+                state=Delivery.State.ABANDONED, next_attempt_at=None, last_error=reason, updated_at=timezone.now()
             )
-            delivery.last_error = ""
+            return None
+        delivery.attempts += 1
+        delivery.state = Delivery.State.SENDING
+        delivery.next_attempt_at = now + max(backoff(delivery.attempts), CLAIM_LEASE)
+        delivery.save(update_fields=["attempts", "state", "next_attempt_at", "updated_at"])
+    return delivery
+
+
+def deliver(delivery_id: int, now: dt.datetime | None = None) -> str:
+    """One attempt: claimed in a short transaction, the look-up and the POST outside any (they may take seconds;
+    SQLite's transactions would hold every write of the platform meanwhile), the outcome recorded in a second
+    short transaction. `now`: the instant the attempt is due by (`retry_due`)."""
+    delivery = _claim(delivery_id, now or timezone.now())
+    if delivery is None:
+        found = Delivery.objects.filter(pk=delivery_id).values_list("state", flat=True).first()
+        return found or "rien à faire"
+    webhook = delivery.webhook
+    body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "esms-numerique-webhooks/1",
+        "X-ESMS-Event": delivery.event,
+        "X-ESMS-Delivery": str(delivery.delivery_id),
+        "X-ESMS-Signature": signature(webhook.secret, body),
+    }
+    status, error = None, url_refusal(webhook.url)
+    address = None
+    if not error:
+        address, error = resolve(webhook.url)
+    if not error:
+        try:
+            status = _post(webhook.url, body, headers, address)
+        except (OSError, ValueError, http.client.HTTPException) as failure:
+            logger.info("Webhook %s : échec de livraison (%r)", webhook.pk, failure)
+            error = failure_text(failure)
+    return _record_outcome(delivery, status, error)
+
+
+def _record_outcome(delivery: Delivery, status: int | None, error: str | None) -> str:
+    changes: dict[str, Any] = {"last_status": status, "updated_at": timezone.now()}
+    if status is not None and 200 <= status < 300:
+        changes |= {"state": Delivery.State.DELIVERED, "delivered_at": timezone.now(), "next_attempt_at": None}
+        changes["last_error"] = ""
+    else:
+        changes["last_error"] = error or f"réponse HTTP {status}"
+        if delivery.attempts >= MAX_ATTEMPTS:
+            changes |= {"state": Delivery.State.ABANDONED, "next_attempt_at": None}
         else:
-            delivery.last_error = error or f"réponse HTTP {status}"
-            if delivery.attempts >= MAX_ATTEMPTS or not webhook.active:
-                delivery.state, delivery.next_attempt_at = Delivery.State.ABANDONED, None
-            else:
-                delivery.state = Delivery.State.FAILED
-                delivery.next_attempt_at = timezone.now() + backoff(delivery.attempts)
-        delivery.save()
+            changes |= {"state": Delivery.State.FAILED, "next_attempt_at": timezone.now() + backoff(delivery.attempts)}
+    with transaction.atomic():
+        # Only the attempt this worker claimed: a later claim (after the lease) owns the row then.
+        mine = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING, attempts=delivery.attempts)
+        if not mine.update(**changes):
+            return Delivery.objects.get(pk=delivery.pk).state
+        for name, value in changes.items():
+            setattr(delivery, name, value)
         if delivery.state == Delivery.State.FAILED:
             enqueue(delivery, at=delivery.next_attempt_at)
     return delivery.state
 
 
 def retry_due(now: dt.datetime | None = None) -> int:
-    """Attempts every failed delivery whose next attempt is due (a backend that cannot defer a task)."""
-    due = Delivery.objects.filter(
-        state__in=(Delivery.State.FAILED, Delivery.State.PENDING), next_attempt_at__lte=now or timezone.now()
-    ).values_list("pk", flat=True)
+    """Attempts every open delivery whose next attempt is due (a backend that cannot defer a task), each in its own
+    short transactions."""
+    now = now or timezone.now()
+    due = Delivery.objects.filter(state__in=OPEN_STATES, next_attempt_at__lte=now).values_list("pk", flat=True)
     count = 0
     for pk in list(due):
-        deliver(pk)
+        deliver(pk, now)
         count += 1
     return count

@@ -38,7 +38,7 @@ class Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
+        self.received.append((self.headers, body))  # case-insensitive, as HTTP
         status = self.answers.pop(0) if self.answers else 200
         self.send_response(status)
         self.end_headers()
@@ -229,7 +229,8 @@ def test_a_failed_delivery_is_queued_again_later_when_the_backend_can_wait(
     retry = queued()[-1]
     assert retry.task.run_after == delivery.next_attempt_at
     assert delivery.next_attempt_at - timezone.now() > dt.timedelta(seconds=25)
-    assert "ConnectionRefusedError" in delivery.last_error or "URLError" in delivery.last_error
+    # the partner reads a coarse reason in French, not Python's exception text
+    assert delivery.last_error == "connexion refusée"
 
 
 def test_in_production_a_host_must_resolve_to_public_addresses(monkeypatch, settings):
@@ -242,9 +243,140 @@ def test_in_production_a_host_must_resolve_to_public_addresses(monkeypatch, sett
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    assert resolution_refusal("https://interne.example/hook") == "l'hôte désigne une adresse privée ou réservée"
+    assert resolution_refusal("https://interne.example/hook") == "adresse refusée : réseau privé ou réservé"
     assert resolution_refusal("https://absent.example/hook") == "nom d'hôte introuvable"
     # 203.0.113.0/24 is documentation space, not global either: the check refuses it too
     assert resolution_refusal("https://public.example/hook") is not None
     answers["public.example"] = "93.184.215.14"
     assert resolution_refusal("https://public.example/hook") is None
+
+
+def _hook_and_delivery(world, url: str) -> Delivery:
+    porteur = world["users"]["porteur"]
+    webhook = register(porteur, url, SECRET)
+    return Delivery.objects.create(
+        webhook=webhook, event="dossier.message", reference="X", payload={"a": 1}, next_attempt_at=timezone.now()
+    )
+
+
+def test_the_post_runs_outside_any_transaction(world, receiver, monkeypatch):
+    """The look-up and the POST may take seconds: no transaction (and no row lock) is held meanwhile — on SQLite
+    it would hold every write of the platform."""
+    from django.db import connection
+
+    from esms_numerique.partners import webhooks
+
+    handler, url = receiver
+    delivery = _hook_and_delivery(world, url)
+    depth = len(connection.atomic_blocks)  # the test's own transaction
+    seen = []
+    real_post = webhooks._post
+
+    def post(*args):
+        seen.append(len(connection.atomic_blocks))
+        # the attempt is claimed and committed before the POST: another worker sees it « en cours »
+        seen.append(Delivery.objects.get(pk=delivery.pk).state)
+        return real_post(*args)
+
+    monkeypatch.setattr(webhooks, "_post", post)
+    assert deliver(delivery.pk) == "livree"
+    assert seen == [depth, "en_cours"]
+    assert len(handler.received) == 1
+
+
+def test_a_delivery_not_yet_due_or_delivered_is_not_sent_again(world, receiver):
+    handler, url = receiver
+    delivery = _hook_and_delivery(world, url)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() + dt.timedelta(minutes=5))
+    assert deliver(delivery.pk) == "en_attente"
+    assert handler.received == []
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert deliver(delivery.pk) == "livree"
+    assert deliver(delivery.pk) == "livree"
+    delivery.refresh_from_db()
+    assert (len(handler.received), delivery.attempts) == (1, 1)
+
+
+def test_a_deactivated_account_receives_nothing(world, receiver):
+    handler, url = receiver
+    delivery = _hook_and_delivery(world, url)
+    other = Delivery.objects.create(webhook=delivery.webhook, event="e", payload={}, next_attempt_at=timezone.now())
+    world["users"]["porteur"].is_active = False
+    world["users"]["porteur"].save()
+    assert deliver(delivery.pk) == "abandonnee"
+    assert handler.received == []
+    other.refresh_from_db()
+    assert (other.state, other.last_error) == ("abandonnee", "compte désactivé")
+
+
+def test_the_partner_reads_a_coarse_french_error(world, receiver):
+    handler, url = receiver
+    handler.answers.append(500)
+    delivery = _hook_and_delivery(world, url)
+    assert deliver(delivery.pk) == "echec"
+    delivery.refresh_from_db()
+    assert (delivery.last_status, delivery.last_error) == (500, "réponse HTTP 500")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254
+        "::ffff:192.168.1.1",
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+    ],
+)
+def test_ipv6_addresses_carrying_a_private_ipv4_are_refused(monkeypatch, settings, address):
+    settings.ESMS_WEBHOOK_URLS = "https"
+
+    def getaddrinfo(host, port, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolution_refusal("https://traduit.example/hook") == "adresse refusée : réseau privé ou réservé"
+    assert url_refusal(f"https://[{address}]/hook") == "adresse IP privée ou réservée refusée"
+
+
+def test_a_nat64_address_of_a_public_ipv4_is_accepted(monkeypatch, settings):
+    settings.ESMS_WEBHOOK_URLS = "https"
+    assert url_refusal("https://[64:ff9b::5db8:d70e]/hook") is None  # 93.184.215.14
+
+
+def test_the_connection_goes_to_the_checked_address(world, receiver, monkeypatch, settings):
+    """The name is looked up once, checked, and the POST connects to that address (a second look-up could answer
+    a private one: DNS rebinding); the Host header keeps the name."""
+    handler, url = receiver
+    port = url.split(":")[2].split("/")[0]
+    calls = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        calls.append(host)
+        return real("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    delivery = _hook_and_delivery(world, f"http://localhost:{port}/esms")
+    assert deliver(delivery.pk) == "livree"
+    # one look-up, by `resolve`: the connection itself asked for none (an IP address needs none)
+    assert [c for c in calls if c == "localhost"] == ["localhost"]
+    assert handler.received[0][0]["Host"] == f"localhost:{port}"
+
+
+def test_a_slow_name_lookup_is_bounded(monkeypatch, settings):
+    import time
+
+    from esms_numerique.partners.webhooks import resolve
+
+    settings.ESMS_WEBHOOK_URLS = "https"
+    settings.ESMS_WEBHOOK_DNS_TIMEOUT = 0.2
+
+    def getaddrinfo(host, port, **kwargs):
+        time.sleep(1)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    started = time.monotonic()
+    assert resolve("https://lent.example/hook") == (None, "nom d'hôte : délai dépassé")
+    assert time.monotonic() - started < 0.9
