@@ -1,5 +1,6 @@
-"""The user's API tokens and webhooks (issue 14; DECISION D-API-TOKENS, D-WEBHOOKS): create a token (shown once, on
-the page that answers the creation, never stored), revoke one, register or deactivate a webhook and read its last
+"""The user's API tokens and webhooks (issue 14; DECISION D-API-TOKENS, D-WEBHOOKS): create a token (POST, then a
+redirect: the secret waits in the session and is shown once, by the next page, which removes it; a reload creates
+nothing; the page is never cached), revoke one, register or deactivate a webhook and read its last
 deliveries. Thin views over partners/tokens.py and partners/webhooks.py."""
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 
 from esms_numerique.partners.models import ApiToken, Delivery, Webhook
 from esms_numerique.partners.tokens import TokenError, create_token, revoke_token
 from esms_numerique.partners.webhooks import WebhookError, deactivate, register
 
 PAGE = "www:api_tokens"
+ISSUED = "api_token_issued"  # the session key holding a new token's secret until the page shows it
 
 
 def _context(request, **extra) -> dict:
@@ -41,7 +44,8 @@ def _create(request):
         reason = str(error) if isinstance(error, TokenError) else f"date d'expiration « {expires} » illisible"
         messages.error(request, f"Jeton refusé : {reason}.")
         return redirect(PAGE)
-    return render(request, "www/account/tokens.html", _context(request, issued=issued))
+    request.session[ISSUED] = {"secret": issued.secret, "name": issued.token.name}
+    return redirect(PAGE)
 
 
 def _revoke(request):
@@ -76,6 +80,7 @@ def _deactivate(request):
 ACTIONS = {"creer": _create, "revoquer": _revoke, "webhook": _register, "desactiver": _deactivate}
 
 
+@never_cache
 @login_required
 def api_tokens(request):
     if request.method == "POST":
@@ -86,4 +91,4 @@ def api_tokens(request):
             messages.error(request, "Action refusée : un compte sans rôle n'a pas d'accès à l'API.")
             return redirect(PAGE)
         return action(request)
-    return render(request, "www/account/tokens.html", _context(request))
+    return render(request, "www/account/tokens.html", _context(request, issued=request.session.pop(ISSUED, None)))

@@ -24,14 +24,19 @@ def platform_date(settings):
 def test_a_token_is_created_shown_once_and_revoked_from_the_page(world, client):
     client.force_login(world["users"]["editeur"])
     created = client.post(URL, {"action": "creer", "name": "ERP", "scope": "ecriture", "expires_on": "2024-12-31"})
-    assert created.status_code == 200
-    secret = re.search(r'value="(esmsn_[^"]+)"', created.content.decode()).group(1)
+    # POST, then redirect: reloading the page shown does not post the form again
+    assert (created.status_code, created["Location"]) == (302, URL)
+    shown = client.get(URL)
+    assert "no-store" in shown["Cache-Control"]  # neither the browser nor a proxy keeps the secret
+    secret = re.search(r'value="(esmsn_[^"]+)"', shown.content.decode()).group(1)
     token = ApiToken.objects.get(user__username="editeur", name="ERP")
     assert (token.scope, str(token.expires_on)) == ("ecriture", "2024-12-31")
     assert Api(client, secret).get("/api/sons/commandes").status_code == 200
-    page = client.get(URL).content.decode()
+    page = client.get(URL).content.decode()  # a reload: shown once, and no second token
     assert secret not in page
     assert token.prefix in page
+    assert ApiToken.objects.filter(user__username="editeur", name="ERP").count() == 1
+    assert "api_token_issued" not in client.session
     revoked = client.post(URL, {"action": "revoquer", "token": token.pk}, follow=True)
     assert "révoqué" in revoked.content.decode()
     assert Api(client, secret).get("/api/sons/commandes").status_code == 401
