@@ -3,8 +3,8 @@
 
 SQLite, the embedded default, serialises writers (IMMEDIATE transactions, D-LEDGER): a writer waits for the lock up
 to the connection's timeout, then fails with « database is locked ». PostgreSQL may end a transaction on a deadlock,
-a serialisation failure or a lock timeout. In each case the transaction was rolled back as a whole, nothing was
-written, and the same request sent again a moment later succeeds: the user is told so (503 with `Retry-After`).
+a serialisation failure or a lock timeout. In each case the failing transaction was rolled back as a whole, and the
+same request sent again a moment later succeeds: the user is told so (503 with `Retry-After`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ RETRYABLE_SQLSTATES = {
     "55P03",  # lock_not_available
 }
 BUSY_TITLE = "Service momentanément occupé"
+# What failed was rolled back as a whole; a step of the same request committed before it (a read mark, an e-mail
+# queued) may remain: the user is asked to look before trying again, not told that nothing was written.
 BUSY_MESSAGE = (
-    "La base de données traite d'autres enregistrements en ce moment : rien n'a été enregistré. "
-    f"Réessayez dans {RETRY_AFTER_SECONDS} secondes ; si le problème persiste, contactez l'assistance."
+    "La base de données traite d'autres enregistrements en ce moment : l'opération en cours a été annulée. "
+    f"Vérifiez la page puis réessayez dans {RETRY_AFTER_SECONDS} secondes ; si le problème persiste, "
+    "contactez l'assistance."
 )
 
 

@@ -83,12 +83,12 @@ def test_busy_page_is_french_503_with_retry_after(locked_registry):
     assert response["Retry-After"] == str(busy.RETRY_AFTER_SECONDS)
     text = response.content.decode()
     assert "Service momentanément occupé" in text
-    assert "Réessayez dans" in text
-    assert "été enregistré" in text
+    assert "réessayez dans 2 secondes" in text
+    assert "opération en cours a été annulée" in text
 
 
 def test_busy_htmx_answer_is_the_error_block(locked_registry):
     response = locked_registry.get("/repertoire/?q=35", HTTP_HX_REQUEST="true")
     assert response.status_code == 503
-    assert "Réessayez dans" in response.content.decode()
+    assert "réessayez dans 2 secondes" in response.content.decode()
     assert "<html" not in response.content.decode()
