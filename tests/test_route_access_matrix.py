@@ -33,7 +33,7 @@ from esms_numerique.dossiers.services import add_piece, apply_transition, create
 from esms_numerique.indicators.services import funded_essms, record_measurements
 from esms_numerique.jobs import services as jobs
 from esms_numerique.jobs.models import Job
-from esms_numerique.partners.models import Webhook
+from esms_numerique.partners.models import SignedOrderForm, Webhook
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
 from esms_numerique.rules.finess import with_key
@@ -138,6 +138,11 @@ def build_orders(world: dict, bzh, idf, solutions) -> None:
     world["foreign_order"] = sign_order(
         users["autre_editeur"], idf, solutions[1], "PA", dt.date(2023, 5, 1), [ItemRequest(IDF[9], "4.2", "5.0")]
     )
+    for order, editor in ((world["order"], "editeur"), (world["foreign_order"], "autre_editeur")):
+        pdf = SimpleUploadedFile("bon-signe.pdf", PDF, content_type="application/pdf")
+        SignedOrderForm.objects.create(
+            order=order, file=pdf, original_name="bon-signe.pdf", sha256="0" * 64, uploaded_by=users[editor]
+        )
     # cancelled after its advance was paid: the advance is owed back (an order to pay back, D-RECOVERY)
     cancelled = sign_order(
         users["editeur"], bzh, solutions[0], "PA", dt.date(2023, 5, 1), [ItemRequest(BZH[31], "4.2", "5.0")]
@@ -1024,6 +1029,7 @@ EXPECTED: dict[str, dict] = {
     "/api/sons/commandes/{reference}/bon-signe": {
         # (multipart; no file in this table's JSON body: the éditeur is told so, 400)
         "args": ORDERS,
+        "get": {"own": api_only(SEES_ORDER), "foreign": api_only(SEES_FOREIGN_ORDER)},
         "post": {
             "own": api_only(SEES_ORDER, ok=403, editeur=400),
             "foreign": api_only(SEES_FOREIGN_ORDER, ok=403, autre_editeur=400),

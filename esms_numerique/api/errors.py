@@ -22,6 +22,7 @@ class Code(StrEnum):
     STALE = "conflit_de_version"
     TOO_LARGE = "trop_volumineux"
     THROTTLED = "trop_de_requetes"
+    FORM_LOCKED = "bon_signe_fige"
 
 
 STATUS_CODES = {

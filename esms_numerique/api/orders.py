@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -17,9 +17,9 @@ from esms_numerique.partners.models import Change, SignedOrderForm
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.rules.finess import normalize
 from esms_numerique.sons.access import actor_of, visible_orders
-from esms_numerique.sons.models import Solution
+from esms_numerique.sons.models import Order, Solution
 from esms_numerique.sons.services import ItemRequest, OrderError, apply_order_transition, sign_order
-from esms_numerique.sons.workflow import WORKFLOW
+from esms_numerique.sons.workflow import WORKFLOW, OrderState
 
 from .auth import AUTH, throttles
 from .common import FILE, listed, multipart_body, transitions_out, uploaded
@@ -158,10 +158,16 @@ def order_transition(request: HttpRequest, reference: str, payload: OrderTransit
     return _detail(request, _order(request, reference))
 
 
+# The signed form may be replaced while the payer has not paid the advance on it; afterwards it is evidence.
+REPLACEABLE = (OrderState.SIGNEE, OrderState.AVANCE_DEMANDEE)
+
+
 @router.post(
     "/commandes/{reference}/bon-signe",
-    response={201: SignedFormOut, **REFUSALS},
+    response={201: SignedFormOut, **REFUSALS, 409: ErrorOut},
     summary="Dépose le bon de commande signé (PDF, multipart/form-data, champ `file`)",
+    description="Un bon déjà déposé se remplace tant que l'avance n'est pas versée (commande signée ou avance "
+    "demandée) ; ensuite, refus 409 (code `bon_signe_fige`).",
     openapi_extra=multipart_body({"file": FILE}, ["file"], {"file": "bon-de-commande-signe.pdf"}),
 )
 def order_signed_form(request: HttpRequest, reference: str):
@@ -178,7 +184,18 @@ def order_signed_form(request: HttpRequest, reference: str):
     if not upload.name.lower().endswith(".pdf"):
         return refusal(400, "Entrée invalide", ["champ « file » : le bon de commande signé est un PDF"])
     with transaction.atomic():
-        SignedOrderForm.objects.filter(order=order).delete()
+        # the order locked: a transition (the advance paid) and two uploads wait for each other
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        previous = SignedOrderForm.objects.filter(order=order).first()
+        if previous is not None and order.state not in REPLACEABLE:
+            return refusal(
+                409,
+                f"Le bon de commande signé de la commande {order.reference} ne se remplace plus : l'avance est "
+                f"versée (état « {order.get_state_display()} »).",
+                code=Code.FORM_LOCKED,
+            )
+        if previous is not None:
+            previous.delete()
         form = SignedOrderForm.objects.create(
             order=order, file=upload, original_name=upload.name[:255], sha256=sha, uploaded_by=request.user
         )
@@ -187,6 +204,30 @@ def order_signed_form(request: HttpRequest, reference: str):
             "upload_signed_order_form",
             "Order",
             order.reference,
+            before={"fichier": previous.original_name, "sha256": previous.sha256} if previous else None,
             after={"fichier": form.original_name, "sha256": sha},
         )
     return Status(201, form)
+
+
+@router.get(
+    "/commandes/{reference}/bon-signe",
+    response={401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Télécharge le bon de commande signé (PDF), pour qui voit la commande",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "Le PDF déposé par l'éditeur",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def order_signed_form_download(request: HttpRequest, reference: str):
+    order = _order(request, reference)
+    if order is None:
+        return not_found("Commande")
+    form = SignedOrderForm.objects.filter(order=order).first()
+    if form is None:
+        return refusal(404, f"Aucun bon de commande signé déposé pour la commande {order.reference}")
+    return FileResponse(form.file.open("rb"), as_attachment=True, filename=form.original_name)

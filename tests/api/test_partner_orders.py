@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -151,3 +153,39 @@ def test_a_throttle_per_address_answers_429(world, as_role, settings):
     roles = ("editeur", "porteur", "ars", "national")
     statuses = [as_role(role).get("/api/sons/commandes").status_code for role in roles]
     assert statuses == [200, 200, 200, 429]  # four tokens, one address
+
+
+def test_the_signed_form_is_replaced_until_the_advance_is_paid_then_read_by_who_sees_the_order(world, as_role):
+    from esms_numerique.audit.models import AuditEntry
+
+    editeur, national = as_role("editeur"), as_role("national")
+    order = editeur.post("/api/sons/commandes", order_body(world, BZH[0:2])).json()
+    url = f"/api/sons/commandes/{order['reference']}/bon-signe"
+    assert editeur.get(url).status_code == 404  # none yet
+    first = SimpleUploadedFile("premier.pdf", PDF, content_type="application/pdf")
+    assert editeur.upload(url, file=first).status_code == 201
+    second_pdf = PDF + b"% seconde version\n"
+    replaced = editeur.upload(url, file=SimpleUploadedFile("second.pdf", second_pdf, content_type="application/pdf"))
+    assert replaced.status_code == 201, replaced.content
+    entry = AuditEntry.objects.filter(action="upload_signed_order_form").order_by("-id").first()
+    assert entry.before["fichier"] == "premier.pdf" and entry.before["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert entry.after["sha256"] == hashlib.sha256(second_pdf).hexdigest()
+
+    # the OG, the éditeur and the CNSA read it; another éditeur does not see the order
+    for role in ("editeur", "porteur", "national"):
+        got = as_role(role).get(url)
+        assert got.status_code == 200, role
+        assert b"".join(got.streaming_content) == second_pdf
+        assert 'filename="second.pdf"' in got["Content-Disposition"]
+    assert as_role("autre_editeur").get(url).status_code == 404
+
+    advanced = editeur.post(url.replace("bon-signe", "transitions"), {"transition": "demander_avance", "version": 1})
+    national.post(
+        url.replace("bon-signe", "transitions"),
+        {"transition": "verser_avance", "version": advanced.json()["version"], "payment_reference": "ASP-1"},
+    )
+    late = editeur.upload(url, file=SimpleUploadedFile("tardif.pdf", PDF, content_type="application/pdf"))
+    assert late.status_code == 409
+    assert late.json()["code"] == "bon_signe_fige"
+    assert "ne se remplace plus" in late.json()["detail"]
+    assert SignedOrderForm.objects.get(order__reference=order["reference"]).original_name == "second.pdf"
