@@ -8,6 +8,8 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import BaseModel, Field
 
+from esms_numerique.rules.parameters import default_tree
+
 VerdictOut = Literal["bloquant", "a_apprecier", "ok"]
 
 
@@ -236,6 +238,17 @@ class ListQuery(Schema):
     taille: int = Field(50, ge=1, le=200, description="Éléments par page (200 au plus)")
 
 
+def _parameter_values(name: str, column: str) -> tuple[str, ...]:
+    """Every value a column of a dated table parameter has held, in order: the couloirs of the SONS calendar
+    (S-CALENDAR), the sectors (sectors.yaml). Read once, when the API loads; a new dated value needs a restart."""
+    rows = (row for dated in default_tree().get(name).values for row in dated.value)
+    return tuple(dict.fromkeys(row[column] for row in rows))
+
+
+COULOIRS = _parameter_values("sons/calendar.couloirs", "couloir")
+SECTORS = ("", *_parameter_values("sectors.sectors", "code"))
+
+
 class OrderItemIn(BaseModel):
     finess_et: str = Field(min_length=9, max_length=9, examples=["350000022"])
     current_version: str = Field(max_length=64, description="Version du DUI installée", examples=["4.2"])
@@ -243,14 +256,14 @@ class OrderItemIn(BaseModel):
 
 
 class OrderIn(BaseModel):
-    couloir: Literal["MS1", "MS2", "MS3"]
+    couloir: Literal[COULOIRS] = Field(description="Couloir du calendrier SONS (sons/calendar.yaml)")
     og_finess_ej: str = Field(min_length=9, max_length=9, description="FINESS EJ de l'OG client qui signe")
     other_og_finess_ej: list[str] = Field(
         default_factory=list, max_length=50, description="Autres OG clients de la même commande (cas B)"
     )
     solution: int = Field(ge=1, le=2_147_483_647, description="Numéro de la solution (GET /api/sons/solutions)")
-    sector: Literal["", "PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM"] = Field(
-        "", description="Secteur, pour le calendrier du couloir (S-CALENDAR) ; vide : celui des ESSMS"
+    sector: Literal[SECTORS] = Field(
+        "", description="Secteur (sectors.yaml), pour le calendrier du couloir (S-CALENDAR) ; vide : celui des ESSMS"
     )
     signed_on: dt.date = Field(description="Date de signature du bon de commande")
     essms: list[OrderItemIn] = Field(min_length=1, max_length=500)

@@ -189,3 +189,22 @@ def test_the_signed_form_is_replaced_until_the_advance_is_paid_then_read_by_who_
     assert late.json()["code"] == "bon_signe_fige"
     assert "ne se remplace plus" in late.json()["detail"]
     assert SignedOrderForm.objects.get(order__reference=order["reference"]).original_name == "second.pdf"
+
+
+def test_couloirs_and_sectors_come_from_the_parameters(world, as_role):
+    """The couloirs of the SONS calendar and the sectors are the dated parameters' (no list written in the code);
+    another value is refused in French, naming its field and the accepted values."""
+    from esms_numerique.api.api import api
+    from esms_numerique.rules.parameters import default_tree
+
+    tree = default_tree()
+    couloirs = {row["couloir"] for dated in tree.get("sons/calendar.couloirs").values for row in dated.value}
+    sectors = {row["code"] for dated in tree.get("sectors.sectors").values for row in dated.value}
+    schema = api.get_openapi_schema()["components"]["schemas"]["OrderIn"]["properties"]
+    assert set(schema["couloir"]["enum"]) == couloirs
+    assert set(schema["sector"]["enum"]) == sectors | {""}
+    bad = as_role("editeur").post("/api/sons/commandes", order_body(world, BZH[0:1], couloir="MS9", sector="XX"))
+    assert bad.status_code == 400
+    errors = bad.json()["errors"]
+    assert any(e.startswith("champ « couloir »") and "MS1" in e for e in errors), errors
+    assert any(e.startswith("champ « sector »") for e in errors), errors
