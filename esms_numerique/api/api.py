@@ -12,13 +12,16 @@ from ninja.parser import Parser
 from ninja.responses import Status
 
 from esms_numerique import clock
+from esms_numerique.partners.tokens import resolve
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json, french_messages, parse
 from esms_numerique.rules.inputs import SimulationInput, SonsInput, refuse_oversized_grappe
+from esms_numerique.rules.parameters import default_tree
 from esms_numerique.rules.sons import simulate_sons
 from esms_numerique.www.limits import THROTTLED_MESSAGE, SettingsRateThrottle
+from esms_numerique.www.templatetags.esms import nombre
 
 from . import dossiers, orders, webhooks
 from .auth import AUTH
@@ -154,6 +157,52 @@ def french_throttled(request: HttpRequest, exc: Throttled):
     return response
 
 
+def _known_caller(request: HttpRequest) -> bool:
+    """A signed-in session or an active API token (the simulators need neither)."""
+    if request.user.is_authenticated:
+        return True
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and resolve(secret.strip()) is not None
+
+
+def refuse_anonymous_oversize(request: HttpRequest, essms_count: int, field: str = "essms") -> None:
+    """Without a token or a session, a simulation holds at most the anonymous simulator page's ESSMS and
+    characters (its JSON body; dated parameters, DECISION D-ANONYMOUS-BOUNDS); a known caller keeps the platform's
+    cap (D-LIMITS)."""
+    if _known_caller(request):
+        return
+    tree, today = default_tree(), clock.today()
+    max_essms = tree.get("limits.anonymous_simulation_max_essms").in_force(today).value
+    max_chars = tree.get("limits.anonymous_simulation_max_chars").in_force(today).value
+    invitation = "Envoyez un jeton d'API (Authorization: Bearer …, page « Accès à l'API » du site) pour davantage."
+    chars = len(request.body.decode("utf-8", errors="replace"))
+    if chars > max_chars:
+        raise ApiRefusal(
+            413,
+            Code.ANONYMOUS_LIMIT,
+            "Requête trop volumineuse sans compte",
+            [
+                f"Le corps fait {nombre(chars)} caractères : sans compte, la simulation en accepte "
+                f"{nombre(max_chars)} au plus. {invitation}"
+            ],
+        )
+    if essms_count > max_essms:
+        raise ApiRefusal(
+            400,
+            Code.ANONYMOUS_LIMIT,
+            "Entrée invalide",
+            [
+                f"champ « {field} » : {nombre(essms_count)} ESSMS ; sans compte, la simulation en accepte "
+                f"{nombre(max_essms)} au plus. {invitation}"
+            ],
+        )
+
+
+def _count(data: object, *fields: str) -> int:
+    values = [data.get(f) for f in fields] if isinstance(data, dict) else []
+    return max((len(v) for v in values if isinstance(v, list)), default=0)
+
+
 @api.get("/health", response=HealthOut, tags=["service"], summary="État du service")
 def health(request: HttpRequest):
     connection.ensure_connection()
@@ -173,6 +222,7 @@ def health(request: HttpRequest):
 def simulation(request: HttpRequest):
     data = decode_json(request.body)
     refuse_oversized_grappe(data)  # before the registry completes each ESSMS
+    refuse_anonymous_oversize(request, _count(data, "essms"))
     return simulate_with_registry(data).as_dict()
 
 
@@ -185,7 +235,11 @@ def simulation(request: HttpRequest):
     openapi_extra=body_of(SonsInput, SONS_EXAMPLE),
 )
 def sons_simulation(request: HttpRequest):
-    return simulate_sons(parse(SonsInput, request.body), today=clock.today()).as_dict()
+    payload = parse(SonsInput, request.body)  # the platform's cap first (D-LIMITS)
+    counts = {"finess_et": len(payload.finess_et), "essms": len(payload.essms or [])}
+    field = max(counts, key=counts.get)
+    refuse_anonymous_oversize(request, counts[field], field)
+    return simulate_sons(payload, today=clock.today()).as_dict()
 
 
 class RegistryFilters(Schema):

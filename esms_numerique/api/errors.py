@@ -23,6 +23,7 @@ class Code(StrEnum):
     TOO_LARGE = "trop_volumineux"
     THROTTLED = "trop_de_requetes"
     FORM_LOCKED = "bon_signe_fige"
+    ANONYMOUS_LIMIT = "limite_sans_compte"
 
 
 STATUS_CODES = {

@@ -65,3 +65,47 @@ def test_openapi_schema_documents_the_simulators(client):
     sector = schema["components"]["schemas"]["Essms"]["properties"]["sector"]
     assert sector["enum"] == ["PA", "PH", "DOM", "PDS", "PDE", "AHI", "PJM"]
     assert "400" in schema["paths"]["/api/simulation"]["post"]["responses"]
+
+
+def test_anonymous_simulations_keep_the_simulator_pages_bounds(client, world):
+    """Without a token or a session, the API simulates no more than the anonymous simulator page
+    (`limits.anonymous_simulation_max_essms` and `…_max_chars`, D-ANONYMOUS-BOUNDS); a token or a session keeps
+    the platform's cap (D-LIMITS)."""
+    from esms_numerique.rules.parameters import default_tree
+    from tests.rules.grappes import finess_for
+
+    from .conftest import Api
+
+    tree = default_tree()
+    max_essms = tree.get("limits.anonymous_simulation_max_essms").values[-1].value
+    max_chars = tree.get("limits.anonymous_simulation_max_chars").values[-1].value
+    full = [{**ISSUE_EXAMPLE["essms"][0], "finess_et": finess_for("35", n)} for n in range(max_essms + 1)]
+    big = {**ISSUE_EXAMPLE, "essms": full}
+    assert len(json.dumps(big)) > max_chars
+    refused = post(client, "/api/simulation", big)
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "limite_sans_compte"
+    assert "sans compte, la simulation en accepte 30\u202f000 au plus" in refused.json()["errors"][0]
+
+    short = {**ISSUE_EXAMPLE, "essms": [{"finess_et": e["finess_et"], "sector": "PA"} for e in full]}
+    assert len(json.dumps(short)) <= max_chars
+    refused = post(client, "/api/simulation", short)
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "limite_sans_compte"
+    assert refused.json()["errors"][0].startswith("champ « essms » : 301 ESSMS ; sans compte, la simulation en accepte")
+    order = {"couloir": "MS1", "og_essms_count": 400, "finess_et": [e["finess_et"] for e in full]}
+    refused = post(client, "/api/sons/simulation", order)
+    assert (refused.status_code, refused.json()["code"]) == (400, "limite_sans_compte")
+    assert refused.json()["errors"][0].startswith("champ « finess_et » : 301 ESSMS")
+
+    # a token, or a session, keeps the platform's cap
+    token = Api(client, world["tokens"]["porteur"])
+    answered = token.post("/api/simulation", big)
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["essms_count"] == max_essms + 1
+    assert token.post("/api/sons/simulation", order).status_code == 200
+    client.force_login(world["users"]["ars"])
+    assert post(client, "/api/simulation", big).status_code == 200
+    client.logout()
+    # an unknown token is no token: the anonymous bounds
+    assert Api(client, "esmsn_inconnu").post("/api/simulation", big).status_code == 413
