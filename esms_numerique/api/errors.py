@@ -24,6 +24,7 @@ class Code(StrEnum):
     THROTTLED = "trop_de_requetes"
     FORM_LOCKED = "bon_signe_fige"
     ANONYMOUS_LIMIT = "limite_sans_compte"
+    BUSY = "base_occupee"
 
 
 STATUS_CODES = {
@@ -34,6 +35,7 @@ STATUS_CODES = {
     409: Code.STALE,
     413: Code.TOO_LARGE,
     429: Code.THROTTLED,
+    503: Code.BUSY,
 }
 
 

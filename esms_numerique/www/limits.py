@@ -22,6 +22,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from ninja.throttling import AnonRateThrottle
 
+from esms_numerique.api.errors import STATUS_CODES, Code
+
 API_PREFIX = "/api/"
 
 
@@ -30,10 +32,12 @@ def _megabytes(size: int) -> str:
 
 
 def refusal(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
-    """A refusal in French: JSON for the API (its `detail`/`errors` shape), the error block for an htmx request
-    (the simulator's preview, which shows it in place of the result), a DSFR page otherwise."""
+    """A refusal in French: JSON for the API (its `code`/`detail`/`errors` shape, the stable code of its status as
+    every API error: docs/api.md), the error block for an htmx request (the simulator's preview, which shows it in
+    place of the result), a DSFR page otherwise."""
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"detail": title, "errors": [message]}, status=status)
+        code = str(STATUS_CODES.get(status, Code.INPUT))
+        return JsonResponse({"code": code, "detail": title, "errors": [message]}, status=status)
     if request.headers.get("HX-Request") == "true":
         context = {"errors": [message], "errors_title": title}
         return render(request, "www/_errors.html", context, status=status)

@@ -109,3 +109,21 @@ def test_anonymous_simulations_keep_the_simulator_pages_bounds(client, world):
     client.logout()
     # an unknown token is no token: the anonymous bounds
     assert Api(client, "esmsn_inconnu").post("/api/simulation", big).status_code == 413
+
+
+def test_refusals_before_the_api_carry_a_stable_code(client, settings):
+    """The refusals written before a view runs (oversized body, NUL character, busy database) have the API's
+    `code` too (docs/api.md)."""
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from esms_numerique.www.busy import DatabaseBusyMiddleware
+
+    settings.API_MAX_BODY_BYTES = 1024
+    large = post(client, "/api/simulation", {**ISSUE_EXAMPLE, "padding": "x" * 2048})
+    assert (large.status_code, large.json()["code"]) == (413, "trop_volumineux")
+    nul = client.get("/api/finess", {"q": "a\x00b"})
+    assert (nul.status_code, nul.json()["code"]) == (400, "entree_invalide")
+    request = RequestFactory().get("/api/dossiers")
+    busy = DatabaseBusyMiddleware(lambda r: None).process_exception(request, OperationalError("database is locked"))
+    assert (busy.status_code, json.loads(busy.content)["code"]) == (503, "base_occupee")
