@@ -6,45 +6,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import User
 
 from esms_numerique.accounts.enums import Role
-from esms_numerique.accounts.models import Profile
 from esms_numerique.partners.tokens import create_token
 from esms_numerique.registry.models import LegalEntity
 from esms_numerique.registry.services import import_extracts
-from esms_numerique.rules.finess import with_key
-from esms_numerique.rules.parameters import default_tree
 from esms_numerique.sons.models import Editor, Solution
 from tests.registry.test_import import et_line, extract
 from tests.rules.grappes import finess_for
+from tests.test_route_access_matrix import OG_BZH, OG_IDF, PDF, grappe, make_user, pieces_of
 
-OG_BZH = "350000014"
-OG_IDF = with_key("75000010")
 BZH = [finess_for("35", n) for n in range(20)]
 IDF = [finess_for("75", n) for n in range(5)]
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def pieces_of(campaign: str = "2024") -> list[str]:
-    tree = default_tree().get(f"esms_numerique/{campaign}/eligibility/pieces.standard")
-    return [row["code"] for row in tree.values[-1].value]
-
-
-def grappe(og: str, numbers: list[str]) -> dict:
-    return {
-        "porteur": {"finess_ej": og, "vat_regime": "TTC"},
-        "solution": {"segur_referenced": True},
-        "operation": "acquisition",
-        "essms": [{"finess_et": n} for n in numbers],
-    }
-
-
-def make_user(username: str, role: Role | None = None, **profile) -> User:
-    user = User.objects.create_user(username, password="x")
-    if role:
-        Profile.objects.create(user=user, role=role, **profile)
-    return user
+__all__ = ["BZH", "IDF", "OG_BZH", "OG_IDF", "PDF", "grappe", "make_user", "pieces_of"]
 
 
 @pytest.fixture
