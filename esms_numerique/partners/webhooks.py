@@ -308,7 +308,7 @@ def _claim(delivery_id: int, now: dt.datetime) -> Delivery | None:
     abandoned, not yet due, or being sent by another worker (its lease not over)."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))  # the delivery's row only, not its owner's
             .select_related("webhook", "webhook__user")
             .filter(pk=delivery_id, state__in=OPEN_STATES)
             .first()
