@@ -380,3 +380,49 @@ def test_a_slow_name_lookup_is_bounded(monkeypatch, settings):
     started = time.monotonic()
     assert resolve("https://lent.example/hook") == (None, "nom d'hôte : délai dépassé")
     assert time.monotonic() - started < 0.9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_platform_writes_while_a_receiver_is_slow(settings):
+    """A receiver that takes its time: meanwhile another connection writes the delivery's row and its owner's
+    (nothing is locked during the POST)."""
+    from django.contrib.auth.models import User
+    from django.db import connection, connections
+
+    settings.ESMS_WEBHOOK_URLS = "loopback"
+    owner = User.objects.create_user("lent", password="x")
+    writes = []
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                if connection.vendor == "postgresql":
+                    connection.cursor().execute("SET lock_timeout = '2s'")
+                User.objects.filter(pk=owner.pk).update(first_name="écrit pendant l'envoi")
+                Delivery.objects.filter(pk=delivery.pk).update(reference="ÉCRIT")
+                writes.append("ok")
+            except Exception as error:  # a lock held by the sender
+                writes.append(repr(error))
+            finally:
+                connections.close_all()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        webhook = register(owner, f"http://127.0.0.1:{server.server_port}/esms", SECRET)
+        delivery = Delivery.objects.create(
+            webhook=webhook, event="e", reference="X", payload={}, next_attempt_at=timezone.now()
+        )
+        assert deliver(delivery.pk) == "livree"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert writes == ["ok"]
+    assert Delivery.objects.get(pk=delivery.pk).reference == "ÉCRIT"
