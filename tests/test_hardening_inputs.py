@@ -145,7 +145,8 @@ def test_an_oversized_grappe_is_refused_before_anything_reads_it(client):
         parse(SonsInput, {**order, "finess_et": ["350000022"], "essms": [{"finess_et": "350000022"}] * 2001})
 
 
-def test_a_grappe_at_the_cap_is_simulated(client):
+def test_a_grappe_at_the_cap_is_simulated(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("connecte"))  # anonymous: D-ANONYMOUS-BOUNDS
     essms = [{**ISSUE_EXAMPLE["essms"][0], "finess_et": finess_for("35", n)} for n in range(max_essms())]
     response = post_json(client, "/api/simulation", json.dumps({**ISSUE_EXAMPLE, "essms": essms}))
     assert response.status_code == 200
@@ -200,6 +201,7 @@ def test_a_nul_character_in_an_api_address_is_a_french_400(porteur_client, url):
     response = porteur_client.get(url)
     assert response.status_code == 400
     assert response.json() == {
+        "code": "entree_invalide",
         "detail": "Requête invalide",
         "errors": ["L'adresse contient un caractère nul (%00), qu'aucun FINESS, référence ni recherche ne contient."],
     }
@@ -257,6 +259,7 @@ def test_an_oversized_api_body_is_a_french_413(client, settings):
     response = post_json(client, "/api/simulation", body)
     assert response.status_code == 413
     assert response.json() == {
+        "code": "trop_volumineux",
         "detail": "Requête trop volumineuse",
         "errors": ["Le contenu envoyé dépasse la taille acceptée (1 Mo au plus)."],
     }
