@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 
 from esms_numerique import clock
 from esms_numerique.audit.services import record
@@ -23,20 +24,11 @@ from .listing import refresh_list_columns
 from .models import AmountVersion, Dossier, GrappeVersion, Message
 from .payments import issue_recovery
 from .transitions import no_double_funding
-from .workflow import WORKFLOW, DossierError, StaleDossier
+from .workflow import CHANGEABLE, WITH_DEADLINE, WORKFLOW, DossierError, StaleDossier
 
-# From the decision until the balance is asked for: the grappe may still lose an ESSMS.
-CHANGEABLE = frozenset(
-    {
-        State.RETENU,
-        State.ENGAGE,
-        State.CONVENTION_SIGNEE,
-        State.AVANCE_DEMANDEE,
-        State.AVANCE_VERSEE,
-        State.EN_DEPLOIEMENT,
-        State.CIBLES_MESUREES,
-    }
-)
+# Sent inside the transaction of a change of the retained grappe (`dossier` as written, `actor` a username): the
+# instruction app rewrites the regions covered (instruction/apps.py), as it does on filing.
+grappe_changed = Signal()
 
 
 def _instructor(user, dossier: Dossier, what: str) -> None:
@@ -168,6 +160,7 @@ def _change_grappe(
         record_ledger(locked)
         issue_recovery(locked, engaged, f"{change} : {reason}", user.get_username())
         Message.objects.create(dossier=locked, author=user, body=f"{change} : {reason}")
+        grappe_changed.send(sender=Dossier, dossier=locked, actor=user.get_username())
         record(
             user.get_username(),
             "change_grappe",
@@ -254,6 +247,8 @@ def next_deadline(dossier: Dossier) -> dict[str, Any] | None:
 
     from .services import deadline
 
+    if dossier.state not in WITH_DEADLINE:
+        return None
     today = clock.today()
     warning = default_tree().get("follow_up.deadline_soon_days").in_force(today).value
     if dossier.state == State.RETENU and dossier.filed_at:
@@ -261,7 +256,7 @@ def next_deadline(dossier: Dossier) -> dict[str, Any] | None:
         label = "engagement financier (FAQN Q22)"
     else:
         found = deadline(dossier)
-        if found is None or dossier.state in (State.SOLDE_DEMANDE, State.SOLDE_VERSE, State.CLOS):
+        if found is None:
             return None
         due, label = found["due"], "fin de déploiement (F-PAY)"
     return {

@@ -10,20 +10,8 @@ from typing import Any
 from esms_numerique import clock
 from esms_numerique.registry.models import Establishment, LegalEntity
 
-from .enums import State
 from .models import Dossier
-
-# The states whose dossier has a deadline ahead (D-AFTER-DECISION): commitment, then deployment; none once ended.
-WITH_DEADLINE = frozenset(
-    {
-        State.RETENU,
-        State.CONVENTION_SIGNEE,
-        State.AVANCE_DEMANDEE,
-        State.AVANCE_VERSEE,
-        State.EN_DEPLOIEMENT,
-        State.CIBLES_MESUREES,
-    }
-)
+from .workflow import WITH_DEADLINE
 
 
 def searchable(text: str) -> str:

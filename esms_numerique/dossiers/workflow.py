@@ -300,6 +300,14 @@ DECIDED = frozenset(
         S.CLOS,
     }
 )
+# The states whose dossier has a deadline ahead (D-AFTER-DECISION; dossiers.changes.next_deadline): the commitment
+# while retained, then the deployment's end from the convention until the balance is asked for. Engaged without a
+# convention yet, a dossier has none; nor has an ended one.
+WITH_DEADLINE = frozenset(
+    {S.RETENU, S.CONVENTION_SIGNEE, S.AVANCE_DEMANDEE, S.AVANCE_VERSEE, S.EN_DEPLOIEMENT, S.CIBLES_MESUREES}
+)
+# From the decision until the balance is asked for: the grappe may still lose, swap or gain an ESSMS.
+CHANGEABLE = WITH_DEADLINE | {S.ENGAGE}
 PAID = frozenset({S.AVANCE_VERSEE, S.EN_DEPLOIEMENT, S.CIBLES_MESUREES, S.SOLDE_DEMANDE, S.SOLDE_VERSE})
 ENDED = frozenset({S.DESISTE, S.CLASSE_SANS_SUITE, S.ABANDONNE})
 

@@ -46,12 +46,24 @@ def _essms(dossier: Dossier) -> list[dict]:
 # --- regions and routing ---------------------------------------------------------------------------------------
 
 
-def sync_regions(dossier: Dossier) -> None:
-    """The regions of the dossier's frozen ESSMS, rewritten: each one's ARS reads the dossier."""
+def sync_regions(dossier: Dossier, actor: str = "") -> None:
+    """The regions of the dossier's frozen ESSMS, rewritten: each one's ARS reads the dossier. Called inside the
+    transaction of the change (filing, complement, a grappe changed after the decision); a change of the regions
+    covered is audited in it, under `actor`."""
     counts = Counter(e.get("region") for e in _essms(dossier) if e.get("region"))
+    before = dict(DossierRegion.objects.filter(dossier=dossier).values_list("region", "essms_count"))
     DossierRegion.objects.filter(dossier=dossier).exclude(region__in=counts).delete()
     for region, count in counts.items():
         DossierRegion.objects.update_or_create(dossier=dossier, region=region, defaults={"essms_count": count})
+    if before != dict(counts):
+        record(
+            actor or "système",
+            "regions_couvertes",
+            "Dossier",
+            dossier.reference,
+            before={"régions": dict(sorted(before.items()))},
+            after={"régions": dict(sorted(counts.items()))},
+        )
 
 
 def group_for(dossier: Dossier) -> InstructorGroup | None:
@@ -73,14 +85,17 @@ def group_for(dossier: Dossier) -> InstructorGroup | None:
     return default[0] if default else None
 
 
-def route(dossier: Dossier) -> Assignment | None:
-    """At filing: the dossier goes to its ARS' groupe instructeur, when the ARS has configured groups."""
+def route(dossier: Dossier, actor: str = "") -> Assignment | None:
+    """At filing: the dossier goes to its ARS' groupe instructeur, when the ARS has configured groups; audited in
+    the filing's transaction, under `actor`."""
     if dossier.desk == "national" or Assignment.objects.filter(dossier=dossier).exists():
         return None
     group = group_for(dossier)
     if group is None:
         return None
-    return Assignment.objects.create(dossier=dossier, group=group)
+    assignment = Assignment.objects.create(dossier=dossier, group=group)
+    record(actor or "système", "router", "Dossier", dossier.reference, after={"groupe instructeur": group.label})
+    return assignment
 
 
 def current_assignment(dossier: Dossier) -> Assignment | None:
@@ -109,17 +124,20 @@ def colleagues(user, dossier: Dossier):
 
 def assign(user, dossier: Dossier, instructor) -> Assignment:
     """An instructor takes the dossier (« s'attribuer ») or gives it to a colleague of the same ARS."""
-    if not is_instructor_of(user, dossier):
-        raise PermissionDenied("Seuls les instructeurs du dossier l'attribuent.")
-    if not colleagues(user, dossier).filter(pk=instructor.pk).exists():
-        raise InstructionError(
-            f"{instructor.get_full_name() or instructor.get_username()} n'instruit pas pour la même ARS que le "
-            "dossier : attribution refusée."
-        )
-    current = current_assignment(dossier)
-    if current is not None and current.instructor_id == instructor.pk:
-        raise InstructionError("Le dossier est déjà attribué à cette personne.")
     with transaction.atomic():
+        # Locked, then checked: a hand-over or another assignment committed meanwhile is seen (two « s'attribuer »
+        # at once give one assignment, the second changes nothing).
+        dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if not is_instructor_of(user, dossier):
+            raise PermissionDenied("Seuls les instructeurs du dossier l'attribuent.")
+        if not colleagues(user, dossier).filter(pk=instructor.pk).exists():
+            # Never the person's name: any user's number may be typed in the form.
+            raise InstructionError(
+                "Cette personne n'instruit pas pour la même ARS (ou la CNSA/DNS) que le dossier : attribution refusée."
+            )
+        current = current_assignment(dossier)
+        if current is not None and current.instructor_id == instructor.pk:
+            return current  # already theirs (a second click, a form sent twice): nothing changes
         assignment = Assignment.objects.create(
             dossier=dossier, group=current.group if current else None, instructor=instructor, assigned_by=user
         )
@@ -180,15 +198,15 @@ def hand_over(user, dossier: Dossier, expected_version: int, reason: str) -> Han
             after={"instruction": "national", "ARS pivot": dossier.pivot_region},
             reason=reason.strip(),
         )
+        national = list(User.objects.filter(is_active=True, profile__role=Role.NATIONAL))
+        # The steps' notifications name the desk's instructors by `desk`, which does not change: CNSA/DNS follow the
+        # dossier from now on, so they are told of its next steps (notifications' « suivre ») — with the hand-over.
+        from esms_numerique.notifications.services import follow
+
+        for instructor in national:
+            follow(instructor, dossier)
     dossier.refresh_from_db()
     dossier.handed_over_flag = True
-    national = list(User.objects.filter(is_active=True, profile__role=Role.NATIONAL))
-    # The steps' notifications name the desk's instructors by `desk`, which does not change: CNSA/DNS follow the
-    # dossier from now on, so they are told of its next steps (notifications' « suivre »).
-    from esms_numerique.notifications.services import follow
-
-    for instructor in national:
-        follow(instructor, dossier)
     _tell(
         national,
         dossier,

@@ -16,6 +16,15 @@ def on_transition_logged(sender, instance, created: bool, raw: bool = False, **k
     from .services import route, sync_regions
 
     dossier = Dossier.objects.get(pk=instance.subject_id)
-    sync_regions(dossier)
+    actor = instance.actor.get_username()
+    sync_regions(dossier, actor)
     if instance.transition == "deposer":
-        route(dossier)
+        route(dossier, actor)
+
+
+def on_grappe_changed(sender, dossier, actor: str, **kwargs) -> None:
+    """A retained grappe lost, swapped or gained an ESSMS (dossiers.changes): its regions follow, in the change's
+    transaction — an ARS whose region no longer has an ESSMS stops reading the dossier, a new region's ARS reads it."""
+    from .services import sync_regions
+
+    sync_regions(dossier, actor)

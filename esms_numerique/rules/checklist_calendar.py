@@ -12,14 +12,9 @@ from .parameters import default_tree
 
 CALENDAR = "sons/calendar.couloirs"
 DATE = "%d/%m/%Y"
+# The sectors the checklist asks, « Personnes âgées (PA) », from the sectors parameter (its latest table).
 SECTOR_LABELS = {
-    "PA": "Personnes âgées (PA)",
-    "PH": "Personnes handicapées (PH)",
-    "DOM": "Domicile : SSIAD, SAAD… (DOM)",
-    "PDS": "Personnes en difficultés spécifiques (PDS)",
-    "PDE": "Protection de l'enfance (PDE)",
-    "AHI": "Accueil, hébergement, insertion (AHI)",
-    "PJM": "Protection juridique des majeurs (PJM)",
+    row["code"]: f"{row['label']} ({row['code']})" for row in default_tree().get("sectors.sectors").values[-1].value
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count
 
+from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Committee, Dossier
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.ledger.services import ESMS_NUMERIQUE_KEY
@@ -22,7 +23,7 @@ from esms_numerique.rules.geography import geography
 from .models import Override, Proposal
 from .services import SECTOR_LABELS
 
-PENDING = ("en_instruction", "presente_comite")
+PENDING = (State.EN_INSTRUCTION, State.PRESENTE_COMITE)
 
 # The regions on a grid that keeps their neighbours (column, row); the overseas regions on the last row.
 TILES = {

@@ -62,20 +62,26 @@ def action_states(role: Role) -> frozenset[str]:
     return frozenset(s for t in TRANSITIONS if role in t.roles and not t.danger for s in t.sources) - ENDED
 
 
-def _acting(access: Access) -> Q | None:
-    """The dossiers `access` acts on (dossiers.access.acting_role, as a filter)."""
-    if access.og_id is not None:
-        return Q(porteur_id=access.og_id, state__in=action_states(Role.PORTEUR))
-    # A dossier handed over by its pivot ARS is acted on by the national desk (DECISION D-HAND-OVER).
+def instruction_desk(access: Access) -> Q | None:
+    """The dossiers whose instruction is `access`'s desk's, whatever their state: the pivot ARS' regional dossiers
+    not handed over; for CNSA/DNS and the administrators, the national ones and those handed over (DECISION
+    D-HAND-OVER)."""
     handed_over = Q(hand_over__isnull=False)
     if access.instructed_region:
-        return (
-            Q(pivot_region=access.instructed_region, state__in=action_states(Role.ARS))
-            & ~Q(desk="national")
-            & ~handed_over
-        )
+        return Q(pivot_region=access.instructed_region) & ~Q(desk="national") & ~handed_over
+    if access.is_national or access.is_admin:
+        return Q(desk="national") | handed_over
+    return None
+
+
+def acting_filter(access: Access) -> Q | None:
+    """The dossiers `access` acts on (dossiers.access.acting_role, as a filter), in a state where it has a step."""
+    if access.og_id is not None:
+        return Q(porteur_id=access.og_id, state__in=action_states(Role.PORTEUR))
+    if access.instructed_region:
+        return instruction_desk(access) & Q(state__in=action_states(Role.ARS))
     if access.is_national:
-        return (Q(desk="national") | handed_over) & Q(state__in=action_states(Role.NATIONAL))
+        return instruction_desk(access) & Q(state__in=action_states(Role.NATIONAL))
     return None
 
 
@@ -90,7 +96,7 @@ def _assigned(user) -> Q | None:
 
 
 def tab_filters(user, access: Access) -> dict[str, Q]:
-    todo = _acting(access)
+    todo = acting_filter(access)
     nothing = Q(pk__isnull=True)
     followed = Q(Exists(Follow.objects.filter(user=user, dossier=OuterRef("pk"), following=True)))
     assigned = _assigned(user)
@@ -213,11 +219,15 @@ def listed(user, query: ListQuery) -> QuerySet[Dossier]:
 
 def _unread(user, access: Access):
     """DECISION D-LIST-UNREAD: the messages of others written since the user last opened the dossier's page (all
-    of them if never opened); an OG does not count the instructors' private annotations."""
+    of them if never opened); the instructors' private annotations count only for who reads them
+    (dossiers.access.sees_annotations: the pivot ARS, CNSA/DNS, administrators — not the other ARS of a multiregional
+    dossier, not an OG)."""
     read = DossierRead.objects.filter(user=user, dossier=OuterRef(OuterRef("pk"))).values("at")[:1]
     messages = Message.objects.filter(dossier=OuterRef("pk")).exclude(author=user)
     messages = messages.filter(Q(at__gt=Subquery(read)) | ~Q(Exists(read)))
-    if access.og_id is not None or not (access.instructed_region or access.reads_everything):
+    if access.instructed_region:
+        messages = messages.filter(Q(private=False) | Q(dossier__pivot_region=access.instructed_region))
+    elif not access.reads_everything:
         messages = messages.filter(private=False)
     counted = messages.order_by().values("dossier").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))

@@ -18,25 +18,22 @@ from esms_numerique.dossiers.changes import next_deadline
 from esms_numerique.dossiers.committees import visible_committees
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import PaymentRequest
+from esms_numerique.dossiers.workflow import WITH_DEADLINE
+from esms_numerique.rules.geography import geography
+from esms_numerique.rules.money import format_share
+from esms_numerique.rules.parameters import default_tree
 from esms_numerique.sons.access import visible_orders
 from esms_numerique.sons.services import next_deadline as order_deadline
 from esms_numerique.sons.workflow import OrderState
 
+from .dossier_list_views import instruction_desk
+
 SHOWN = 8  # rows of each list; « voir tout » leads to the full list
 DEADLINE_CANDIDATES = 200  # dossiers read to find the nearest deadlines (the earliest conventions first)
 TO_INSTRUCT = (State.DEPOSE, State.COMPLETE, State.RECEVABLE, State.EN_INSTRUCTION)
-WITH_DEADLINE = (
-    State.RETENU,
-    State.ENGAGE,
-    State.CONVENTION_SIGNEE,
-    State.AVANCE_DEMANDEE,
-    State.AVANCE_VERSEE,
-    State.EN_DEPLOIEMENT,
-    State.CIBLES_MESUREES,
-)
 # An order's next step, and who takes it (S-FLOW, SONS23).
 ORDER_NEXT_STEP = {
-    OrderState.SIGNEE: "l'éditeur demande l'avance (30 %)",
+    OrderState.SIGNEE: "l'éditeur demande l'avance ({share})",  # sons/flow.advance_share at the order's date
     OrderState.AVANCE_DEMANDEE: "la CNSA/DNS (pour l'ASP) verse l'avance",
     OrderState.AVANCE_VERSEE: "l'éditeur réalise la prestation",
     OrderState.PRESTATION_REALISEE: "l'OG signe la VA",
@@ -78,8 +75,8 @@ class Section:
         return len(self.rows) > SHOWN
 
 
-def _dossiers(user, *states, **filters):
-    found = visible_dossiers(user).filter(state__in=states, **filters)
+def _dossiers(user, *states, where: Q | None = None, **filters):
+    found = visible_dossiers(user).filter(where or Q(), state__in=states, **filters)
     return list(found.only(*LIGHT_FIELDS).order_by("updated_at")[: SHOWN + 1])
 
 
@@ -129,8 +126,9 @@ def _committees(user) -> Section:
     )
 
 
-def _payments(user, **filters) -> Section:
-    dossiers = visible_dossiers(user).filter(**filters).values("pk")
+def _payments(user, desk: Q) -> Section:
+    """The payment requests of the dossiers whose instruction is the user's desk's (dossier_list_views)."""
+    dossiers = visible_dossiers(user).filter(desk).values("pk")
     requests = (
         PaymentRequest.objects.filter(state=PaymentRequest.State.REQUESTED, dossier__in=dossiers)
         .select_related("dossier")
@@ -146,13 +144,21 @@ def _payments(user, **filters) -> Section:
     )
 
 
+def _next_step(order) -> str:
+    step = ORDER_NEXT_STEP.get(order.state, "")
+    if "{share}" in step:
+        share = default_tree().get("sons/flow.advance_share").in_force(order.ordered_on).value
+        step = step.format(share=format_share(share))
+    return step
+
+
 def _orders(user, title: str, states=None, empty: str = "Aucune commande en cours.") -> Section:
     orders = visible_orders(user).exclude(state__in=CLOSED_ORDERS)
     if states:
         orders = orders.filter(state__in=states)
     rows = []
     for order in orders.order_by("ordered_on", "reference")[: SHOWN + 1]:
-        rows.append({"order": order, "next_step": ORDER_NEXT_STEP.get(order.state, ""), "due": order_deadline(order)})
+        rows.append({"order": order, "next_step": _next_step(order), "due": order_deadline(order)})
     return Section("commandes", title, rows, reverse("www:order_list"), empty, kind="orders")
 
 
@@ -178,8 +184,9 @@ def sections_for(request) -> list[Section]:
             _orders(user, "Commandes SONS de mes ESSMS"),
         ]
     if access.instructed_region:
-        regional = Q(pivot_region=access.instructed_region) & ~Q(desk="national")
-        to_instruct = visible_dossiers(user).filter(regional, state__in=TO_INSTRUCT).select_related("porteur")
+        # The ARS' own desk: not a dossier it handed over to CNSA/DNS (DECISION D-HAND-OVER).
+        desk = instruction_desk(access)
+        to_instruct = visible_dossiers(user).filter(desk, state__in=TO_INSTRUCT).select_related("porteur")
         return [
             Section(
                 "a-moi",
@@ -190,25 +197,27 @@ def sections_for(request) -> list[Section]:
             ),
             Section(
                 "a-instruire",
-                f"Dossiers à instruire dans ma région ({access.instructed_region})",
+                f"Dossiers à instruire dans ma région ({geography().region_name(access.instructed_region)})",
                 list(to_instruct.only(*LIGHT_FIELDS).order_by("updated_at")[: SHOWN + 1]),
                 _list_url(),
                 "Aucun dossier à instruire.",
             ),
             _committees(user),
             Section("echeances", "Échéances dépassées ou proches", _deadlines(user), _list_url(), kind="deadlines"),
-            _payments(user, pivot_region=access.instructed_region),
+            _payments(user, desk),
         ]
     if access.is_national or access.is_admin:
+        # The national desk's dossiers and those a pivot ARS handed over (DECISION D-HAND-OVER).
+        desk = instruction_desk(access)
         return [
             Section(
                 "a-instruire",
                 "Dossiers du guichet national à instruire",
-                _dossiers(user, *TO_INSTRUCT, desk="national"),
+                _dossiers(user, *TO_INSTRUCT, where=desk),
                 _list_url(),
                 "Aucun dossier national à instruire.",
             ),
-            _payments(user, desk="national"),
+            _payments(user, desk),
             _orders(
                 user,
                 "Paiements SONS à verser (pour l'ASP)",
@@ -223,7 +232,7 @@ def sections_for(request) -> list[Section]:
         return [
             Section(
                 "suivi",
-                f"Dossiers en déploiement dans la région ({access.read_region})",
+                f"Dossiers en déploiement dans la région ({geography().region_name(access.read_region)})",
                 _dossiers(user, State.EN_DEPLOIEMENT, State.CIBLES_MESUREES),
                 reverse("www:follow_up"),
                 "Aucun dossier en déploiement.",

@@ -297,3 +297,39 @@ def test_an_isolated_essms_joins_a_funded_grappe_with_the_porteurs_agreement(use
     assert FundedEssms.objects.filter(dossier=dossier, finess_et=GRAPPE_FINESS[12], holds=True).exists()
     assert dossier.grappe_versions.last().change == f"Arrivée de l'ESSMS {GRAPPE_FINESS[12]} (E-JOIN)"
     assert dossier.amount_versions.last().amount_eur == 105000
+
+
+def test_an_abandoned_dossier_has_no_deadline_left_and_the_deadline_states_are_one_set(users):
+    from esms_numerique.dossiers import changes, listing
+    from esms_numerique.dossiers.workflow import CHANGEABLE, WITH_DEADLINE
+    from esms_numerique.www import home
+
+    dossier = paid_through_request(users["porteur"], users["ars"], conventioned(users))
+    assert next_deadline(dossier)["label"] == "fin de déploiement (F-PAY)"
+    dossier = apply_transition(users["ars"], dossier, "abandonner", dossier.version, "Le projet n'a pas démarré.")
+    assert dossier.convention_signed_on is not None and next_deadline(dossier) is None
+    assert dossier.deadline_on is None
+    # One definition (dossiers.workflow), the one next_deadline reads: engaged without a convention, no deadline.
+    assert listing.WITH_DEADLINE is WITH_DEADLINE and home.WITH_DEADLINE is WITH_DEADLINE
+    assert changes.CHANGEABLE is CHANGEABLE and WITH_DEADLINE | {State.ENGAGE} == CHANGEABLE
+    assert State.ENGAGE not in WITH_DEADLINE
+
+
+def test_the_list_columns_migration_reads_a_frozen_copy_of_the_deadline(users):
+    """A later change of dossiers.changes or dossiers.services cannot break migrating a fresh database."""
+    import importlib
+    import inspect
+
+    migration = importlib.import_module("esms_numerique.dossiers.migrations.0008_list_columns_reads")
+    source = inspect.getsource(migration)
+    assert "esms_numerique.dossiers." not in source and "from esms_numerique.dossiers" not in source
+    dossier = retained(users)
+    for step in ("engager", "signer_convention", None):
+        expected = next_deadline(dossier)
+        frozen = migration._next_deadline(dossier)
+        assert frozen == ({"due": expected["due"], "label": expected["label"]} if expected else None)
+        if step:
+            dossier = apply_transition(
+                users["ars"], dossier, step, dossier.version, "", {"engagement_reference": "EJ-42"}
+            )
+    assert frozen["label"] == "fin de déploiement (F-PAY)"

@@ -109,7 +109,7 @@ def test_sign_in_lands_on_the_home_page_with_a_message(users):
     assert response.redirect_chain[-1][0] == "/"
     html = response.content.decode()
     assert "Vous êtes connecté(e)." in html
-    assert "Dossiers à instruire dans ma région (53)" in html
+    assert "Dossiers à instruire dans ma région (Bretagne)" in html
 
 
 def test_a_session_lost_during_a_post_lands_on_the_page_not_a_405(users):
@@ -162,7 +162,7 @@ def test_each_role_home_page_lists_what_awaits_it(users):
     assert "Compléments demandés" in porteur
 
     ars = signed_in(users["ars"]).get("/").content.decode()
-    assert "Dossiers à instruire dans ma région (53)" in ars and dossier.reference in ars
+    assert "Dossiers à instruire dans ma région (Bretagne)" in ars and dossier.reference in ars
     assert draft.reference not in ars  # a draft is the porteur's own
     assert "Prochains comités" in ars
 
@@ -174,7 +174,7 @@ def test_each_role_home_page_lists_what_awaits_it(users):
     assert "Paiements SONS à verser" in national
 
     observer = signed_in(users["observateur"]).get("/").content.decode()
-    assert "Dossiers en déploiement dans la région (53)" in observer
+    assert "Dossiers en déploiement dans la région (Bretagne)" in observer
 
     visitor = Client().get("/").content.decode()
     assert "Simuler un projet" in visitor and "Quel dispositif pour mon DUI ?" in visitor

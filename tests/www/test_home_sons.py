@@ -29,7 +29,7 @@ def test_orders_on_the_home_pages_with_their_next_step(world):
     editor = home_of(world["editeur"])
     assert "Mes commandes SONS et leur prochaine étape" in editor
     assert order.reference in editor
-    assert "Prochaine étape : l&#x27;éditeur demande l&#x27;avance (30 %)" in editor
+    assert "Prochaine étape : l&#x27;éditeur demande l&#x27;avance (30\u00a0%)" in editor
     assert "Échéance : demande d&#x27;avance (S-CALENDAR) le 10/01/2024" in editor
     assert order.reference not in home_of(world["autre_editeur"])
     # An éditeur has no dossier: its menu and tools lead to its orders.
@@ -42,3 +42,12 @@ def test_orders_on_the_home_pages_with_their_next_step(world):
     national = home_of(world["cnsa"])
     assert order.reference in national
     assert "la CNSA/DNS (pour l&#x27;ASP) verse l&#x27;avance" in national
+
+
+def test_the_checklists_sectors_are_the_sectors_parameter():
+    from esms_numerique.rules.checklist_calendar import SECTOR_LABELS
+    from esms_numerique.rules.parameters import default_tree
+
+    rows = default_tree().get("sectors.sectors").values[-1].value
+    assert {row["code"]: f"{row['label']} ({row['code']})" for row in rows} == SECTOR_LABELS
+    assert SECTOR_LABELS["DOM"] == "Domicile (SSIAD, SAAD…) (DOM)"
