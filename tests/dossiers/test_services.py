@@ -73,9 +73,10 @@ def test_full_lifecycle_from_draft_to_closing(users, settings):
     # 14 steps, the advance and the balance each asked for then paid (demander_* and verser_*).
     assert dossier.transitions.count() == 16
     assert Message.objects.filter(dossier=dossier).count() == 2  # the correction request and the decision
-    # creation, 10 pieces, 16 steps, the committee's decision, the measurements, and per payment request its
-    # approval and its payment
-    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 33
+    # creation, 10 pieces, 16 steps, the regions covered (written at filing), the committee's decision, the
+    # measurements, and per payment request its approval and its payment
+    assert AuditEntry.objects.filter(object_id=dossier.reference).count() == 34
+    assert AuditEntry.objects.filter(object_id=dossier.reference, action="regions_couvertes").count() == 1
     assert verify_chain() == []
 
 
