@@ -54,6 +54,8 @@ from esms_numerique.dossiers.workflow import WORKFLOW, DossierError
 from esms_numerique.indicators.compute import window_start
 from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import _measurements_of, funded_essms
+from esms_numerique.instruction.models import DossierRegion
+from esms_numerique.instruction.signals import RESULT_FROZEN
 from esms_numerique.ledger.models import Recovery
 from esms_numerique.registry.demo import DemoFiles, generate
 from esms_numerique.registry.models import Establishment
@@ -354,6 +356,7 @@ class _Story:
     requests: list[Any] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
     measurements: list[UsageMeasurement] = field(default_factory=list)
+    regions: dict[str, int] = field(default_factory=dict)  # instruction.DossierRegion: the ARS that read it
 
 
 class Replay:
@@ -449,6 +452,9 @@ class Replay:
         ):
             self.rows[model] += rows
         self.rows[PaymentRequest] += state.requests
+        self.rows[DossierRegion] += [
+            DossierRegion(dossier=dossier, region=region, essms_count=count) for region, count in state.regions.items()
+        ]
         self.measurement_count += len(state.measurements)
 
     def _pieces(self, state: _Story) -> None:
@@ -519,6 +525,8 @@ class Replay:
             setattr(dossier, key, value)
         dossier.state, dossier.version = transition.target, dossier.version + 1
         self._log(dossier, user, name, before, transition.target, cleaned)
+        if name in RESULT_FROZEN:
+            self._regions(state, user)
         if transition.then:
             self._then(state, transition.then, cleaned, user)
         text = (comment or "").strip()
@@ -534,6 +542,18 @@ class Replay:
             )
         after = {"état": transition.target, **{k: _jsonable(v) for k, v in changes.items() if _small(v)}}
         self._audit(user, f"transition:{name}", dossier.reference, before={"état": before}, after=after, reason=comment)
+
+    def _regions(self, state: _Story, user) -> None:
+        """instruction.services.sync_regions, in memory: the regions of the frozen ESSMS, audited when they change
+        (the national demo has no groupe instructeur: nothing is routed)."""
+        dossier = state.dossier
+        essms = (dossier.filed_result or dossier.result or {}).get("essms", [])
+        counts = dict(Counter(e.get("region") for e in essms if e.get("region")))
+        if counts != state.regions:
+            before, after = dict(sorted(state.regions.items())), dict(sorted(counts.items()))
+            reference = dossier.reference
+            self._audit(user, "regions_couvertes", reference, before={"régions": before}, after={"régions": after})
+        state.regions = counts
 
     def _guard(self, state: _Story, name: str, cleaned: dict[str, Any]) -> None:
         dossier = state.dossier
@@ -732,7 +752,16 @@ class Replay:
             [through(dossier_id=d.pk, legalentity_id=entities[og]) for d, og in self.members if og in entities],
             batch_size=5000,
         )
-        for model in (Piece, Message, AmountVersion, CommitteeItem, PaymentRequest, UsageMeasurement, Recovery):
+        for model in (
+            Piece,
+            Message,
+            AmountVersion,
+            CommitteeItem,
+            PaymentRequest,
+            UsageMeasurement,
+            Recovery,
+            DossierRegion,
+        ):
             for row in self.rows[model]:
                 row.dossier_id = row.dossier.pk
             model.objects.bulk_create(self.rows[model], batch_size=2000)

@@ -33,6 +33,7 @@ from esms_numerique.dossiers.models import (
     Piece,
 )
 from esms_numerique.indicators.models import UsageMeasurement
+from esms_numerique.instruction.models import DossierRegion
 from esms_numerique.ledger.models import FundedEssms, Recovery
 from esms_numerique.registry.demo import generate
 from esms_numerique.registry.models import Establishment
@@ -178,6 +179,7 @@ def snapshot(since: int) -> dict[str, Any]:
         "logs": rows(logs, keys),
         "measurements": rows(UsageMeasurement.objects.values(), keys),
         "recoveries": rows(Recovery.objects.values(), keys),
+        "regions": rows(DossierRegion.objects.values(), keys),
         "ledger": rows(FundedEssms.objects.values(), keys, drop=("updated_at",)),
         "counter": list(ReferenceCounter.objects.values_list("key", "value")),
         "audit": [
