@@ -22,6 +22,7 @@ from esms_numerique.dossiers.access import is_instructor_of
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.evaluation import ledger_lines
 from esms_numerique.dossiers.models import Committee, Dossier
+from esms_numerique.dossiers.workflow import DECIDED
 from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.registry.models import Establishment
@@ -32,20 +33,9 @@ from esms_numerique.rules.parameters import default_tree
 
 from .models import DecisionLink, Envelope, GridAssessment, Override, Proposal
 
-# What « already engaged » counts: retained, then engaged and paid, until closed. A dossier withdrawn, closed
-# without follow-up or abandoned (its money recovered) gives its amount back to the envelope.
-ENGAGED_STATES = (
-    State.RETENU,
-    State.ENGAGE,
-    State.CONVENTION_SIGNEE,
-    State.AVANCE_DEMANDEE,
-    State.AVANCE_VERSEE,
-    State.EN_DEPLOIEMENT,
-    State.CIBLES_MESUREES,
-    State.SOLDE_DEMANDE,
-    State.SOLDE_VERSE,
-    State.CLOS,
-)
+# What « already engaged » counts: the decided dossiers (dossiers.workflow.DECIDED: retained, then engaged and paid,
+# until closed). A dossier withdrawn, closed without follow-up or abandoned (its money recovered) gives its amount
+# back to the envelope.
 # A grid is filled while the dossier is instructed, before the committee decides.
 GRID_STATES = (State.RECEVABLE, State.EN_INSTRUCTION, State.PRESENTE_COMITE)
 SECTOR_LABELS = {row["code"]: row["label"] for row in default_tree().get("sectors.sectors").values[-1].value}
@@ -203,7 +193,7 @@ def engaged(committee: Committee, campaign: str) -> tuple[int, Counter[str], Cou
     """What the scope already engaged this campaign: in total, by territory and by sector."""
     national = committee.region == ""
     total, by_territory, by_sector = 0, Counter(), Counter()
-    for dossier in scope_dossiers(committee, campaign).filter(state__in=ENGAGED_STATES).exclude(engaged_eur=None):
+    for dossier in scope_dossiers(committee, campaign).filter(state__in=DECIDED).exclude(engaged_eur=None):
         total += dossier.engaged_eur
         by_t, by_s = split(dossier, dossier.engaged_eur, national)
         by_territory.update(by_t)
