@@ -37,6 +37,17 @@ def visible_dossiers(user) -> QuerySet[Dossier]:
     return dossiers.none()
 
 
+def regional_desk(region: str) -> Q:
+    """The dossiers the ARS of `region` instructs (acting_role as a filter): regional, it is their pivot ARS, and
+    not handed over to CNSA/DNS (DECISION D-HAND-OVER)."""
+    return Q(pivot_region=region) & ~Q(desk="national") & Q(hand_over__isnull=True)
+
+
+def national_desk() -> Q:
+    """The dossiers CNSA/DNS instructs: filed at the national desk, or handed over by their pivot ARS."""
+    return Q(desk="national") | Q(hand_over__isnull=False)
+
+
 def handed_over(dossier: Dossier) -> bool:
     """Whether the pivot ARS handed the dossier's instruction over to CNSA/DNS (AAP24 §7 nota; instruction app).
     Read once per dossier object (`handed_over_flag`, also set by an annotation of the dossier page's query)."""

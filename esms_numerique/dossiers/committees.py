@@ -7,13 +7,13 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from esms_numerique import clock
 from esms_numerique.accounts.access import access_of
 from esms_numerique.audit.services import record
 
-from .access import visible_dossiers
+from .access import national_desk, regional_desk, visible_dossiers
 from .enums import State
 from .models import Committee, CommitteeItem, Dossier
 from .services import DossierError, apply_transition, audit_dossier
@@ -62,11 +62,7 @@ def eligible_dossiers(user, committee: Committee) -> QuerySet[Dossier]:
     dossiers = visible_dossiers(user).filter(state=State.EN_INSTRUCTION, filed_at__date__lte=committee.cutoff_date)
     # A dossier the pivot ARS handed over goes to the national committee; its desk of filing is unchanged
     # (AAP24 §7 nota; DECISION D-HAND-OVER).
-    handed_over = Q(hand_over__isnull=False)
-    if committee.region:
-        dossiers = dossiers.filter(Q(desk="regional", pivot_region=committee.region) & ~handed_over)
-    else:
-        dossiers = dossiers.filter(Q(desk="national") | handed_over)
+    dossiers = dossiers.filter(regional_desk(committee.region) if committee.region else national_desk())
     return dossiers.exclude(committee_items__committee=committee)
 
 

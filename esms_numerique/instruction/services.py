@@ -156,10 +156,6 @@ def assign(user, dossier: Dossier, instructor) -> Assignment:
 # --- hand-over to the national desk ----------------------------------------------------------------------------
 
 
-def is_handed_over(dossier: Dossier) -> bool:
-    return HandOver.objects.filter(dossier_id=dossier.pk).exists()
-
-
 def may_hand_over(user, dossier: Dossier) -> bool:
     return (
         acting_role(user, dossier) == Role.ARS

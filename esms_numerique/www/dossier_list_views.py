@@ -24,7 +24,7 @@ from django.utils import timezone
 from esms_numerique import clock
 from esms_numerique.accounts.access import Access, access_of
 from esms_numerique.accounts.enums import Role
-from esms_numerique.dossiers.access import visible_dossiers
+from esms_numerique.dossiers.access import national_desk, regional_desk, visible_dossiers
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.listing import searchable
 from esms_numerique.dossiers.models import Dossier, DossierRead, Message
@@ -66,11 +66,10 @@ def instruction_desk(access: Access) -> Q | None:
     """The dossiers whose instruction is `access`'s desk's, whatever their state: the pivot ARS' regional dossiers
     not handed over; for CNSA/DNS and the administrators, the national ones and those handed over (DECISION
     D-HAND-OVER)."""
-    handed_over = Q(hand_over__isnull=False)
     if access.instructed_region:
-        return Q(pivot_region=access.instructed_region) & ~Q(desk="national") & ~handed_over
+        return regional_desk(access.instructed_region)
     if access.is_national or access.is_admin:
-        return Q(desk="national") | handed_over
+        return national_desk()
     return None
 
 
