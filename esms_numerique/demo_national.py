@@ -55,6 +55,7 @@ from esms_numerique.indicators.compute import window_start
 from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import _measurements_of, funded_essms
 from esms_numerique.instruction.models import DossierRegion
+from esms_numerique.instruction.services import regions_covered
 from esms_numerique.instruction.signals import RESULT_FROZEN
 from esms_numerique.ledger.models import Recovery
 from esms_numerique.registry.demo import DemoFiles, generate
@@ -547,8 +548,7 @@ class Replay:
         """instruction.services.sync_regions, in memory: the regions of the frozen ESSMS, audited when they change
         (the national demo has no groupe instructeur: nothing is routed)."""
         dossier = state.dossier
-        essms = (dossier.filed_result or dossier.result or {}).get("essms", [])
-        counts = dict(Counter(e.get("region") for e in essms if e.get("region")))
+        counts = regions_covered(dossier)
         if counts != state.regions:
             before, after = dict(sorted(state.regions.items())), dict(sorted(counts.items()))
             reference = dossier.reference

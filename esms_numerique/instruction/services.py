@@ -46,16 +46,21 @@ def _essms(dossier: Dossier) -> list[dict]:
 # --- regions and routing ---------------------------------------------------------------------------------------
 
 
+def regions_covered(dossier: Dossier) -> dict[str, int]:
+    """The regions of the dossier's frozen ESSMS (its live result before filing), with their number of ESSMS."""
+    return dict(Counter(e.get("region") for e in _essms(dossier) if e.get("region")))
+
+
 def sync_regions(dossier: Dossier, actor: str = "") -> None:
     """The regions of the dossier's frozen ESSMS, rewritten: each one's ARS reads the dossier. Called inside the
     transaction of the change (filing, complement, a grappe changed after the decision); a change of the regions
     covered is audited in it, under `actor`."""
-    counts = Counter(e.get("region") for e in _essms(dossier) if e.get("region"))
+    counts = regions_covered(dossier)
     before = dict(DossierRegion.objects.filter(dossier=dossier).values_list("region", "essms_count"))
     DossierRegion.objects.filter(dossier=dossier).exclude(region__in=counts).delete()
     for region, count in counts.items():
         DossierRegion.objects.update_or_create(dossier=dossier, region=region, defaults={"essms_count": count})
-    if before != dict(counts):
+    if before != counts:
         record(
             actor or "système",
             "regions_couvertes",
