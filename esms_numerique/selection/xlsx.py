@@ -1,6 +1,6 @@
 """The campaign what-if as an XLSX workbook (P-WHATIF): labels rather than codes, real numbers with a euro format,
-a bold frozen header, an autofilter and column widths on each sheet; a text that looks like a formula stays text
-(www/exports.py, DECISION D-LIMITS)."""
+a bold frozen header, an autofilter and column widths on each sheet, as every export (www/exports.py write_sheet);
+a text that looks like a formula stays text (DECISION D-LIMITS)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,19 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from esms_numerique.rules.parameters import default_tree
-from esms_numerique.www.exports import xlsx_cell
+from esms_numerique.www.exports import Column, write_sheet
 
-EUROS = '#,##0" €";-#,##0" €"'
-SHARE = "0.00%"
+EUROS = "eur"  # the platform's euro format (www/exports.py)
 
 
 def _sheet(workbook: Workbook, title: str, columns: list[tuple[str, str | None, int]], rows: list[list[Any]]):
-    """columns: (header, number format or None, width in characters)."""
+    """columns: (header, kind or None, width in characters); the table's layout is every export's (write_sheet)."""
     sheet = workbook.create_sheet(title[:31])
-    sheet.append([header for header, _, _ in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([xlsx_cell(sheet, value) for value in row])
-    for index, (_, number_format, width) in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = width
-        if number_format:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = number_format
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, sheet.max_row)}"
+    header = [label for label, _, _ in columns]
+    kinds = [Column(label, get=None, width=width, kind=kind or "text") for label, kind, width in columns]
+    write_sheet(sheet, header, rows, kinds)
     return sheet
 
 
@@ -49,7 +36,7 @@ def whatif_workbook(result: dict[str, Any]) -> bytes:
     _sheet(
         workbook,
         "Par région",
-        [("Guichet", None, 28), ("Région pivot", None, 8), ("Nom de la région", None, 30), ("Dossiers", "0", 10)]
+        [("Guichet", None, 28), ("Région pivot", None, 8), ("Nom de la région", None, 30), ("Dossiers", None, 10)]
         + money,
         [
             [r["desk_label"], r["region"], r["name"], r["dossiers"], r["before"], r["after"], r["difference"]]
@@ -59,7 +46,7 @@ def whatif_workbook(result: dict[str, Any]) -> bytes:
     _sheet(
         workbook,
         "Par guichet",
-        [("Guichet", None, 28), ("Dossiers", "0", 10)] + money,
+        [("Guichet", None, 28), ("Dossiers", None, 10)] + money,
         [[r["desk_label"], r["dossiers"], r["before"], r["after"], r["difference"]] for r in result["by_desk"]],
     )
     _sheet(
