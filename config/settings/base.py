@@ -80,6 +80,10 @@ TEMPLATES = [
     },
 ]
 
+# django-dsfr's forms build a new renderer, hence a new template engine with an empty cache, for every form unless a
+# renderer is set here: the same one, built once per process (its templates parsed once, not at each page).
+FORM_RENDERER = "dsfr.forms.DsfrDjangoTemplates"
+
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
