@@ -258,7 +258,12 @@ def _server(port: int) -> tuple[subprocess.Popen, str]:
         command = [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"]
         kind = "serveur de développement de Django, un processus"
     server = subprocess.Popen(
-        command, cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=ROOT,
+        # Persistent connections, as config.settings.prod sets them.
+        env={**os.environ, "DATABASE_CONN_MAX_AGE": "60"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return server, kind
 

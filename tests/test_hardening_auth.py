@@ -228,3 +228,18 @@ def test_production_requires_an_audit_key_and_an_admin_path_of_its_own():
     ]:
         result = prod_settings(**env)
         assert result.returncode != 0 and message in result.stderr, (env, result.stderr[-500:])
+
+
+def test_production_keeps_its_database_connection_between_requests():
+    """Issue 16, P4: a worker reuses its PostgreSQL connection (checked before reuse) rather than opening one per
+    request; DATABASE_CONN_MAX_AGE overrides the 60 s."""
+    code = (
+        "from config.settings.prod import DATABASES as D; "
+        "print(D['default']['CONN_MAX_AGE'], D['default']['CONN_HEALTH_CHECKS'])"
+    )
+    environment = {k: v for k, v in os.environ.items() if k not in PROD and k != "DATABASE_CONN_MAX_AGE"} | PROD
+    run = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["60", "True"]
+    environment["DATABASE_CONN_MAX_AGE"] = "0"
+    run = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["0", "True"]
