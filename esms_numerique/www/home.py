@@ -5,6 +5,7 @@ bounded query (tests/www/test_query_counts.py pins them); the scope of every lis
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,11 +15,9 @@ from django.urls import reverse
 
 from esms_numerique import clock
 from esms_numerique.dossiers.access import visible_dossiers
-from esms_numerique.dossiers.changes import next_deadline
 from esms_numerique.dossiers.committees import visible_committees
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import PaymentRequest
-from esms_numerique.dossiers.workflow import WITH_DEADLINE
 from esms_numerique.rules.geography import geography
 from esms_numerique.rules.money import format_share
 from esms_numerique.rules.parameters import default_tree
@@ -26,10 +25,9 @@ from esms_numerique.sons.access import visible_orders
 from esms_numerique.sons.services import next_deadline as order_deadline
 from esms_numerique.sons.workflow import OrderState
 
-from .dossier_list_views import instruction_desk
+from .dossier_list_views import deadline_soon_days, instruction_desk
 
 SHOWN = 8  # rows of each list; « voir tout » leads to the full list
-DEADLINE_CANDIDATES = 200  # dossiers read to find the nearest deadlines (the earliest conventions first)
 TO_INSTRUCT = (State.DEPOSE, State.COMPLETE, State.RECEVABLE, State.EN_INSTRUCTION)
 # An order's next step, and who takes it (S-FLOW, SONS23).
 ORDER_NEXT_STEP = {
@@ -42,16 +40,6 @@ ORDER_NEXT_STEP = {
 }
 CLOSED_ORDERS = (OrderState.SOLDE_VERSE, OrderState.CONTROLE, OrderState.ANNULEE)
 LIGHT_FIELDS = ("reference", "title", "state", "desk", "pivot_region", "updated_at", "porteur__name")
-# What next_deadline() reads (dossiers/changes.py, dossiers/services.deadline).
-DEADLINE_FIELDS = (
-    *LIGHT_FIELDS,
-    "campaign",
-    "filed_at",
-    "convention_signed_on",
-    "deadline_extended_to",
-    "targets_met_on",
-    "filed_result",
-)
 
 
 @dataclass
@@ -87,20 +75,27 @@ def _list_url(state: str = "", due: str = "") -> str:
 
 
 def _deadlines(user) -> list[dict[str, Any]]:
-    """The dossiers whose next deadline is passed or near (D-AFTER-DECISION), the nearest first."""
-    candidates = (
+    """The dossiers whose next deadline is passed or near (D-AFTER-DECISION), the nearest first: read from the
+    deadline stored on each dossier with its changes (dossiers/listing.py, D-LIST-COLUMNS), as the list filters it."""
+    today = clock.today()
+    horizon = today + dt.timedelta(days=deadline_soon_days(today))
+    found = (
         visible_dossiers(user)
-        .filter(state__in=WITH_DEADLINE)
+        .filter(deadline_on__lte=horizon)
         .select_related("porteur")
-        .only(*DEADLINE_FIELDS)
-        .order_by("convention_signed_on", "filed_at")[:DEADLINE_CANDIDATES]
+        .only(*LIGHT_FIELDS, "deadline_on", "deadline_label")
+        .order_by("deadline_on", "reference")[: SHOWN + 1]
     )
-    rows = []
-    for dossier in candidates:
-        due = next_deadline(dossier)
-        if due and (due["overdue"] or due["soon"]):
-            rows.append({"dossier": dossier, **due})
-    return sorted(rows, key=lambda row: row["due"])
+    return [
+        {
+            "dossier": dossier,
+            "label": dossier.deadline_label,
+            "due": dossier.deadline_on,
+            "overdue": dossier.deadline_on < today,
+            "soon": dossier.deadline_on >= today,
+        }
+        for dossier in found
+    ]
 
 
 def _assigned_to(user, states) -> list:
@@ -132,6 +127,7 @@ def _payments(user, desk: Q) -> Section:
     requests = (
         PaymentRequest.objects.filter(state=PaymentRequest.State.REQUESTED, dossier__in=dossiers)
         .select_related("dossier")
+        .only("kind", "state", "amount_eur", "requested_at", "dossier__reference")
         .order_by("requested_at")[: SHOWN + 1]
     )
     return Section(

@@ -15,6 +15,7 @@ from esms_numerique.dossiers.services import DossierError, apply_transition, cre
 from esms_numerique.dossiers.workflow import WORKFLOW
 from esms_numerique.ledger.models import FundedEssms, Recovery
 from esms_numerique.rules.payments import balance_due
+from esms_numerique.www import home
 
 from .conftest import (
     GRAPPE_FINESS,
@@ -140,6 +141,15 @@ def test_the_deadline_is_extended_with_a_reason_and_shown_as_next(users, setting
     assert deadline(dossier) == {"months": 18, "due": dt.date(2025, 12, 31), "overdue": False, "extended": True}
     settings.ESMS_TODAY = "2025-12-15"
     assert next_deadline(dossier)["soon"] is True
+    # The instructor's home reads the deadline stored with the change (D-LIST-COLUMNS): near, then passed.
+    assert [(row["dossier"].pk, row["due"], row["soon"], row["overdue"]) for row in home._deadlines(users["ars"])] == [
+        (dossier.pk, dt.date(2025, 12, 31), True, False)
+    ]
+    assert home._deadlines(users["ars"])[0]["label"] == "fin de déploiement (F-PAY)"
+    settings.ESMS_TODAY = "2026-01-02"
+    assert [(row["soon"], row["overdue"]) for row in home._deadlines(users["ars"])] == [(False, True)]
+    settings.ESMS_TODAY = "2025-11-15"  # beyond the warning delay: not on the home page
+    assert home._deadlines(users["ars"]) == []
 
 
 def test_a_retained_dossier_must_be_committed_before_the_end_of_the_year(users, settings):
@@ -299,18 +309,19 @@ def test_an_isolated_essms_joins_a_funded_grappe_with_the_porteurs_agreement(use
     assert dossier.amount_versions.last().amount_eur == 105000
 
 
-def test_an_abandoned_dossier_has_no_deadline_left_and_the_deadline_states_are_one_set(users):
+def test_an_abandoned_dossier_has_no_deadline_left_and_the_deadline_states_are_one_set(users, settings):
     from esms_numerique.dossiers import changes, listing
     from esms_numerique.dossiers.workflow import CHANGEABLE, WITH_DEADLINE
-    from esms_numerique.www import home
 
     dossier = paid_through_request(users["porteur"], users["ars"], conventioned(users))
     assert next_deadline(dossier)["label"] == "fin de déploiement (F-PAY)"
+    settings.ESMS_TODAY = "2025-10-01"  # after the deployment's end (11/09/2025): on the instructor's home page
+    assert [row["dossier"].pk for row in home._deadlines(users["ars"])] == [dossier.pk]
     dossier = apply_transition(users["ars"], dossier, "abandonner", dossier.version, "Le projet n'a pas démarré.")
     assert dossier.convention_signed_on is not None and next_deadline(dossier) is None
     assert dossier.deadline_on is None
     # One definition (dossiers.workflow), the one next_deadline reads: engaged without a convention, no deadline.
-    assert listing.WITH_DEADLINE is WITH_DEADLINE and home.WITH_DEADLINE is WITH_DEADLINE
+    assert listing.WITH_DEADLINE is WITH_DEADLINE and home._deadlines(users["ars"]) == []
     assert changes.CHANGEABLE is CHANGEABLE and WITH_DEADLINE | {State.ENGAGE} == CHANGEABLE
     assert State.ENGAGE not in WITH_DEADLINE
 
