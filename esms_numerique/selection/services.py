@@ -5,27 +5,31 @@ engaged, proposed and remaining, by territory and by sector (AAP24 §6; docs/dec
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 
 from esms_numerique import clock
 from esms_numerique.accounts.access import access_of
+from esms_numerique.audit.models import AuditEntry
 from esms_numerique.audit.services import record
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import is_instructor_of
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.evaluation import ledger_lines
-from esms_numerique.dossiers.models import Committee, Dossier
+from esms_numerique.dossiers.models import Committee, CommitteeItem, Dossier
 from esms_numerique.dossiers.workflow import DECIDED
+from esms_numerique.instruction.models import HandOver
 from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
-from esms_numerique.registry.models import Establishment
+from esms_numerique.registry.models import Establishment, Snapshot
 from esms_numerique.rules import selection as rules
 from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.geography import geography
@@ -38,6 +42,8 @@ from .models import DecisionLink, Envelope, GridAssessment, Override, Proposal
 # back to the envelope.
 # A grid is filled while the dossier is instructed, before the committee decides.
 GRID_STATES = (State.RECEVABLE, State.EN_INSTRUCTION, State.PRESENTE_COMITE)
+# What « proposed » counts: the latest proposal's dossiers still waiting for the committee's decision.
+PENDING = (State.EN_INSTRUCTION, State.PRESENTE_COMITE)
 SECTOR_LABELS = {row["code"]: row["label"] for row in default_tree().get("sectors.sectors").values[-1].value}
 
 
@@ -193,7 +199,8 @@ def engaged(committee: Committee, campaign: str) -> tuple[int, Counter[str], Cou
     """What the scope already engaged this campaign: in total, by territory and by sector."""
     national = committee.region == ""
     total, by_territory, by_sector = 0, Counter(), Counter()
-    for dossier in scope_dossiers(committee, campaign).filter(state__in=DECIDED).exclude(engaged_eur=None):
+    decided = scope_dossiers(committee, campaign).filter(state__in=DECIDED).exclude(engaged_eur=None)
+    for dossier in decided.only("reference", "engaged_eur", "filed_result"):
         total += dossier.engaged_eur
         by_t, by_s = split(dossier, dossier.engaged_eur, national)
         by_territory.update(by_t)
@@ -213,9 +220,87 @@ def _territory_name(code: str, national: bool) -> str:
     return department.name if department else code
 
 
-def committee_figures(committee: Committee) -> Figures:
+def figures_stamp(committee: Committee) -> str:
+    """What a committee's figures are computed from, read in one small query: the audit log's last digest (every
+    change made through the services is audited in its transaction, and the digest chains the whole log), and the
+    rows the figures read, counted and summed — the dossiers of the region (or of the national desk) and of the
+    agenda, which hold a proposal's candidates; the envelopes, the proposals and their overrides, the registry's
+    extracts, the ledger's last row — so that a change made outside the services moves it too; and today's date
+    (the registry's ESSMS are counted on it). Plain SQL: the ORM spent four times the database's time compiling
+    the same query. DECISION D-COMMITTEE-FIGURES-CACHE."""
+    campaign = committee_campaign(committee)
+    table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal, Override, Snapshot)}
+    items = f"SELECT dossier_id FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s"
+    if committee.region:
+        scope, scope_params = f"pivot_region = %s OR id IN ({items})", [committee.region, committee.pk]
+    else:
+        handed_over = f"SELECT dossier_id FROM {HandOver._meta.db_table}"
+        scope, scope_params = f"desk = %s OR id IN ({handed_over}) OR id IN ({items})", ["national", committee.pk]
+    decided, pending = ", ".join(["%s"] * len(DECIDED)), ", ".join(["%s"] * len(PENDING))
+    sql = f"""
+        SELECT d.*, o.*,
+            (SELECT digest FROM {AuditEntry._meta.db_table} ORDER BY id DESC LIMIT 1),
+            (SELECT MAX(id) FROM {table["Envelope"]} WHERE campaign = %s AND region = %s),
+            (SELECT SUM(amount_eur) FROM {table["Envelope"]} WHERE campaign = %s AND region = %s),
+            (SELECT MAX(id) FROM {table["Proposal"]} WHERE committee_id = %s),
+            (SELECT COUNT(*) FROM {table["Proposal"]} WHERE committee_id = %s),
+            (SELECT MAX(id) FROM {table["Snapshot"]}),
+            (SELECT MAX(id) FROM {FundedEssms._meta.db_table})
+        FROM (
+            SELECT COUNT(*), SUM(id), SUM(version), MAX(updated_at), SUM(engaged_eur),
+                SUM(CASE WHEN state IN ({decided}) THEN 1 ELSE 0 END),
+                SUM(CASE WHEN state IN ({pending}) THEN 1 ELSE 0 END)
+            FROM {table["Dossier"]} WHERE {scope}
+        ) d, (
+            SELECT COUNT(*), MAX(id), MAX(created_at), SUM(CASE WHEN include THEN 1 ELSE 0 END)
+            FROM {table["Override"]}
+            WHERE proposal_id IN (SELECT id FROM {table["Proposal"]} WHERE committee_id = %s)
+        ) o"""
+    params = [*DECIDED, *PENDING, *scope_params, committee.pk]
+    params = [campaign, committee.region, campaign, committee.region, committee.pk, committee.pk, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return repr((committee.pk, committee.region, committee.date, committee.cutoff_date, clock.today(), row))
+
+
+def _cached(name: str, stamp: str, compute):
+    key = f"selection:{name}:" + hashlib.sha256(stamp.encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, FIGURES_CACHE_SECONDS)
+    return found
+
+
+def committee_figures(committee: Committee, stamp: str | None = None) -> Figures:
     """Envelope, already engaged (this campaign, this scope), proposed (the latest proposal's dossiers not yet
-    decided) and remaining; the same by territory (with its share of the ESSMS) and by sector."""
+    decided) and remaining; the same by territory (with its share of the ESSMS) and by sector. Computed once per
+    state of the data they read (`stamp`, from figures_stamp), then served from the cache
+    (DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    stamp = stamp or figures_stamp(committee)
+    return _cached("figures", stamp, lambda: compute_figures(committee))
+
+
+def committee_conflicts(committee: Committee, dossier_ids: list[int], stamp: str | None = None) -> dict:
+    """E-NO-DOUBLE before deciding: for each of these dossiers (of the committee's agenda or eligible to it), the
+    ESSMS it shares with other dossiers or SONS orders (the ledger), one line each; cached like the figures
+    (DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    stamp = (stamp or figures_stamp(committee)) + repr(sorted(dossier_ids))
+
+    def compute():
+        rows = FundedEssms.objects.filter(dossier_id__in=dossier_ids)
+        return ledger.conflicts_by_subject(ledger.conflicts(rows))
+
+    return _cached("conflicts", stamp, compute)
+
+
+# How long a committee's figures stay in the cache at most: only memory is at stake, the key changes with the data.
+FIGURES_CACHE_SECONDS = 3600
+
+
+def compute_figures(committee: Committee) -> Figures:
+    """The figures of committee_figures, computed from the database."""
     campaign = committee_campaign(committee)
     national = committee.region == ""
     figures = Figures(campaign, envelope_in_force(campaign, committee.region, committee.date))
@@ -225,10 +310,8 @@ def committee_figures(committee: Committee) -> Figures:
     figures.proposal = latest_proposal(committee)
     figures.chosen = effective_selection(figures.proposal)
     if figures.chosen:
-        pending = Dossier.objects.filter(
-            reference__in=figures.chosen, state__in=(State.EN_INSTRUCTION, State.PRESENTE_COMITE)
-        )
-        for dossier in pending.order_by("reference"):
+        pending = Dossier.objects.filter(reference__in=figures.chosen, state__in=PENDING)
+        for dossier in pending.order_by("reference").only("reference", "filed_result"):
             amount = (dossier.filed_result or {}).get("total_eur") or 0
             figures.proposed.append(dossier.reference)
             figures.proposed_eur += amount

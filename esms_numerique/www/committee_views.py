@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models.fields.json import KeyTransform
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -13,8 +14,7 @@ from django.views.decorators.http import require_POST
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError
-from esms_numerique.ledger import services as ledger
-from esms_numerique.ledger.models import FundedEssms
+from esms_numerique.selection import services as selection
 
 from .forms import CommitteeForm, DecisionForm
 from .selection_views import committee_summary
@@ -55,19 +55,51 @@ def committee_list(request):
     )
 
 
+# What the committee's page shows of a dossier: no JSON field is decoded, its filed total is read from the frozen
+# result by the database (issue 16).
+DOSSIER_COLUMNS = ("reference", "title")
+
+
+def _filed_total(path: str = "filed_result"):
+    return KeyTransform("total_eur", path)
+
+
 @login_required
 def committee_detail(request, pk: int):
     committee = _committee_or_404(request.user, pk)
     items = list(
         committee.items.select_related("dossier", "dossier__porteur", "selection_link", "selection_link__override")
+        .annotate(filed_total=_filed_total("dossier__filed_result"))
+        .only(
+            "committee",
+            "decision",
+            "reason",
+            *(f"dossier__{name}" for name in DOSSIER_COLUMNS),
+            "dossier__porteur__name",
+            "dossier__porteur__finess_ej",
+            "selection_link__proposal",
+            "selection_link__proposed",
+            "selection_link__followed",
+            "selection_link__override__reason",
+        )
     )
-    eligible = list(committees.eligible_dossiers(request.user, committee))
+    for item in items:
+        item.dossier.filed_total = item.filed_total
+    eligible = list(
+        committees.eligible_dossiers(request.user, committee)
+        .select_related(None)
+        .annotate(filed_total=_filed_total())
+        .only(*DOSSIER_COLUMNS)
+    )
+    # The envelope's figures and the ledger's conflicts, cached per state of the data they read (one query when
+    # nothing changed; DECISION D-COMMITTEE-FIGURES-CACHE).
+    stamp = selection.figures_stamp(committee)
     # E-NO-DOUBLE before deciding: the ESSMS these dossiers share with other dossiers or SONS orders (the ledger).
     dossier_ids = [item.dossier_id for item in items] + [d.pk for d in eligible]
-    shared = ledger.conflicts_by_subject(ledger.conflicts(FundedEssms.objects.filter(dossier_id__in=dossier_ids)))
+    shared = selection.committee_conflicts(committee, dossier_ids, stamp)
     for dossier in [item.dossier for item in items] + eligible:
         dossier.conflicts = shared.get(("dossier", dossier.pk), [])
-    summary = committee_summary(committee)
+    summary = committee_summary(committee, stamp)
     for item in items:
         # What the latest proposal, with its overrides, says of a pending item (DECISION D-SELECTION-DECISIONS).
         item.proposed = item.dossier.reference in summary["selection"].chosen if summary["selection"].proposal else None
@@ -78,7 +110,8 @@ def committee_detail(request, pk: int):
             "committee": committee,
             "items": items,
             "eligible": eligible,
-            "decision_form": CommitteeDecisionForm(),
+            # The same empty form on each pending item: rendered once (issue 16).
+            "decision_form": CommitteeDecisionForm().render(),
             # The envelope: engaged, proposed, remaining (AAP24 §6, DECISION D-SELECTION).
             **summary,
         },

@@ -336,9 +336,9 @@ def committee_chart(request, pk: int, name: str):
     return svg_response(svg)
 
 
-def committee_summary(committee) -> dict:
+def committee_summary(committee, stamp: str | None = None) -> dict:
     """What the committee's page shows of its envelope (one include in committees/detail.html)."""
-    return {"selection": services.committee_figures(committee)}
+    return {"selection": services.committee_figures(committee, stamp)}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""The committee's envelope figures and the ledger's conflicts are cached per state of the data they read: a page
+served from the cache while nothing changed, and every change — through the services or not — shown at once
+(issue 16; DECISION D-COMMITTEE-FIGURES-CACHE)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from esms_numerique.dossiers import committees
+from esms_numerique.dossiers.models import Dossier
+from esms_numerique.rules.selection import Settings
+from esms_numerique.selection import services
+from esms_numerique.selection.models import Envelope
+from tests.selection.conftest import essms, instructed
+
+pytestmark = pytest.mark.django_db
+
+
+def figures_on(page: str) -> dict[str, str]:
+    found = {}
+    for figure in ("envelope", "engaged", "proposed", "remaining"):
+        start = page.index(f'<td data-figure="{figure}">') + len(f'<td data-figure="{figure}">')
+        found[figure] = page[start : page.index("</td>", start)]
+    return found
+
+
+def eur(amount: int) -> str:
+    return f"{amount:,d} €".replace(",", "\u202f")
+
+
+@pytest.fixture
+def page(users, april):
+    client = Client()
+    client.force_login(users["ars"])
+    url = f"/comites/{april['committee'].pk}/"
+
+    def read() -> str:
+        response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return read
+
+
+def test_the_figures_are_computed_once_while_nothing_changes(users, april, page, monkeypatch):
+    computed = []
+    original = services.compute_figures
+    monkeypatch.setattr(services, "compute_figures", lambda committee: computed.append(1) or original(committee))
+    first, second = page(), page()
+    assert figures_on(first) == figures_on(second) and computed == [1]
+    assert figures_on(second) == {
+        "envelope": eur(500_000),
+        "engaged": eur(105_000),
+        "proposed": eur(0),
+        "remaining": eur(395_000),
+    }
+
+
+def test_each_change_through_the_services_shows_at_once(users, april, page):
+    ars, committee = users["ars"], april["committee"]
+    page()
+    # A proposal: Y and Z proposed.
+    proposal = services.make_proposal(ars, committee, Settings())
+    assert figures_on(page())["proposed"] == eur(210_000)
+    # An override: Z out.
+    services.set_override(ars, proposal, april["Z"], False, "Éditeur non confirmé.")
+    assert figures_on(page()) == {
+        "envelope": eur(500_000),
+        "engaged": eur(105_000),
+        "proposed": eur(105_000),
+        "remaining": eur(290_000),
+    }
+    # A decision: Y retained, engaged now.
+    item = committees.add_to_agenda(ars, committee, april["Y"])
+    shown = page()
+    assert f'data-reference="{april["Y"].reference}"' in shown.split('id="agenda"')[1].split("</table>")[0]
+    committees.decide(ars, item, "retenu", "Score le plus élevé.")
+    assert figures_on(page())["engaged"] == eur(210_000)
+    # A new envelope.
+    services.set_envelope(users["national"], "2024", "53", 600_000, dt.date(2024, 2, 1), "Avenant 1", "Rallonge.")
+    assert figures_on(page())["envelope"] == eur(600_000)
+
+
+def test_a_change_outside_the_services_shows_at_once(users, april, page):
+    """A bulk load or a data fix writes the rows without the services (no audit entry): the stamp reads the rows."""
+    assert figures_on(page())["engaged"] == eur(105_000)
+    Dossier.objects.filter(pk=april["X"].pk).update(engaged_eur=100_000)
+    assert figures_on(page())["engaged"] == eur(100_000)
+    envelope = Envelope.objects.get()
+    Envelope.objects.filter(pk=envelope.pk).update(amount_eur=450_000)
+    assert figures_on(page())["envelope"] == eur(450_000)
+
+
+def test_a_new_conflict_in_the_ledger_shows_at_once(users, april, page):
+    """Y is eligible; another dossier filed later claims one of its ESSMS: the committee sees it before deciding."""
+    y = april["Y"].reference
+    shown = page()
+    assert "Y" in shown and f"{essms(5, 1)[0]} :" not in shown
+    instructed(users, "Y bis", essms(5, 1))
+    assert f"{essms(5, 1)[0]} :" in page()
+    assert y in page()
