@@ -3,6 +3,7 @@
 import json
 import math
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Query, Schema
@@ -20,6 +21,7 @@ from esms_numerique.rules.errors import InputError, decode_json, french_messages
 from esms_numerique.rules.inputs import SimulationInput, SonsInput, refuse_oversized_grappe
 from esms_numerique.rules.parameters import default_tree
 from esms_numerique.rules.sons import simulate_sons
+from esms_numerique.workflow.engine import Refusal, StaleSubject
 from esms_numerique.www.limits import THROTTLED_MESSAGE, SettingsRateThrottle
 from esms_numerique.www.templatetags.esms import nombre
 
@@ -121,6 +123,21 @@ def api_refusal(request: HttpRequest, exc: ApiRefusal):
     if exc.status == 401:
         response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+@api.exception_handler(PermissionDenied)
+def refused_to_the_caller(request: HttpRequest, exc: PermissionDenied):
+    """A service's refusal to this caller (its message says why, in French): 403, from every route alike."""
+    return api.create_response(request, error_body(403, str(exc) or "Accès refusé"), status=403)
+
+
+@api.exception_handler(Refusal)
+def refused_by_the_rules(request: HttpRequest, exc: Refusal):
+    """A change the rules refuse (dossiers, payments, SONS orders: the workflow engine's refusals): 400 citing the
+    rule; 409 when someone else changed the subject since the caller read its version."""
+    if isinstance(exc, StaleSubject):
+        return api.create_response(request, error_body(409, str(exc), code=Code.STALE), status=409)
+    return api.create_response(request, error_body(400, str(exc), [str(exc)], Code.RULE), status=400)
 
 
 @api.exception_handler(AuthenticationError)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -16,8 +15,6 @@ from ninja.responses import Status
 from esms_numerique.dossiers.access import allowed_transitions, is_porteur_of, sees_annotations, visible_dossiers
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.dossiers.services import (
-    DossierError,
-    StaleDossier,
     add_piece,
     apply_transition,
     create_dossier,
@@ -31,7 +28,7 @@ from esms_numerique.rules.errors import decode_json
 
 from .auth import AUTH, throttles
 from .common import FILE, listed, multipart_body, transitions_out, uploaded
-from .errors import ApiRefusal, Code, not_found, refusal, rule_refusal
+from .errors import ApiRefusal, Code, refusal
 from .schemas import (
     DossierDetailOut,
     DossierIn,
@@ -83,23 +80,21 @@ def _dossiers(request: HttpRequest):
     return with_changed_at(visible_dossiers(request.user), Change.Kind.DOSSIER, fallback="created_at")
 
 
-def _dossier(request: HttpRequest, reference: str) -> Dossier | None:
-    return _dossiers(request).filter(reference=reference).first()
+def _dossier(request: HttpRequest, reference: str) -> Dossier:
+    """The dossier, if the caller sees it; a dossier it may not see does not exist for it (404). The services'
+    refusals (PermissionDenied, DossierError) are answered by the API's exception handlers (api.py)."""
+    dossier = _dossiers(request).filter(reference=reference).first()
+    if dossier is None:
+        raise ApiRefusal(404, Code.NOT_FOUND, "Dossier introuvable")
+    return dossier
 
 
 def _detail(request: HttpRequest, reference: str):
     dossier = _dossiers(request).filter(reference=reference).prefetch_related("ledger_rows").first()
-    if dossier is not None:
-        dossier.transitions_offered = transitions_out(allowed_transitions(request.user, dossier))
+    if dossier is None:
+        raise ApiRefusal(404, Code.NOT_FOUND, "Dossier introuvable")
+    dossier.transitions_offered = transitions_out(allowed_transitions(request.user, dossier))
     return dossier
-
-
-def _refused(error: Exception):
-    if isinstance(error, PermissionDenied):
-        return refusal(403, str(error))
-    if isinstance(error, StaleDossier):
-        return refusal(409, str(error), code=Code.STALE)
-    return rule_refusal(error)
 
 
 @router.get(
@@ -133,10 +128,7 @@ def dossier_list(request: HttpRequest, filters: Query[DossierFilters]):
     summary="Crée un dossier (brouillon) avec sa grappe — porteur",
 )
 def dossier_create(request: HttpRequest, payload: DossierIn):
-    try:
-        dossier = create_dossier(request.user, payload.title, payload.campaign, payload.grappe)
-    except (PermissionDenied, DossierError) as error:
-        return _refused(error)
+    dossier = create_dossier(request.user, payload.title, payload.campaign, payload.grappe)
     return Status(201, _detail(request, dossier.reference))
 
 
@@ -146,7 +138,7 @@ def dossier_create(request: HttpRequest, payload: DossierIn):
     summary="Un dossier, s'il est visible par l'appelant, avec les ESSMS de sa grappe et les actions possibles",
 )
 def dossier_detail(request: HttpRequest, reference: str):
-    return _detail(request, reference) or not_found("Dossier")
+    return _detail(request, reference)
 
 
 @router.post(
@@ -156,12 +148,7 @@ def dossier_detail(request: HttpRequest, reference: str):
 )
 def dossier_grappe(request: HttpRequest, reference: str, payload: GrappeIn):
     dossier = _dossier(request, reference)
-    if dossier is None:
-        return not_found("Dossier")
-    try:
-        update_grappe(request.user, dossier, payload.version, payload.title or dossier.title, payload.grappe)
-    except (PermissionDenied, DossierError) as error:
-        return _refused(error)
+    update_grappe(request.user, dossier, payload.version, payload.title or dossier.title, payload.grappe)
     return _detail(request, reference)
 
 
@@ -177,17 +164,12 @@ def dossier_grappe(request: HttpRequest, reference: str, payload: GrappeIn):
 )
 def dossier_piece(request: HttpRequest, reference: str):
     dossier = _dossier(request, reference)
-    if dossier is None:
-        return not_found("Dossier")
     if not is_porteur_of(request.user, dossier):
         return refusal(403, "Seul le porteur du dossier joint des pièces.")
     code = request.POST.get("code", "").strip()
     if not code:
         return refusal(400, "Entrée invalide", ["champ « code » : type de pièce attendu"])
-    try:
-        return Status(201, add_piece(request.user, dossier, code, uploaded(request, "file")))
-    except (PermissionDenied, DossierError) as error:
-        return _refused(error)
+    return Status(201, add_piece(request.user, dossier, code, uploaded(request, "file")))
 
 
 class TransitionIn(Schema):
@@ -208,20 +190,14 @@ class TransitionIn(Schema):
     summary="Fait avancer un dossier (mêmes règles que l'interface) : deposer, completer, declarer_recevable…",
 )
 def dossier_transition(request: HttpRequest, reference: str, payload: TransitionIn):
-    dossier = _dossier(request, reference)
-    if dossier is None:
-        return not_found("Dossier")
-    try:
-        return apply_transition(
-            request.user,
-            dossier,
-            payload.transition,
-            payload.version,
-            payload.comment,
-            {"date": payload.date, "expenses_statement": payload.expenses_statement},
-        )
-    except (PermissionDenied, DossierError) as error:
-        return _refused(error)
+    return apply_transition(
+        request.user,
+        _dossier(request, reference),
+        payload.transition,
+        payload.version,
+        payload.comment,
+        {"date": payload.date, "expenses_statement": payload.expenses_statement},
+    )
 
 
 @router.get(
@@ -231,8 +207,6 @@ def dossier_transition(request: HttpRequest, reference: str, payload: Transition
 )
 def dossier_messages(request: HttpRequest, reference: str, query: Query[ListQuery]):
     dossier = _dossier(request, reference)
-    if dossier is None:
-        return not_found("Dossier")
     messages = dossier.messages.select_related("author").annotate(changed_at=F("at"))
     if not sees_annotations(request.user, dossier):
         messages = messages.filter(private=False)
@@ -246,12 +220,7 @@ def dossier_messages(request: HttpRequest, reference: str, query: Query[ListQuer
 )
 def dossier_message(request: HttpRequest, reference: str, payload: MessageIn):
     dossier = _dossier(request, reference)
-    if dossier is None:
-        return not_found("Dossier")
-    try:
-        return Status(201, post_message(request.user, dossier, payload.body, private=payload.private))
-    except (PermissionDenied, DossierError) as error:
-        return _refused(error)
+    return Status(201, post_message(request.user, dossier, payload.body, private=payload.private))
 
 
 @router.post(
@@ -267,12 +236,8 @@ def dossier_message(request: HttpRequest, reference: str, payload: MessageIn):
 )
 def dossier_measurements(request: HttpRequest, reference: str):
     dossier = _dossier(request, reference)
-    if dossier is None:
-        return not_found("Dossier")
     try:
         recorded = record_measurements(request.user, dossier, decode_json(request.body))
-    except PermissionDenied as error:
-        return refusal(403, str(error))
     except MeasurementError as error:
         return refusal(400, "Mesures refusées", [str(error)])
     status = final_status(dossier)

@@ -71,7 +71,3 @@ def refusal(status: int, detail: str, errors: list[str] | None = None, code: str
 def not_found(what: str) -> Status:
     """An object the caller may not see does not exist for it."""
     return refusal(404, f"{what} introuvable")
-
-
-def rule_refusal(error: Exception) -> Status:
-    return refusal(400, str(error), [str(error)], Code.RULE)

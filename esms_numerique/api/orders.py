@@ -4,7 +4,6 @@ E-NO-DOUBLE through the ledger, the 120-day clock of S-PENDING; the workflow eng
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from ninja import Query, Router
@@ -18,12 +17,12 @@ from esms_numerique.registry.models import LegalEntity
 from esms_numerique.rules.finess import normalize
 from esms_numerique.sons.access import actor_of, visible_orders
 from esms_numerique.sons.models import Order, Solution
-from esms_numerique.sons.services import ItemRequest, OrderError, apply_order_transition, sign_order
+from esms_numerique.sons.services import ItemRequest, apply_order_transition, sign_order
 from esms_numerique.sons.workflow import WORKFLOW, OrderState
 
 from .auth import AUTH, throttles
 from .common import FILE, listed, multipart_body, transitions_out, uploaded
-from .errors import Code, not_found, refusal, rule_refusal
+from .errors import ApiRefusal, Code, refusal
 from .schemas import (
     ErrorOut,
     ListQuery,
@@ -44,7 +43,12 @@ def _orders(request: HttpRequest):
 
 
 def _order(request: HttpRequest, reference: str):
-    return _orders(request).filter(reference=reference).first()
+    """The order, if the caller sees it (else 404). The services' refusals are answered by the API's exception
+    handlers (api.py: PermissionDenied 403, OrderError 400, StaleOrder 409)."""
+    order = _orders(request).filter(reference=reference).first()
+    if order is None:
+        raise ApiRefusal(404, Code.NOT_FOUND, "Commande introuvable")
+    return order
 
 
 def _detail(request: HttpRequest, order):
@@ -102,20 +106,15 @@ def order_create(request: HttpRequest, payload: OrderIn):
             400, "Entrée invalide", [f"champ « og_finess_ej » : FINESS EJ {n} inconnu du répertoire" for n in unknown]
         )
     items = [ItemRequest(normalize(i.finess_et), i.current_version, i.target_version) for i in payload.essms]
-    try:
-        order = sign_order(
-            request.user,
-            entities[numbers[0]],
-            solution,
-            payload.sector,
-            payload.signed_on,
-            items,
-            other_ogs=tuple(entities[n] for n in dict.fromkeys(numbers[1:]) if n != numbers[0]),
-        )
-    except PermissionDenied as error:
-        return refusal(403, str(error))
-    except OrderError as error:
-        return rule_refusal(error)
+    order = sign_order(
+        request.user,
+        entities[numbers[0]],
+        solution,
+        payload.sector,
+        payload.signed_on,
+        items,
+        other_ogs=tuple(entities[n] for n in dict.fromkeys(numbers[1:]) if n != numbers[0]),
+    )
     return Status(201, _detail(request, _order(request, order.reference)))
 
 
@@ -125,8 +124,7 @@ def order_create(request: HttpRequest, payload: OrderIn):
     summary="Une commande, si l'appelant la voit, avec ses ESSMS, ses constats et les actions possibles",
 )
 def order_detail(request: HttpRequest, reference: str):
-    order = _order(request, reference)
-    return _detail(request, order) if order else not_found("Commande")
+    return _detail(request, _order(request, reference))
 
 
 @router.post(
@@ -137,24 +135,14 @@ def order_detail(request: HttpRequest, reference: str):
     "`date` et `payment_reference` (versements). `version` est celle lue : 409 si la commande a changé.",
 )
 def order_transition(request: HttpRequest, reference: str, payload: OrderTransitionIn):
-    order = _order(request, reference)
-    if order is None:
-        return not_found("Commande")
-    try:
-        apply_order_transition(
-            request.user,
-            order,
-            payload.transition,
-            payload.version,
-            payload.comment,
-            {"date": payload.date, "payment_reference": payload.payment_reference},
-        )
-    except PermissionDenied as error:
-        return refusal(403, str(error))
-    except OrderError as error:
-        if str(error) == WORKFLOW.stale_message:
-            return refusal(409, str(error), code=Code.STALE)
-        return rule_refusal(error)
+    apply_order_transition(
+        request.user,
+        _order(request, reference),
+        payload.transition,
+        payload.version,
+        payload.comment,
+        {"date": payload.date, "payment_reference": payload.payment_reference},
+    )
     return _detail(request, _order(request, reference))
 
 
@@ -172,8 +160,6 @@ REPLACEABLE = (OrderState.SIGNEE, OrderState.AVANCE_DEMANDEE)
 )
 def order_signed_form(request: HttpRequest, reference: str):
     order = _order(request, reference)
-    if order is None:
-        return not_found("Commande")
     if actor_of(request.user, order) != "editeur":
         return refusal(403, "Seul l'éditeur de la commande dépose son bon de commande signé.")
     upload = uploaded(request, "file")
@@ -225,8 +211,6 @@ def order_signed_form(request: HttpRequest, reference: str):
 )
 def order_signed_form_download(request: HttpRequest, reference: str):
     order = _order(request, reference)
-    if order is None:
-        return not_found("Commande")
     form = SignedOrderForm.objects.filter(order=order).first()
     if form is None:
         return refusal(404, f"Aucun bon de commande signé déposé pour la commande {order.reference}")

@@ -19,7 +19,7 @@ from esms_numerique.workflow.engine import COMMENT, Input, Transition, Workflow,
 
 from .access import acting_role
 from .models import Dossier, PaymentRequest
-from .workflow import INSTRUCTORS, DossierError
+from .workflow import INSTRUCTORS, DossierError, StaleDossier
 from .workflow import WORKFLOW as DOSSIER
 
 R = PaymentRequest.State
@@ -59,7 +59,7 @@ PAYMENT = Workflow(
     ],
     subject_noun="la demande de paiement",
     error=DossierError,
-    stale=DossierError,
+    stale=StaleDossier,
     stale_message="La demande de paiement a été modifiée entre-temps : rechargez la page.",
 )
 

@@ -5,7 +5,7 @@ it asks for, the guards that must hold and the effect it has. The guards and eff
 from __future__ import annotations
 
 from esms_numerique.accounts.enums import Role
-from esms_numerique.workflow.engine import COMMENT, Input, Refusal, Transition, Workflow
+from esms_numerique.workflow.engine import COMMENT, Input, Refusal, StaleSubject, Transition, Workflow
 
 from .enums import State
 
@@ -14,8 +14,8 @@ class DossierError(Refusal):
     """A change the rules refuse; the message is French and says why."""
 
 
-class StaleDossier(DossierError):
-    pass
+class StaleDossier(DossierError, StaleSubject):
+    """Changed by someone else since it was read (the version a page or an API call sent is no longer current)."""
 
 
 INSTRUCTORS = frozenset({Role.ARS, Role.NATIONAL})

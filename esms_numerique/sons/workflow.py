@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from django.db import models
 
-from esms_numerique.workflow.engine import Input, Refusal, Transition, Workflow
+from esms_numerique.workflow.engine import Input, Refusal, StaleSubject, Transition, Workflow
 
 
 class OrderError(Refusal):
     """A refusal in French that says what and where (FINESS)."""
+
+
+class StaleOrder(OrderError, StaleSubject):
+    """Changed by someone else since it was read."""
 
 
 class OrderState(models.TextChoices):
@@ -123,7 +127,7 @@ WORKFLOW = Workflow(
     ORDER_TRANSITIONS,
     subject_noun="la commande",
     error=OrderError,
-    stale=OrderError,
+    stale=StaleOrder,
     stale_message="La commande a été modifiée entre-temps : rechargez-la.",
 )
 ORDER_BY_NAME = WORKFLOW.by_name

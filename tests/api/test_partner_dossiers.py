@@ -49,6 +49,16 @@ def test_a_porteur_files_and_the_instructor_fires_transitions_through_the_api(wo
     )
     assert put.status_code == 200, put.content
     assert sorted(e["finess_et"] for e in put.json()["essms"]) == BZH[0:4]
+    # The version read before that change is stale: 409 from every route that takes one, nothing written.
+    stale = porteur.post(
+        f"/api/dossiers/{reference}/grappe", {"version": dossier["version"], "grappe": grappe(OG_BZH, BZH[0:2])}
+    )
+    assert (stale.status_code, stale.json()["code"]) == (409, "conflit_de_version")
+    late = porteur.post(f"/api/dossiers/{reference}/transitions", {"transition": "deposer", "version": 0})
+    assert (late.status_code, late.json()["code"]) == (409, "conflit_de_version")
+    assert "modifié par quelqu'un d'autre" in late.json()["detail"]
+    assert Dossier.objects.get(reference=reference).state == "brouillon"
+    assert len(Dossier.objects.get(reference=reference).grappe["essms"]) == 4
 
     refused = fire(porteur, reference, "deposer")
     assert refused.status_code == 400
@@ -97,10 +107,16 @@ def test_dossiers_are_refused_to_whoever_may_not_act_on_them(world, as_role):
     assert fire(porteur, reference, "deposer").status_code == 200
     for role in ("autre_porteur", "autre_ars", "editeur", "sans_role"):
         assert as_role(role).get(url).status_code == 404, role
-        assert fire(as_role(role), reference, "declarer_recevable").status_code == 404, role
+        unknown = fire(as_role(role), reference, "declarer_recevable")
+        assert (unknown.status_code, unknown.json()["code"], unknown.json()["detail"]) == (
+            404,
+            "introuvable",
+            "Dossier introuvable",
+        ), role
     assert as_role("national").get(url).status_code == 200  # reads every filed dossier
     forbidden = fire(as_role("national"), reference, "declarer_recevable")  # a regional dossier: the ARS instructs
-    assert forbidden.status_code == 403
+    assert (forbidden.status_code, forbidden.json()["code"]) == (403, "interdit")
+    assert forbidden.json()["detail"]  # the service's reason, in French
     assert fire(porteur, reference, "declarer_recevable").status_code == 403
     piece = SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf")
     assert as_role("autre_porteur").upload(f"{url}/pieces", code=pieces_of()[0], file=piece).status_code == 404
