@@ -124,3 +124,23 @@ def test_dossiers_are_refused_to_whoever_may_not_act_on_them(world, as_role):
     assert porteur.get(f"/api/dossiers/{foreign['reference']}").status_code == 404
     assert as_role("editeur").post("/api/dossiers", {"title": "x", "campaign": "2024", "grappe": {}}).status_code == 403
     assert Dossier.objects.get(reference=reference).state == "depose"
+
+
+def test_a_piece_larger_than_the_json_limit_goes_through_the_api_as_through_the_page(world, as_role, settings):
+    """A file sent to the API (multipart) has the page's limit (10 Mo and the form's fields), not the 2 Mo of JSON
+    (D-LIMITS); beyond it, 413 before it is read."""
+    porteur = as_role("porteur")
+    reference = new_dossier(porteur)["reference"]
+    code = pieces_of()[0]
+    large = PDF + b"%" * (3 * 1024 * 1024)
+    assert len(large) > settings.API_MAX_BODY_BYTES
+    sent = porteur.upload(
+        f"/api/dossiers/{reference}/pieces", code=code, file=SimpleUploadedFile("devis.pdf", large, "application/pdf")
+    )
+    assert sent.status_code == 201, sent.content
+    assert Dossier.objects.get(reference=reference).pieces.get(code=code).size == len(large)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+    refused = porteur.upload(
+        f"/api/dossiers/{reference}/pieces", code=code, file=SimpleUploadedFile("devis.pdf", large, "application/pdf")
+    )
+    assert (refused.status_code, refused.json()["code"]) == (413, "trop_volumineux")
