@@ -94,9 +94,10 @@ def allowed_transitions(user, dossier: Dossier) -> list[Transition]:
     return [t for t in transitions_from(dossier.state) if role in t.roles and not t.committee_only]
 
 
-def sees_annotations(user, dossier: Dossier) -> bool:
+def sees_annotations(user, dossier: Dossier, seen: bool = False) -> bool:
     """Instructors' private annotations: the pivot ARS, CNSA/DNS and administrators who can see the dossier; not
-    the other ARS of a multiregional dossier, who read it only (DECISION D-MULTIREGIONAL)."""
+    the other ARS of a multiregional dossier, who read it only (DECISION D-MULTIREGIONAL). `seen`: the caller read
+    `dossier` through visible_dossiers(user) (the dossier's page), which need not be asked again."""
     access = access_of(user)
     pivot = access.role == Role.ARS and access.region == dossier.pivot_region
-    return (pivot or access.is_national or access.is_admin) and can_see(user, dossier)
+    return (pivot or access.is_national or access.is_admin) and (seen or can_see(user, dossier))

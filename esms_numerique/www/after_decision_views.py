@@ -20,13 +20,14 @@ from esms_numerique.dossiers.workflow import DossierError
 from esms_numerique.ledger.models import Recovery
 from esms_numerique.rules.money import format_eur
 
+from .dossier_rows import QuickSelect
 from .dossier_views import visible_or_404
 from .forms import transition_form
 
 
 class WithdrawForm(DsfrBaseForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    finess_et = forms.ChoiceField(label="ESSMS qui quitte la grappe", choices=[])
+    finess_et = forms.ChoiceField(label="ESSMS qui quitte la grappe", choices=[], widget=QuickSelect)
     replaced_by = forms.CharField(label="Remplacé par (FINESS ET du même OG, facultatif)", max_length=9, required=False)
     reason = forms.CharField(label="Motif (décision de l'ARS)", widget=forms.Textarea(attrs={"rows": 2}))
 

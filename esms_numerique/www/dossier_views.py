@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from esms_numerique import clock
 from esms_numerique.dossiers import decision_documents, services
 from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers.access import (
@@ -25,6 +33,7 @@ from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier, Piece
 from esms_numerique.dossiers.pieces import SIGNATURES, all_piece_types, pieces_context
 from esms_numerique.dossiers.workflow import EDITABLE, WORKFLOW
+from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import (
     OPEN_STATES,
     MeasurementError,
@@ -41,6 +50,7 @@ from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
 from esms_numerique.rules.geography import geography
 
+from . import dossier_rows
 from .charts import svg_response, trajectory_svg
 from .forms import (
     AmountRevisionForm,
@@ -53,13 +63,16 @@ from .forms import (
 from .views import pdf_response, render_preview
 
 MEASUREMENT_MAX_BYTES = 2 * 1024 * 1024
+# How many rows « Trajectoire par ESSMS » shows before « Afficher toutes les mesures » (DECISION D-DOSSIER-PAGE-SCALE).
+MEASUREMENT_ROWS_SHOWN = 200
 
 
-def visible_or_404(user, reference: str) -> Dossier:
+def visible_or_404(user, reference: str, **annotations) -> Dossier:
     """A dossier the user may not see does not exist for them. Whether its instruction was handed over to the
-    national desk is read in the same query (dossiers.access.handed_over)."""
+    national desk is read in the same query (dossiers.access.handed_over), and what the caller `annotations` asks."""
     handed = HandOver.objects.filter(dossier_id=OuterRef("pk"))
-    dossier = visible_dossiers(user).filter(reference=reference).annotate(handed_over_flag=Exists(handed)).first()
+    dossiers = visible_dossiers(user).filter(reference=reference)
+    dossier = dossiers.annotate(handed_over_flag=Exists(handed), **annotations).first()
     if dossier is None:
         raise Http404("Dossier introuvable")
     return dossier
@@ -129,22 +142,61 @@ def dossier_edit(request, reference: str):
     return render(request, "www/dossiers/form.html", {"form": form, "errors": errors, "dossier": dossier})
 
 
-def _measurement_context(request, dossier) -> dict:
-    """The trajectory part of the dossier page: the project's table, the chart's scope, the ESSMS' table."""
-    measurements = dossier.measurements.all()
-    if not measurements:
-        return {"measurements": [], "measurement_status": None}
+def _shown_measurements(measurements: list, everything: bool) -> list:
+    """What « Trajectoire par ESSMS » lists (DECISION D-DOSSIER-PAGE-SCALE): every measurement when asked
+    (`?mesures=toutes`) or when they fit in MEASUREMENT_ROWS_SHOWN rows, else those of the latest dates that fit
+    (whole dates, the last one always). The project's table above keeps every date."""
+    if everything or len(measurements) <= MEASUREMENT_ROWS_SHOWN:
+        return measurements
+    per_date = Counter(m.measurement_date for m in measurements)
+    kept, rows = set(), 0
+    for on in sorted(per_date, reverse=True):
+        if kept and rows + per_date[on] > MEASUREMENT_ROWS_SHOWN:
+            break
+        kept.add(on)
+        rows += per_date[on]
+    return [m for m in measurements if m.measurement_date in kept]
+
+
+def _measurement_parts(dossier, everything: bool) -> dict:
+    measurements = list(dossier.measurements.all())
     points = trajectory(dossier)
-    chart_essms = request.GET.get("essms", "")
-    funded = funded_essms(dossier)
+    shown = _shown_measurements(measurements, everything)
     return {
-        "measurements": measurements,
+        "measurements_count": len(measurements),
+        "measurement_rows": str(dossier_rows.measurement_rows(shown)),
+        "measurements_shown": len(shown),
+        "measurement_dates_shown": len({m.measurement_date for m in shown}),
         "measurement_status": final_status(dossier),
         "project_points": points,
-        "rate_labels": list(LABELS.values()),
         "targets_caption": targets_caption(usage_targets(dossier, points[-1].date)),
-        "chart_essms": chart_essms if chart_essms in funded else "",
         "measured_essms": sorted({m.finess_et for m in measurements}),
+    }
+
+
+def _measurement_context(request, dossier) -> dict:
+    """The trajectory part of the dossier page: the project's table, the chart's scope, the ESSMS' table. Built from
+    the measurements (insert-only: their number and last id say whether any came), the funded ESSMS, the campaign and
+    the day (parameters in force), and kept in the cache under those (DECISION D-DOSSIER-PAGE-SCALE)."""
+    stamp = {"n": dossier.measurement_count, "last": dossier.measurement_last}
+    if not stamp["n"]:
+        return {"measurements_count": 0, "measurements_shown": 0, "measurement_status": None}
+    funded = funded_essms(dossier)
+    chart_essms = request.GET.get("essms", "")
+    chart_essms = chart_essms if chart_essms in funded else ""
+    everything = request.GET.get("mesures") == "toutes"
+    day = clock.today().isoformat()
+    content = json.dumps([stamp, funded, dossier.campaign, day, everything, MEASUREMENT_ROWS_SHOWN])
+    key = f"dossier-measurements:{dossier.pk}:" + hashlib.sha256(content.encode()).hexdigest()
+    parts = cache.get(key)
+    if parts is None:
+        parts = _measurement_parts(dossier, everything)
+        cache.set(key, parts, dossier_rows.RESULT_CACHE_SECONDS)
+    return {
+        **parts,
+        "measurement_rows": mark_safe(parts["measurement_rows"]),  # built escaped by dossier_rows
+        "rate_labels": list(LABELS.values()),
+        "chart_essms": chart_essms,
     }
 
 
@@ -162,11 +214,13 @@ def _summary_context(request, dossier: Dossier, result: dict) -> dict:
         for e in essms
     ]
     regions = sorted({e.get("region") for e in essms if e.get("region")})
+    multiregional = len(regions) > 1
     return {
         "essms_rows": rows,
+        "essms_rows_html": dossier_rows.essms_rows(rows, multiregional),
         "highlighted_count": sum(1 for r in rows if r["highlighted"]),
         "regions": [(code, geography().region_name(code)) for code in regions],
-        "multiregional": len(regions) > 1,
+        "multiregional": multiregional,
         "solution": dossier.grappe.get("solution", {}),
         "operations": sorted({e.get("operation") for e in essms if e.get("operation")}),
         "members": list(dossier.members.all()),
@@ -190,8 +244,15 @@ def dossier_detail(request, reference: str):
     from .instruction_views import instruction_context
     from .notification_views import follow_state
 
-    dossier = visible_or_404(request.user, reference)
-    annotations = sees_annotations(request.user, dossier)
+    measured = UsageMeasurement.objects.filter(dossier_id=OuterRef("pk")).order_by().values("dossier_id")
+    dossier = visible_or_404(
+        request.user,
+        reference,
+        # The stamp of the measurements (_measurement_context), in the dossier's query.
+        measurement_count=Coalesce(Subquery(measured.annotate(n=Count("id")).values("n")), 0),
+        measurement_last=Subquery(measured.annotate(last=Max("id")).values("last")),
+    )
+    annotations = sees_annotations(request.user, dossier, seen=True)  # visible_or_404 read it through the door
     thread = list(dossier.messages.select_related("author"))
     if not annotations:
         thread = [m for m in thread if not m.private]
@@ -200,6 +261,8 @@ def dossier_detail(request, reference: str):
     instruction = instruction_context(request, dossier)
     pieces = pieces_context(dossier, request.user)
     public = [m for m in thread if not m.private]
+    result_title = "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe"
+    desk_label = DESKS.get(result.get("desk"))
     return render(
         request,
         "www/dossiers/detail.html",
@@ -222,6 +285,9 @@ def dossier_detail(request, reference: str):
             "amounts": dossier.amount_versions.select_related("actor"),
             "deadline": services.deadline(dossier),
             **pieces,
+            "pieces_checklist_rows": [
+                (item, dossier_rows.sources_html(str(item.source or ""))) for item in pieces["pieces_checklist"]
+            ],
             "piece_limits": piece_limits(),
             **_measurement_context(request, dossier),
             **after_decision_context(request.user, dossier),
@@ -235,8 +301,11 @@ def dossier_detail(request, reference: str):
                 initial={"version": dossier.version, "amount_eur": dossier.engaged_eur}
             ),
             "result": result,
-            "result_title": "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe",
-            "desk_label": DESKS.get(result.get("desk")),
+            "result_detail": dossier_rows.result_detail(result, result_title, desk_label)
+            if result and not result.get("errors")
+            else "",
+            "result_title": result_title,
+            "desk_label": desk_label,
         },
     )
 
