@@ -209,6 +209,8 @@ AXES_DISABLE_ACCESS_LOG = True
 # Bodies: the API's JSON, and multipart uploads (an extraction FINESS, a piece); a form's other bodies stop at
 # DATA_UPLOAD_MAX_MEMORY_SIZE. Larger is answered 413 before it is read.
 API_MAX_BODY_BYTES = int(os.environ.get("ESMS_API_MAX_BODY_BYTES", 2 * 1024 * 1024))
+# A file sent to the API (a piece, a signed order form): one piece and the form's fields, as on the page.
+API_MAX_UPLOAD_BYTES = int(os.environ.get("ESMS_API_MAX_UPLOAD_BYTES", PIECE_MAX_BYTES + 1024 * 1024))
 UPLOAD_MAX_BODY_BYTES = int(os.environ.get("ESMS_UPLOAD_MAX_BODY_BYTES", 200 * 1024 * 1024))
 # Requests per client address to the anonymous simulators (« N/s|min|h|day »; empty: no limit), then 429.
 ESMS_THROTTLE_RATES = {

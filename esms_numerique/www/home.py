@@ -208,7 +208,7 @@ def sections_for(request) -> list[Section]:
         return [
             Section(
                 "a-instruire",
-                "Dossiers du guichet national à instruire",
+                "Dossiers à instruire par la CNSA/DNS (guichet national et dossiers transmis par une ARS)",
                 _dossiers(user, *TO_INSTRUCT, where=desk),
                 _list_url(),
                 "Aucun dossier national à instruire.",

@@ -3,8 +3,8 @@
 
 - A NUL character in the path or the query string is answered 400: no FINESS, reference or search holds one,
   and PostgreSQL cannot store it.
-- A body larger than its limit is answered 413 before it is read: the API's JSON, a form (and a file sent to the
-  API), an upload each have theirs (settings `API_MAX_BODY_BYTES`, `DATA_UPLOAD_MAX_MEMORY_SIZE`,
+- A body larger than its limit is answered 413 before it is read: the API's JSON, a file sent to the API, a form,
+  an upload each have theirs (settings `API_MAX_BODY_BYTES`, `API_MAX_UPLOAD_BYTES`, `DATA_UPLOAD_MAX_MEMORY_SIZE`,
   `UPLOAD_MAX_BODY_BYTES`).
 - The anonymous simulators are throttled per IP address with django-ninja's throttles (the API) and the same
   throttle as a view decorator (the simulator page): 429 with `Retry-After`.
@@ -57,7 +57,7 @@ def body_limit(request: HttpRequest) -> int:
         # A file (a piece, a signed order form) goes through the API as through its page: one piece's size and
         # the form's fields; JSON keeps the API's own limit.
         if request.content_type == "multipart/form-data":
-            return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return settings.API_MAX_UPLOAD_BYTES
         return settings.API_MAX_BODY_BYTES
     if request.content_type == "multipart/form-data":
         return settings.UPLOAD_MAX_BODY_BYTES

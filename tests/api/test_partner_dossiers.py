@@ -139,7 +139,7 @@ def test_a_piece_larger_than_the_json_limit_goes_through_the_api_as_through_the_
     )
     assert sent.status_code == 201, sent.content
     assert Dossier.objects.get(reference=reference).pieces.get(code=code).size == len(large)
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+    settings.API_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
     refused = porteur.upload(
         f"/api/dossiers/{reference}/pieces", code=code, file=SimpleUploadedFile("devis.pdf", large, "application/pdf")
     )

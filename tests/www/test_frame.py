@@ -170,7 +170,8 @@ def test_each_role_home_page_lists_what_awaits_it(users):
     assert dossier.reference not in other_ars
 
     national = signed_in(users["national"]).get("/").content.decode()
-    assert "Dossiers du guichet national à instruire" in national and dossier.reference not in national
+    assert "Dossiers à instruire par la CNSA/DNS (guichet national et dossiers transmis par une ARS)" in national
+    assert dossier.reference not in national
     assert "Paiements SONS à verser" in national
 
     observer = signed_in(users["observateur"]).get("/").content.decode()
