@@ -177,8 +177,9 @@ def measured(client, url: str) -> tuple[int, float]:
 
 
 def page_plan() -> list[dict]:
-    """Who reads which pages: the ARS instructor of the region with the busiest April committee, and CNSA/DNS; each
-    its lists, follow-up, April committee, the most measured dossier in deployment and two registry searches."""
+    """Who reads which pages: the ARS instructor of the region with the busiest April committee, CNSA/DNS, the porteur
+    with the most dossiers and the GRADeS of the same region; each its home, lists, follow-up, committees, the most
+    measured dossier in deployment it sees and registry searches."""
     from django.contrib.auth.models import User
     from django.db.models import Count
 
@@ -196,14 +197,46 @@ def page_plan() -> list[dict]:
         committee = Committee.objects.get(region=scope, label__startswith="Comité d'avril")
         dossier = dossiers.first()
         urls = {
+            "/": "/",
             "/dossiers/": "/dossiers/",
             "/suivi/": "/suivi/",
+            "/comites/": "/comites/",
             "/comites/<pk>/": f"/comites/{committee.pk}/",
+            "/selection/couverture/": "/selection/couverture/",
             "/dossiers/<référence>/": f"/dossiers/{dossier.reference}/",
             "/repertoire/?q=<nom>": "/repertoire/?q=roseraie",
             "/repertoire/?q=<FINESS>": f"/repertoire/?q={dossier.grappe['essms'][0]['finess_et']}",
         }
         plan.append({"who": who, "user": User.objects.get(username=username), "urls": urls})
+    busiest = (
+        Dossier.objects.exclude(state=State.BROUILLON)
+        .values("porteur")
+        .annotate(n=Count("id"))
+        .order_by("-n", "porteur")
+        .first()
+    )
+    porteur = User.objects.filter(profile__legal_entity=busiest["porteur"]).order_by("pk").first()
+    own = Dossier.objects.filter(porteur=busiest["porteur"]).annotate(n=Count("measurements")).order_by("-n", "pk")
+    plan.append(
+        {
+            "who": "porteur",
+            "user": porteur,
+            "urls": {
+                "/": "/",
+                "/dossiers/": "/dossiers/",
+                "/dossiers/<référence>/": f"/dossiers/{own.first().reference}/",
+                "/simulateur/": "/simulateur/",
+                "/sons/commandes/": "/sons/commandes/",
+            },
+        }
+    )
+    plan.append(
+        {
+            "who": f"GRADeS {region}",
+            "user": User.objects.get(username=f"grades-{region}"),
+            "urls": {"/": "/", "/suivi/": "/suivi/"},
+        }
+    )
     return plan
 
 
