@@ -224,10 +224,10 @@ def figures_stamp(committee: Committee) -> str:
     """What a committee's figures are computed from, read in one small query: the audit log's last digest (every
     change made through the services is audited in its transaction, and the digest chains the whole log), and the
     rows the figures read, counted and summed — the dossiers of the region (or of the national desk) and of the
-    agenda, which hold a proposal's candidates; the envelopes, the proposals and their overrides, the registry's
-    extracts, the ledger's last row — so that a change made outside the services moves it too; and today's date
-    (the registry's ESSMS are counted on it). Plain SQL: the ORM spent four times the database's time compiling
-    the same query. DECISION D-COMMITTEE-FIGURES-CACHE."""
+    agenda, which hold a proposal's candidates; the envelopes, the proposals and their overrides, the grids, the
+    registry's extracts, the ledger's last row — so that a change made outside the services moves it too; and
+    today's date (the registry's ESSMS are counted on it). Plain SQL: the ORM took four times the database's time
+    to compile it. DECISION D-COMMITTEE-FIGURES-CACHE."""
     campaign = committee_campaign(committee)
     table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal, Override, Snapshot)}
     items = f"SELECT dossier_id FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s"
@@ -245,7 +245,8 @@ def figures_stamp(committee: Committee) -> str:
             (SELECT MAX(id) FROM {table["Proposal"]} WHERE committee_id = %s),
             (SELECT COUNT(*) FROM {table["Proposal"]} WHERE committee_id = %s),
             (SELECT MAX(id) FROM {table["Snapshot"]}),
-            (SELECT MAX(id) FROM {FundedEssms._meta.db_table})
+            (SELECT MAX(id) FROM {FundedEssms._meta.db_table}),
+            g.*
         FROM (
             SELECT COUNT(*), SUM(id), SUM(version), MAX(updated_at), SUM(engaged_eur),
                 SUM(CASE WHEN state IN ({decided}) THEN 1 ELSE 0 END),
@@ -255,7 +256,9 @@ def figures_stamp(committee: Committee) -> str:
             SELECT COUNT(*), MAX(id), MAX(created_at), SUM(CASE WHEN include THEN 1 ELSE 0 END)
             FROM {table["Override"]}
             WHERE proposal_id IN (SELECT id FROM {table["Proposal"]} WHERE committee_id = %s)
-        ) o"""
+        ) o, (
+            SELECT COUNT(*), SUM(version), SUM(points), MAX(updated_at) FROM {GridAssessment._meta.db_table}
+        ) g"""
     params = [*DECIDED, *PENDING, *scope_params, committee.pk]
     params = [campaign, committee.region, campaign, committee.region, committee.pk, committee.pk, *params]
     with connection.cursor() as cursor:
@@ -280,6 +283,31 @@ def committee_figures(committee: Committee, stamp: str | None = None) -> Figures
     (DECISION D-COMMITTEE-FIGURES-CACHE)."""
     stamp = stamp or figures_stamp(committee)
     return _cached("figures", stamp, lambda: compute_figures(committee))
+
+
+def committee_candidacy(user, committee: Committee, stamp: str | None = None) -> dict[str, Any]:
+    """What the proposal page shows of `candidacy`: each candidate's reference, title, state, filed total and grid,
+    and those set aside with why; cached like the figures, for this user's access (DECISION
+    D-COMMITTEE-FIGURES-CACHE). A proposal itself always reads `candidacy` afresh."""
+    stamp = (stamp or figures_stamp(committee)) + repr(access_of(user))
+
+    def compute():
+        found = candidacy(user, committee)
+        grids = GridAssessment.objects.filter(dossier__in=found.dossiers).values("dossier_id", "points", "max_points")
+        points = {row["dossier_id"]: row for row in grids}
+        rows = [
+            {
+                "reference": dossier.reference,
+                "title": dossier.title,
+                "state_label": dossier.state_label,
+                "total_eur": (dossier.filed_result or {}).get("total_eur"),
+                "grid": points.get(dossier.pk),
+            }
+            for dossier in found.dossiers
+        ]
+        return {"dossiers": rows, "set_aside": found.set_aside}
+
+    return _cached("candidacy", stamp, compute)
 
 
 def committee_conflicts(committee: Committee, dossier_ids: list[int], stamp: str | None = None) -> dict:
@@ -350,6 +378,17 @@ def compute_figures(committee: Committee) -> Figures:
 
 # ---------------------------------------------------------------------------------------------------------------
 # The prioritisation grid (P-GRID).
+
+
+def _essms_facts(dossier: Dossier) -> dict[str, Any]:
+    """The fundable ESSMS of the frozen result, and the share of acquisitions among them."""
+    essms = list(_essms_weights(dossier).values())
+    acquisitions = sum(1 for e in essms if e.get("operation") == "acquisition")
+    return {
+        "essms": len(essms),
+        "acquisitions": acquisitions,
+        "acquisition_share": Fraction(acquisitions, len(essms)) if essms else Fraction(0),
+    }
 
 
 def grid_facts(dossier: Dossier) -> dict[str, Any]:
@@ -495,23 +534,28 @@ def candidacy(user, committee: Committee) -> Candidacy:
     """The admissible dossiers under instruction in the committee's scope and those on its agenda not yet decided.
     Set aside: a blocking finding, or an ESSMS already held by another dossier or SONS order (E-NO-DOUBLE)."""
     national = committee.region == ""
-    pending = [item.dossier for item in committee.items.filter(decision="").select_related("dossier")]
-    dossiers = sorted(
-        {d.pk: d for d in [*pending, *committees.eligible_dossiers(user, committee)]}.values(),
-        key=lambda d: d.reference,
-    )
+    # Neither query reads the grappe: what a candidate weighs is in its frozen result (issue 16).
+    pending = [
+        item.dossier for item in committee.items.filter(decision="").select_related("dossier").defer("dossier__grappe")
+    ]
+    eligible = committees.eligible_dossiers(user, committee).select_related(None).defer("grappe")
+    dossiers = sorted({d.pk: d for d in [*pending, *eligible]}.values(), key=lambda d: d.reference)
     grids = dict(GridAssessment.objects.filter(dossier__in=dossiers).values_list("dossier_id", "points"))
     grid_max = rules.grid_on(committee.date).max_points
+    lines = {dossier.pk: ledger_lines(dossier) for dossier in dossiers}
+    holders = _holders({line.finess_et for found in lines.values() for line in found if line.fundable})
     kept, candidates, set_aside = [], [], []
     for dossier in dossiers:
         if dossier.has_blocking_finding:
             set_aside.append({"reference": dossier.reference, "why": "Un constat bloquant : non recevable en l'état."})
             continue
-        clashes = ledger.held_against(ledger_lines(dossier), dossier=dossier)
+        # The ledger is asked only for a dossier whose ESSMS another dossier or order holds (one query for all).
+        held = any(holders.get(line.finess_et, set()) - {dossier.pk} for line in lines[dossier.pk] if line.fundable)
+        clashes = ledger.held_against(lines[dossier.pk], dossier=dossier) if held else []
         if clashes:
             set_aside.append({"reference": dossier.reference, "why": "E-NO-DOUBLE : " + ledger.describe(clashes)})
             continue
-        facts = grid_facts(dossier)
+        facts = _essms_facts(dossier)
         cost = (dossier.filed_result or {}).get("total_eur") or 0
         by_t, by_s = split(dossier, cost, national)
         kept.append(dossier)
@@ -528,6 +572,15 @@ def candidacy(user, committee: Committee) -> Candidacy:
             )
         )
     return Candidacy(kept, candidates, set_aside, _clashes(kept))
+
+
+def _holders(finess_ets: set[str]) -> dict[str, set[int | None]]:
+    """For each of these ESSMS, the dossiers (their id; None for a SONS order) whose ledger row holds its funding."""
+    holders: dict[str, set[int | None]] = defaultdict(set)
+    rows = FundedEssms.objects.filter(holds=True, finess_et__in=finess_ets).values_list("finess_et", "dossier_id")
+    for finess, dossier_id in rows:
+        holders[finess].add(dossier_id)
+    return holders
 
 
 def _clashes(dossiers: list[Dossier]) -> tuple[tuple[str, str, str], ...]:

@@ -4,9 +4,12 @@ rules/selection.py, the changes in selection/services.py (docs/decisions.md, DEC
 
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -258,7 +261,8 @@ def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
     """The proposal's rows with what the committee made of them: its override and whether it is still open."""
     if proposal is None:
         return []
-    overrides = {o.dossier.reference: o for o in proposal.overrides.select_related("dossier")}
+    found = proposal.overrides.select_related("dossier").only("proposal", "include", "reason", "dossier__reference")
+    overrides = {o.dossier.reference: o for o in found}
     chosen = services.effective_selection(proposal)
     rows = []
     for row in proposal.result.get("dossiers", []):
@@ -272,6 +276,16 @@ def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
             }
         )
     return rows
+
+
+def _rendered(form: ProposalForm) -> str:
+    """The unbound form's HTML, which depends on its initial values only: rendered once per values (issue 16)."""
+    key = "selection:proposal-form:" + hashlib.sha256(repr(sorted(form.initial.items())).encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        html = form.render()
+        cache.set(key, html, services.FIGURES_CACHE_SECONDS)
+    return html
 
 
 @login_required
@@ -293,10 +307,10 @@ def proposal_page(request, pk: int):
                 messages.error(request, str(error))
             return redirect("www:selection_proposal", pk=committee.pk)
     _, values = rules.default_settings(committee.date)
-    found = services.candidacy(request.user, committee)
-    grids = {g.dossier_id: g for g in GridAssessment.objects.filter(dossier__in=found.dossiers)}
-    for dossier in found.dossiers:
-        dossier.grid = grids.get(dossier.pk)
+    # The candidates and the envelope's figures, cached per state of the data they read (DECISION
+    # D-COMMITTEE-FIGURES-CACHE); the form, when it shows the committee's last settings, rendered once per settings.
+    stamp = services.figures_stamp(committee)
+    found = services.committee_candidacy(request.user, committee, stamp)
     decided = set(committee.items.exclude(decision="").values_list("dossier__reference", flat=True))
     return render(
         request,
@@ -307,8 +321,8 @@ def proposal_page(request, pk: int):
             "proposal": proposal,
             "result": proposal.result if proposal else None,
             "rows": _rows_with_overrides(proposal, decided),
-            "form": form,
-            "figures": services.committee_figures(committee),
+            "form": form if form.is_bound else _rendered(form),
+            "figures": services.committee_figures(committee, stamp),
             "sources": {name: str(value.reference) for name, value in values.items()},
             "may_propose": request.access.committee_region is not None,
         },

@@ -102,3 +102,48 @@ def test_a_new_conflict_in_the_ledger_shows_at_once(users, april, page):
     instructed(users, "Y bis", essms(5, 1))
     assert f"{essms(5, 1)[0]} :" in page()
     assert y in page()
+
+
+def test_the_proposal_page_shows_each_grid_and_candidate_at_once(users, april):
+    ars, committee = users["ars"], april["committee"]
+    client = Client()
+    client.force_login(ars)
+    url = f"/comites/{committee.pk}/proposition/"
+
+    def row_of(reference: str) -> str:
+        page = client.get(url).content.decode()
+        return page.split(f'<tr data-reference="{reference}">')[1].split("</tr>")[0]
+
+    y = april["Y"]
+    assert "300 / 300" in row_of(y.reference)  # every note at 3
+    codes = services.rules.grid_on(dt.date(2024, 3, 11)).codes()
+    services.save_grid(ars, y, dict.fromkeys(codes, 1), {})
+    assert "100 / 300" in row_of(y.reference)
+    newcomer = instructed(users, "V", essms(17, 1))
+    assert "à remplir" in row_of(newcomer.reference)
+    # A settings form with errors is shown as sent, with its errors (not the cached empty form).
+    page = client.post(url, {"objective": "essms", "acquisition_bonus": 500}).content.decode()
+    assert "fr-error-text" in page or "errorlist" in page
+
+
+def test_the_proposal_page_reads_as_many_queries_whatever_the_candidates(users, april):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(users["ars"])
+    url = f"/comites/{april['committee'].pk}/proposition/"
+    services.make_proposal(users["ars"], april["committee"], Settings())
+
+    def count() -> int:
+        client.get(url)  # the cache filled after the change
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    small = count()
+    for n in range(3):
+        instructed(users, f"V{n}", essms(17 + n, 1))
+    services.make_proposal(users["ars"], april["committee"], Settings())
+    # Session, user, profile, committee, last proposal, stamp, decided items, overrides, effective selection.
+    assert count() == small <= 9
