@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 from dsfr.forms import DsfrBaseForm
 
@@ -43,12 +44,34 @@ class SectorOverrideForm(DsfrBaseForm):
         self.fields["sector"].choices = sector_choices("Celui de la table des catégories")
 
 
+PER_PAGE = 50
+COUNT_CAP = 1000  # results counted at most; past it, « plus de 1 000 » (DECISION D-REGISTRY-SEARCH-COUNT)
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 results: a word found in thousands of names is answered as fast as a rare one,
+    and says « plus de 1 000 » rather than an exact number nobody pages through (its first 20 pages stay open)."""
+
+    @cached_property
+    def found(self) -> int:
+        return self.object_list.values("pk")[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.found > COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.found, COUNT_CAP)
+
+
 @login_required
 def search(request):
     form = RegistrySearchForm(request.GET or None)
     results = None
     if form.is_valid() and any(form.cleaned_data.values()):
-        results = Paginator(search_establishments(**form.cleaned_data), 50).get_page(request.GET.get("page"))
+        found = search_establishments(**form.cleaned_data)
+        results = CappedCountPaginator(found, PER_PAGE).get_page(request.GET.get("page"))
     snapshot = Snapshot.objects.filter(kind=Snapshot.Kind.ET).first()
     query = request.GET.copy()
     query.pop("page", None)

@@ -63,6 +63,23 @@ def test_search_by_department_name_og_and_sector(reader, registry):
     assert "Extraction du 03/01/2024" in page.content.decode()
 
 
+def test_a_search_found_in_too_many_names_says_more_than_the_cap(reader, registry, monkeypatch):
+    """D-REGISTRY-SEARCH-COUNT: at most COUNT_CAP results are counted; past it, « Plus de … » and its pages."""
+    from esms_numerique.www import registry_views
+
+    monkeypatch.setattr(registry_views, "PER_PAGE", 1)
+    page = reader.get("/repertoire/", {"department": "35"})
+    assert "2 établissements" in page.content.decode() and page.context["results"].paginator.num_pages == 2
+    monkeypatch.setattr(registry_views, "COUNT_CAP", 1)
+    page = reader.get("/repertoire/", {"department": "35"})
+    count = page.content.decode().split('id="result-count">')[1].split("</p>")[0]
+    assert count.startswith("Plus de 1 établissements : précisez la recherche")
+    assert page.context["results"].paginator.num_pages == 1
+    assert [e.finess_et for e in page.context["results"]] == ["350000022"]
+    exact = reader.get("/repertoire/", {"q": "tilleuls"})
+    assert "1 établissement<" in exact.content.decode() and not exact.context["results"].paginator.capped
+
+
 def test_api_list_is_paginated_and_filtered(reader, registry):
     data = reader.get("/api/finess", {"department": "35", "page_size": 1}).json()
     assert data["count"] == 2
