@@ -54,6 +54,7 @@ from esms_numerique.dossiers.workflow import WORKFLOW, DossierError
 from esms_numerique.indicators.compute import window_start
 from esms_numerique.indicators.models import UsageMeasurement
 from esms_numerique.indicators.services import _measurements_of, funded_essms
+from esms_numerique.indicators.summary import refresh_all as refresh_follow_up
 from esms_numerique.instruction.models import DossierRegion
 from esms_numerique.instruction.services import regions_covered
 from esms_numerique.instruction.signals import RESULT_FROZEN
@@ -131,6 +132,8 @@ def load_dossiers(
         replay.flush()
         # The list's columns, which the services keep and this bulk load bypasses (DECISION D-LIST-COLUMNS).
         refresh_many(Dossier.objects.all())
+        # Likewise the follow-up's summary of each measured dossier (DECISION D-FOLLOW-UP-SUMMARY).
+        refresh_follow_up()
         seed_counter(f"ESMS-{CAMPAIGN}", [replay.number])
     if connection.vendor == "postgresql":
         # Tens of thousands of rows written at once: the planner's statistics, before the first page is read.

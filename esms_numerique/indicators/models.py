@@ -75,3 +75,38 @@ class UsageMeasurement(models.Model):
             }
             for name, rule in zip(RATE_FIELDS, RULES, strict=True)
         ]
+
+
+class DossierFollowUp(models.Model):
+    """The follow-up's summary of a measured dossier (DECISION D-FOLLOW-UP-SUMMARY): its last measurement date and
+    whether every funded ESSMS met every target at that date (`services.final_status`). Written by the services
+    that change its inputs, in their transaction (`summary.refresh`), so that the follow-up page reads one row per
+    dossier instead of every last measurement."""
+
+    dossier = models.OneToOneField(
+        "dossiers.Dossier", primary_key=True, on_delete=models.CASCADE, related_name="follow_up"
+    )
+    measured_on = models.DateField("dernière date de mesure")
+    targets_met = models.BooleanField("cibles atteintes à cette date")
+
+    class Meta:
+        verbose_name = "suivi d'un dossier mesuré"
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.measured_on:%d/%m/%Y}"
+
+
+class ActiveDui(models.Model):
+    """Active dossiers (DUI) of the last measurement of each ESSMS of a dossier, summed by the ESSMS's region as the
+    rules read it in the dossier's frozen result (DECISION D-FOLLOW-UP-SUMMARY): the follow-up's U-NATIONAL count."""
+
+    dossier = models.ForeignKey("dossiers.Dossier", on_delete=models.CASCADE, related_name="active_dui")
+    region = models.CharField("région (code INSEE)", max_length=2, blank=True)
+    active_dossiers = models.PositiveIntegerField("dossiers actifs")
+
+    class Meta:
+        verbose_name = "DUI actifs d'un dossier par région"
+        constraints = [models.UniqueConstraint(fields=["dossier", "region"], name="one_active_dui_per_dossier_region")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.region} {self.active_dossiers}"

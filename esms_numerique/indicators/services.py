@@ -213,8 +213,12 @@ def record_measurements(user, dossier, data: dict[str, Any]) -> RecordedMeasurem
     if not new:
         dates = ", ".join(f"{on:%d/%m/%Y}" for on in sorted(known))
         raise MeasurementError(f"Des mesures du {dates} sont déjà enregistrées pour ce dossier : rien de nouveau.")
+    from .summary import refresh
+
     with transaction.atomic():
         created = UsageMeasurement.objects.bulk_create([row for rows in new.values() for row in rows])
+        # The follow-up's summary of the dossier, in the same transaction (DECISION D-FOLLOW-UP-SUMMARY).
+        refresh([dossier.pk])
         record(
             user.get_username(),
             "record_measurements",
@@ -264,9 +268,13 @@ def final_status(dossier) -> dict[str, Any]:
 def final_statuses(dossiers) -> dict[int, dict[str, Any]]:
     """`final_status` of many dossiers in two queries, whatever their number (the follow-up page): the funded ESSMS
     come from the ledger, the last measures from one query."""
+    return statuses_of([d.pk for d in dossiers])
+
+
+def statuses_of(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`final_statuses` by the dossiers' ids."""
     from esms_numerique.ledger.models import FundedEssms
 
-    ids = [d.pk for d in dossiers]
     funded: dict[int, list[str]] = {pk: [] for pk in ids}
     for pk, finess in (
         FundedEssms.objects.filter(dossier_id__in=ids, fundable=True, holds=True)
