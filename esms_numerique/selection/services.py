@@ -221,13 +221,13 @@ def _territory_name(code: str, national: bool) -> str:
 
 
 def figures_stamp(committee: Committee) -> str:
-    """What a committee's figures are computed from, read in one small query: the audit log's last digest (every
-    change made through the services is audited in its transaction, and the digest chains the whole log), and the
-    rows the figures read, counted and summed — the dossiers of the region (or of the national desk) and of the
-    agenda, which hold a proposal's candidates; the envelopes, the proposals and their overrides, the grids, the
-    registry's extracts, the ledger's last row — so that a change made outside the services moves it too; and
-    today's date (the registry's ESSMS are counted on it). Plain SQL: the ORM took four times the database's time
-    to compile it. DECISION D-COMMITTEE-FIGURES-CACHE."""
+    """What a committee's figures and page are computed from, read in one small query: the audit log's last digest
+    (every change made through the services is audited in its transaction, and the digest chains the whole log),
+    and the rows they read, counted and summed — the dossiers of the region (or of the national desk) and of the
+    agenda, which hold a proposal's candidates; the agenda's items and decisions, the dossiers handed over, the
+    envelopes, the proposals and their overrides, the grids, the registry's extracts, the ledger's last row — so
+    that a change made outside the services moves it too; and today's date (the registry's ESSMS are counted on
+    it). Plain SQL: the ORM took four times the database's time to compile it. DECISION D-COMMITTEE-FIGURES-CACHE."""
     campaign = committee_campaign(committee)
     table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal, Override, Snapshot)}
     items = f"SELECT dossier_id FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s"
@@ -246,7 +246,7 @@ def figures_stamp(committee: Committee) -> str:
             (SELECT COUNT(*) FROM {table["Proposal"]} WHERE committee_id = %s),
             (SELECT MAX(id) FROM {table["Snapshot"]}),
             (SELECT MAX(id) FROM {FundedEssms._meta.db_table}),
-            g.*
+            g.*, i.*, h.*
         FROM (
             SELECT COUNT(*), SUM(id), SUM(version), MAX(updated_at), SUM(engaged_eur),
                 SUM(CASE WHEN state IN ({decided}) THEN 1 ELSE 0 END),
@@ -258,8 +258,13 @@ def figures_stamp(committee: Committee) -> str:
             WHERE proposal_id IN (SELECT id FROM {table["Proposal"]} WHERE committee_id = %s)
         ) o, (
             SELECT COUNT(*), SUM(version), SUM(points), MAX(updated_at) FROM {GridAssessment._meta.db_table}
-        ) g"""
-    params = [*DECIDED, *PENDING, *scope_params, committee.pk]
+        ) g, (
+            SELECT COUNT(*), MAX(id), SUM(CASE WHEN decision = '' THEN 0 ELSE 1 END), MAX(decided_at)
+            FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s
+        ) i, (
+            SELECT COUNT(*), MAX(id) FROM {HandOver._meta.db_table}
+        ) h"""
+    params = [*DECIDED, *PENDING, *scope_params, committee.pk, committee.pk]
     params = [campaign, committee.region, campaign, committee.region, committee.pk, committee.pk, *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

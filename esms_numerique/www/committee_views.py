@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from esms_numerique.accounts.access import access_of
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError
@@ -29,6 +37,15 @@ class CommitteeDecisionForm(DecisionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Seulement si la décision s'écarte de la proposition calculée pour ce comité.",
     )
+
+
+def _decision_form() -> str:
+    """The empty decision form's HTML: the same for every item of every committee."""
+    html = cache.get("committees:decision-form")
+    if html is None:
+        html = CommitteeDecisionForm().render()
+        cache.set("committees:decision-form", html, None)
+    return html
 
 
 def _committee_or_404(user, pk: int):
@@ -64,9 +81,33 @@ def _filed_total(path: str = "filed_result"):
     return KeyTransform("total_eur", path)
 
 
+# The page's forms carry this in place of the CSRF token while it is kept in the cache; each request puts its own.
+CSRF_MARKER = "CSRFTOKENOFTHEREQUEST"
+
+
 @login_required
 def committee_detail(request, pk: int):
     committee = _committee_or_404(request.user, pk)
+    # The page's content is made once per state of the data it reads (the figures' stamp, which counts the agenda and
+    # the dossiers of the scope), the committee as read now, and the reader's access (the eligible dossiers are those
+    # it sees): one query when nothing changed (DECISION D-COMMITTEE-FIGURES-CACHE).
+    stamp = selection.figures_stamp(committee)
+    access = repr(access_of(request.user))
+    seen = (stamp, committee.label, committee.date, committee.cutoff_date, committee.region, access)
+    key = "committees:page:" + hashlib.sha256(repr(seen).encode()).hexdigest()
+    content = cache.get(key)
+    if content is None:
+        context = _detail_context(request.user, committee, stamp) | {"csrf_token": CSRF_MARKER}
+        content = render_to_string("www/committees/_detail_content.html", context)
+        cache.set(key, content, selection.FIGURES_CACHE_SECONDS)
+    # Escaped by its template when rendered; the token put in is made of letters and digits.
+    content = mark_safe(content.replace(CSRF_MARKER, get_token(request)))
+    return render(request, "www/committees/detail.html", {"committee": committee, "content": content})
+
+
+def _detail_context(user, committee, stamp: str) -> dict:
+    """The agenda with each item's proposal and decision, the eligible dossiers, the ledger's conflicts, the
+    envelope's figures."""
     items = list(
         committee.items.select_related("dossier", "dossier__porteur", "selection_link", "selection_link__override")
         .annotate(filed_total=_filed_total("dossier__filed_result"))
@@ -86,36 +127,35 @@ def committee_detail(request, pk: int):
     for item in items:
         item.dossier.filed_total = item.filed_total
     eligible = list(
-        committees.eligible_dossiers(request.user, committee)
+        committees.eligible_dossiers(user, committee)
         .select_related(None)
         .annotate(filed_total=_filed_total())
         .only(*DOSSIER_COLUMNS)
     )
-    # The envelope's figures and the ledger's conflicts, cached per state of the data they read (one query when
-    # nothing changed; DECISION D-COMMITTEE-FIGURES-CACHE).
-    stamp = selection.figures_stamp(committee)
     # E-NO-DOUBLE before deciding: the ESSMS these dossiers share with other dossiers or SONS orders (the ledger).
     dossier_ids = [item.dossier_id for item in items] + [d.pk for d in eligible]
     shared = selection.committee_conflicts(committee, dossier_ids, stamp)
     for dossier in [item.dossier for item in items] + eligible:
         dossier.conflicts = shared.get(("dossier", dossier.pk), [])
     summary = committee_summary(committee, stamp)
+    # Each row's links made once per page, not reversed per row (issue 16).
+    detail = reverse("www:dossier_detail", args=["REF"]).removesuffix("REF/")
+    decide = reverse("www:committee_decide", args=[committee.pk, 0]).removesuffix("0/")
     for item in items:
         # What the latest proposal, with its overrides, says of a pending item (DECISION D-SELECTION-DECISIONS).
         item.proposed = item.dossier.reference in summary["selection"].chosen if summary["selection"].proposal else None
-    return render(
-        request,
-        "www/committees/detail.html",
-        {
-            "committee": committee,
-            "items": items,
-            "eligible": eligible,
-            # The same empty form on each pending item: rendered once (issue 16).
-            "decision_form": CommitteeDecisionForm().render(),
-            # The envelope: engaged, proposed, remaining (AAP24 §6, DECISION D-SELECTION).
-            **summary,
-        },
-    )
+        item.dossier.url = f"{detail}{item.dossier.reference}/"
+        item.decide_url = f"{decide}{item.pk}/"
+    return {
+        "committee": committee,
+        "items": items,
+        "eligible": eligible,
+        # The same empty form on each pending item: rendered once per process (issue 16).
+        "decision_form": _decision_form(),
+        "add_url": reverse("www:committee_add", args=[committee.pk]),
+        # The envelope: engaged, proposed, remaining (AAP24 §6, DECISION D-SELECTION).
+        **summary,
+    }
 
 
 @require_POST

@@ -147,3 +147,32 @@ def test_the_proposal_page_reads_as_many_queries_whatever_the_candidates(users, 
     services.make_proposal(users["ars"], april["committee"], Settings())
     # Session, user, profile, committee, last proposal, stamp, decided items, overrides, effective selection.
     assert count() == small <= 9
+
+
+def test_the_cached_page_carries_each_request_s_csrf_token(users, april):
+    """The content is kept with a marker in place of the token: each page's forms post with the reader's own."""
+    import re
+
+    from esms_numerique.www.committee_views import CSRF_MARKER
+
+    committee = april["committee"]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["ars"])
+    url = f"/comites/{committee.pk}/"
+    client.get(url)
+    page = client.get(url).content.decode()  # from the cache
+    assert CSRF_MARKER not in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    y = april["Y"].reference
+    response = client.post(f"{url}inscrire/", {"reference": y, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    agenda = client.get(url).content.decode().split('id="agenda"')[1].split("</table>")[0]
+    assert f'data-reference="{y}"' in agenda
+
+
+def test_the_committee_as_read_now_is_shown(users, april, page):
+    from esms_numerique.dossiers.models import Committee
+
+    page()
+    Committee.objects.filter(pk=april["committee"].pk).update(label="Comité d'avril (reporté)")
+    assert "<h1>Comité d&#x27;avril (reporté)</h1>" in page()
