@@ -6,22 +6,26 @@ regions as SVG, drawn here (no tile server, no script; DECISION D-COVERAGE)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count
 
+from esms_numerique.audit.models import AuditEntry
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Committee, Dossier
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.ledger.services import ESMS_NUMERIQUE_KEY
-from esms_numerique.registry.models import Establishment
+from esms_numerique.registry.models import Establishment, Snapshot
 from esms_numerique.rules.geography import geography
 
 from .models import Override, Proposal
-from .services import SECTOR_LABELS
+from .services import FIGURES_CACHE_SECONDS, SECTOR_LABELS
 
 PENDING = (State.EN_INSTRUCTION, State.PRESENTE_COMITE)
 
@@ -140,6 +144,42 @@ def coverage(region: str | None, on: dt.date) -> Coverage:
     else:
         result.regions = {region: {"code": region, "name": geo.region_name(region), **result.totals}}
     return result
+
+
+def stamp() -> str:
+    """What the coverage reads, in one small query: the audit log's last digest (every change through the services),
+    the registry's last extract and establishment, the ledger's last row, the proposals and their overrides, the
+    dossiers (count, versions, last change) — a change outside the services that adds rows moves it too
+    (DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    tables = {model.__name__: model._meta.db_table for model in (Snapshot, Establishment, FundedEssms, Proposal)}
+    sql = f"""
+        SELECT o.*, d.*,
+            (SELECT digest FROM {AuditEntry._meta.db_table} ORDER BY id DESC LIMIT 1),
+            (SELECT MAX(id) FROM {tables["Snapshot"]}),
+            (SELECT MAX(id) FROM {tables["Establishment"]}),
+            (SELECT MAX(id) FROM {tables["FundedEssms"]}),
+            (SELECT MAX(id) FROM {tables["Proposal"]})
+        FROM (
+            SELECT COUNT(*), MAX(id), MAX(created_at), SUM(CASE WHEN include THEN 1 ELSE 0 END)
+            FROM {Override._meta.db_table}
+        ) o, (
+            SELECT COUNT(*), SUM(version), MAX(updated_at) FROM {Dossier._meta.db_table}
+        ) d"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return repr(cursor.fetchone())
+
+
+def cached(region: str | None, on: dt.date) -> tuple[Coverage, str]:
+    """The coverage and its map, computed once per state of the data they read (the whole registry is counted:
+    hundreds of milliseconds nationally), then from the cache (DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    key = "selection:coverage:" + hashlib.sha256(repr((region, on, stamp())).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        result = coverage(region, on)
+        found = (result, map_svg(result))
+        cache.set(key, found, FIGURES_CACHE_SECONDS)
+    return found
 
 
 def _percent(share: float | None) -> str:

@@ -451,7 +451,7 @@ def coverage_page(request):
         region = access.committee_region
     else:
         raise PermissionDenied("La couverture territoriale est réservée aux ARS et à la CNSA.")
-    result = coverage.coverage(region, clock.today())
+    result, svg = coverage.cached(region, clock.today())
     # The SVG is built in coverage.map_svg, every text in it escaped there.
-    svg = mark_safe(coverage.map_svg(result))
+    svg = mark_safe(svg)
     return render(request, "www/selection/coverage.html", {"coverage": result, "map": svg, "region": region})

@@ -176,3 +176,21 @@ def test_the_committee_as_read_now_is_shown(users, april, page):
     page()
     Committee.objects.filter(pk=april["committee"].pk).update(label="Comité d'avril (reporté)")
     assert "<h1>Comité d&#x27;avril (reporté)</h1>" in page()
+
+
+def test_the_coverage_shows_each_change_at_once(users, april):
+    """The coverage counts the whole registry once per state of its data: a decision or a proposal shows at once."""
+    cnsa = Client()
+    cnsa.force_login(users["national"])
+
+    def bretagne() -> str:
+        page = cnsa.get("/selection/couverture/").content.decode()
+        return page.split('<tr data-territory="53">')[1].split("</tr>")[0]
+
+    assert "<td>21</td><td>5</td>" in bretagne()  # X retained in March: 5 of 21 ESSMS funded
+    assert bretagne().endswith("<td>0</td><td>16</td>")
+    services.make_proposal(users["ars"], april["committee"], Settings())  # Y and Z proposed: 10 ESSMS
+    assert bretagne().endswith("<td>10</td><td>6</td>")
+    ars = users["ars"]
+    committees.decide(ars, committees.add_to_agenda(ars, april["committee"], april["Y"]), "retenu", "Retenu.")
+    assert "<td>21</td><td>10</td>" in bretagne() and bretagne().endswith("<td>5</td><td>6</td>")
