@@ -135,13 +135,13 @@ def active_dui_by_region_measured(dossiers) -> dict[str, Any]:
 
 
 def envelope(dossiers) -> list[dict[str, Any]]:
-    """Amounts engaged and paid (advance + balance) by pivot region, summed in SQL (each dossier once: the scope is
-    a subquery of ids)."""
+    """Amounts engaged and paid (advance + balance) by pivot region, summed in SQL (each dossier once: a scope
+    made distinct by a join is read as a subquery of ids)."""
     from esms_numerique.dossiers.models import Dossier
 
+    scope = Dossier.objects.filter(pk__in=dossiers.values("pk")) if dossiers.query.distinct else dossiers
     rows = (
-        Dossier.objects.filter(pk__in=dossiers.values("pk"))
-        .exclude(engaged_eur=None)
+        scope.exclude(engaged_eur=None)
         .values("pivot_region")
         .annotate(
             engaged=Sum("engaged_eur"),
@@ -162,31 +162,40 @@ def envelope(dossiers) -> list[dict[str, Any]]:
 
 
 def conflicts(dossiers) -> dict[str, list[FundedEssms]]:
-    """ledger.conflicts over the ESSMS of these dossiers (one definition of a clash and of what it reads).
+    """ledger.conflicts over the ESSMS of these dossiers (one definition of a clash and of what it reads)."""
+    return ledger.conflicts(FundedEssms.objects.filter(dossier__in=dossiers))
+
+
+def conflict_lines(dossiers) -> list[tuple[str, str]]:
+    """`conflicts` as the page shows them: each FINESS ET with its claims (`ledger.claims_text`), by FINESS.
 
     A clash is a property of an ESSMS's live claims, whoever looks: the ledger's clashes are computed once for all
-    its rows (25 ms at national scale) and kept in the cache under the ledger's largest id. `ledger.record`, its one
-    writer, rewrites a subject's rows (deleted, then created with new ids) and a live subject always has an ESSMS,
-    so any change to the live claims moves that id (DECISION D-FOLLOW-UP-SUMMARY). Then one query keeps the clashes
-    on the ESSMS of these dossiers."""
-    found = _ledger_conflicts()
+    its rows (25 ms at national scale) and their lines kept in the cache under the ledger's largest id.
+    `ledger.record`, its one writer, rewrites a subject's rows (deleted, then created with new ids) and a live
+    subject always has an ESSMS, so any change to the live claims moves that id (DECISION D-FOLLOW-UP-SUMMARY).
+    Then one query keeps the lines of the ESSMS of these dossiers."""
+    lines = _ledger_conflict_lines()
     # Asked even when the ledger has no clash ("" is no FINESS): as many queries whatever the data (tests/scale).
     scope = set(
-        FundedEssms.objects.filter(dossier__in=dossiers, finess_et__in=sorted(found) or [""]).values_list(
+        FundedEssms.objects.filter(dossier__in=dossiers, finess_et__in=sorted(lines) or [""]).values_list(
             "finess_et", flat=True
         )
     )
-    return {finess: claims for finess, claims in found.items() if finess in scope}
+    return [(finess, text) for finess, text in sorted(lines.items()) if finess in scope]
 
 
-def _ledger_conflicts() -> dict[str, list[FundedEssms]]:
+def _ledger_conflict_lines() -> dict[str, str]:
+    def computed() -> dict[str, str]:
+        found = ledger.conflicts(FundedEssms.objects.all())
+        return {finess: ledger.claims_text(claims) for finess, claims in found.items()}
+
     if connection.vendor != "postgresql":
         # SQLite's ids come back after a rollback (tests): no stamp to trust, the computation each time.
-        return ledger.conflicts(FundedEssms.objects.all())
+        return computed()
     stamp = FundedEssms.objects.aggregate(last=Max("id"))["last"]
     key = f"indicators.conflicts:{connection.settings_dict['NAME']}:{stamp}"
-    found = cache.get(key)
-    if found is None:
-        found = ledger.conflicts(FundedEssms.objects.all())
-        cache.set(key, found, CONFLICTS_CACHE_SECONDS)
-    return found
+    lines = cache.get(key)
+    if lines is None:
+        lines = computed()
+        cache.set(key, lines, CONFLICTS_CACHE_SECONDS)
+    return lines

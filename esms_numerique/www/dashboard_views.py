@@ -19,12 +19,11 @@ from esms_numerique.indicators.dashboard import (
     active_dui_by_region,
     at_risk,
     at_risk_summary,
-    conflicts,
+    conflict_lines,
     envelope,
     latest_measurements,
 )
 from esms_numerique.indicators.publication import SECRET, small_count_threshold
-from esms_numerique.ledger.services import claims_text
 from esms_numerique.rules.geography import geography
 
 from .charts import bars_svg, euros_label, svg_response
@@ -82,7 +81,7 @@ def follow_up(request):
             "region": regional_view(request.access, active),
             "envelope": envelope(dossiers),
             # One FINESS ET, one funding: ESSMS two live dossiers (or an acquisition and a SONS order) claim.
-            "conflicts": [(finess, claims_text(claims)) for finess, claims in sorted(conflicts(dossiers).items())],
+            "conflicts": conflict_lines(dossiers),
         },
     )
 
