@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,21 +9,17 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from esms_numerique.accounts.access import access_of
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError
 from esms_numerique.selection import services as selection
 
 from .forms import CommitteeForm, DecisionForm
-from .selection_views import committee_summary
+from .selection_views import cached_content, committee_summary
 
 
 class CommitteeDecisionForm(DecisionForm):
@@ -81,10 +75,6 @@ def _filed_total(path: str = "filed_result"):
     return KeyTransform("total_eur", path)
 
 
-# The page's forms carry this in place of the CSRF token while it is kept in the cache; each request puts its own.
-CSRF_MARKER = "CSRFTOKENOFTHEREQUEST"
-
-
 @login_required
 def committee_detail(request, pk: int):
     committee = _committee_or_404(request.user, pk)
@@ -92,16 +82,13 @@ def committee_detail(request, pk: int):
     # the dossiers of the scope), the committee as read now, and the reader's access (the eligible dossiers are those
     # it sees): one query when nothing changed (DECISION D-COMMITTEE-FIGURES-CACHE).
     stamp = selection.figures_stamp(committee)
-    access = repr(access_of(request.user))
-    seen = (stamp, committee.label, committee.date, committee.cutoff_date, committee.region, access)
-    key = "committees:page:" + hashlib.sha256(repr(seen).encode()).hexdigest()
-    content = cache.get(key)
-    if content is None:
-        context = _detail_context(request.user, committee, stamp) | {"csrf_token": CSRF_MARKER}
-        content = render_to_string("www/committees/_detail_content.html", context)
-        cache.set(key, content, selection.FIGURES_CACHE_SECONDS)
-    # Escaped by its template when rendered; the token put in is made of letters and digits.
-    content = mark_safe(content.replace(CSRF_MARKER, get_token(request)))
+    content = cached_content(
+        request,
+        committee,
+        stamp,
+        "www/committees/_detail_content.html",
+        lambda: _detail_context(request.user, committee, stamp),
+    )
     return render(request, "www/committees/detail.html", {"committee": committee, "content": content})
 
 

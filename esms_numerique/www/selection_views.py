@@ -12,11 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from dsfr.forms import DsfrBaseForm
 
 from esms_numerique import clock
+from esms_numerique.accounts.access import access_of
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import is_instructor_of, sees_annotations, visible_dossiers
 from esms_numerique.rules import selection as rules
@@ -278,55 +281,76 @@ def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
     return rows
 
 
-def _rendered(form: ProposalForm) -> str:
-    """The unbound form's HTML, which depends on its initial values only: rendered once per values (issue 16)."""
-    key = "selection:proposal-form:" + hashlib.sha256(repr(sorted(form.initial.items())).encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = form.render()
-        cache.set(key, html, services.FIGURES_CACHE_SECONDS)
-    return html
+# A page's content kept in the cache carries this in place of the CSRF token; each request puts its own.
+CSRF_MARKER = "CSRFTOKENOFTHEREQUEST"
+CONTENT_SECONDS = services.FIGURES_CACHE_SECONDS
+
+
+def cached_content(request, committee, stamp: str, template: str, make_context) -> str:
+    """A committee page's content, made once per state of the data it reads (the stamp), the committee as read now
+    and the reader's access, then from the cache (DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    access = repr(access_of(request.user))
+    seen = (template, stamp, committee.label, committee.date, committee.cutoff_date, committee.region, access)
+    key = "committees:content:" + hashlib.sha256(repr(seen).encode()).hexdigest()
+    content = cache.get(key)
+    if content is None:
+        content = render_to_string(template, make_context() | {"csrf_token": CSRF_MARKER})
+        cache.set(key, content, CONTENT_SECONDS)
+    # Escaped by its template when rendered; the token put in is made of letters and digits.
+    return mark_safe(content.replace(CSRF_MARKER, get_token(request)))
+
+
+PROPOSAL_CONTENT = "www/selection/_proposal_content.html"
 
 
 @login_required
 def proposal_page(request, pk: int):
     committee = _committee_or_404(request.user, pk)
-    proposal = services.latest_proposal(committee)
-    if request.method == "POST" and "reason" in request.POST:
-        if request.access.committee_region is None:
-            raise PermissionDenied("Seuls les instructeurs du comité s'écartent de sa proposition.")
-        return _override(request, committee, proposal)
-    form = ProposalForm(request.POST or None, initial=_initial(committee, proposal))
     if request.method == "POST":
+        proposal = services.latest_proposal(committee)
+        if "reason" in request.POST:
+            if request.access.committee_region is None:
+                raise PermissionDenied("Seuls les instructeurs du comité s'écartent de sa proposition.")
+            return _override(request, committee, proposal)
         if request.access.committee_region is None:
             raise PermissionDenied("Seuls les instructeurs du comité demandent une proposition.")
+        form = ProposalForm(request.POST, initial=_initial(committee, proposal))
         if form.is_valid():
             try:
                 services.make_proposal(request.user, committee, form.settings())
             except services.SelectionError as error:
                 messages.error(request, str(error))
             return redirect("www:selection_proposal", pk=committee.pk)
+        # Refused: the form as sent, with its errors.
+        context = _proposal_context(request, committee, services.figures_stamp(committee), proposal, form)
+        content = render_to_string(PROPOSAL_CONTENT, context, request)
+    else:
+        # The candidates, the proposal and the envelope's figures: made once per state of their data.
+        stamp = services.figures_stamp(committee)
+
+        def make_context():
+            proposal = services.latest_proposal(committee)
+            form = ProposalForm(initial=_initial(committee, proposal))
+            return _proposal_context(request, committee, stamp, proposal, form)
+
+        content = cached_content(request, committee, stamp, PROPOSAL_CONTENT, make_context)
+    return render(request, "www/selection/proposal.html", {"committee": committee, "content": content})
+
+
+def _proposal_context(request, committee, stamp: str, proposal, form) -> dict:
     _, values = rules.default_settings(committee.date)
-    # The candidates and the envelope's figures, cached per state of the data they read (DECISION
-    # D-COMMITTEE-FIGURES-CACHE); the form, when it shows the committee's last settings, rendered once per settings.
-    stamp = services.figures_stamp(committee)
-    found = services.committee_candidacy(request.user, committee, stamp)
     decided = set(committee.items.exclude(decision="").values_list("dossier__reference", flat=True))
-    return render(
-        request,
-        "www/selection/proposal.html",
-        {
-            "committee": committee,
-            "candidacy": found,
-            "proposal": proposal,
-            "result": proposal.result if proposal else None,
-            "rows": _rows_with_overrides(proposal, decided),
-            "form": form if form.is_bound else _rendered(form),
-            "figures": services.committee_figures(committee, stamp),
-            "sources": {name: str(value.reference) for name, value in values.items()},
-            "may_propose": request.access.committee_region is not None,
-        },
-    )
+    return {
+        "committee": committee,
+        "candidacy": services.committee_candidacy(request.user, committee, stamp),
+        "proposal": proposal,
+        "result": proposal.result if proposal else None,
+        "rows": _rows_with_overrides(proposal, decided),
+        "form": form,
+        "figures": services.committee_figures(committee, stamp),
+        "sources": {name: str(value.reference) for name, value in values.items()},
+        "may_propose": request.access.committee_region is not None,
+    }
 
 
 @login_required
