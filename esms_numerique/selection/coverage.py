@@ -16,7 +16,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 
-from esms_numerique.audit.models import AuditEntry
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Committee, Dossier
 from esms_numerique.ledger.models import FundedEssms
@@ -25,7 +24,7 @@ from esms_numerique.registry.models import Establishment, Snapshot
 from esms_numerique.rules.geography import geography
 
 from .models import Override, Proposal
-from .services import FIGURES_CACHE_SECONDS, SECTOR_LABELS
+from .services import FIGURES_CACHE_SECONDS, LAST_CHANGE_SQL, SECTOR_LABELS
 
 PENDING = (State.EN_INSTRUCTION, State.PRESENTE_COMITE)
 
@@ -147,14 +146,14 @@ def coverage(region: str | None, on: dt.date) -> Coverage:
 
 
 def stamp() -> str:
-    """What the coverage reads, in one small query: the audit log's last digest (every change through the services),
-    the registry's last extract and establishment, the ledger's last row, the proposals and their overrides, the
-    dossiers (count, versions, last change) — a change outside the services that adds rows moves it too
-    (DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    """What the coverage reads, in one small query: the audit log's last digest but sign-ins (every change through
+    the services), the registry's last extract and establishment, the ledger's last row, the proposals and their
+    overrides, the dossiers (count, versions, last change) — a change outside the services that adds rows moves it
+    too (DECISION D-COMMITTEE-FIGURES-CACHE)."""
     tables = {model.__name__: model._meta.db_table for model in (Snapshot, Establishment, FundedEssms, Proposal)}
     sql = f"""
         SELECT o.*, d.*,
-            (SELECT digest FROM {AuditEntry._meta.db_table} ORDER BY id DESC LIMIT 1),
+            ({LAST_CHANGE_SQL}),
             (SELECT MAX(id) FROM {tables["Snapshot"]}),
             (SELECT MAX(id) FROM {tables["Establishment"]}),
             (SELECT MAX(id) FROM {tables["FundedEssms"]}),

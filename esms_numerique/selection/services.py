@@ -220,14 +220,24 @@ def _territory_name(code: str, national: bool) -> str:
     return department.name if department else code
 
 
+# The audit log's last entry that records a change of data: a sign-in (accounts/signals.py) changes nothing a page
+# shows, and would otherwise empty every committee's cache at each login (DECISION D-COMMITTEE-FIGURES-CACHE).
+SIGN_INS = ("login", "login_failed")
+LAST_CHANGE_SQL = (
+    f"SELECT digest FROM {AuditEntry._meta.db_table} "
+    f"WHERE action NOT IN ({', '.join(repr(action) for action in SIGN_INS)}) ORDER BY id DESC LIMIT 1"
+)
+
+
 def figures_stamp(committee: Committee) -> str:
-    """What a committee's figures and page are computed from, read in one small query: the audit log's last digest
-    (every change made through the services is audited in its transaction, and the digest chains the whole log),
-    and the rows they read, counted and summed — the dossiers of the region (or of the national desk) and of the
-    agenda, which hold a proposal's candidates; the agenda's items and decisions, the dossiers handed over, the
-    envelopes, the proposals and their overrides, the grids, the registry's extracts, the ledger's last row — so
-    that a change made outside the services moves it too; and today's date (the registry's ESSMS are counted on
-    it). Plain SQL: the ORM took four times the database's time to compile it. DECISION D-COMMITTEE-FIGURES-CACHE."""
+    """What a committee's figures and pages are computed from, read in one small query: the audit log's last digest
+    but sign-ins (every change made through the services is audited in its transaction, and the digest chains the
+    whole log), and the rows they read, counted and summed — the dossiers of the region (or of the national desk)
+    and of the agenda, which hold a proposal's candidates; the agenda's items and decisions, the dossiers handed
+    over, the envelopes, the proposals and their overrides, the grids, the registry's extracts, the ledger's last
+    row — so that a change made outside the services moves it too; and today's date (the registry's ESSMS are
+    counted on it). Plain SQL: the ORM took four times the database's time to compile it.
+    DECISION D-COMMITTEE-FIGURES-CACHE."""
     campaign = committee_campaign(committee)
     table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal, Override, Snapshot)}
     items = f"SELECT dossier_id FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s"
@@ -239,7 +249,7 @@ def figures_stamp(committee: Committee) -> str:
     decided, pending = ", ".join(["%s"] * len(DECIDED)), ", ".join(["%s"] * len(PENDING))
     sql = f"""
         SELECT d.*, o.*,
-            (SELECT digest FROM {AuditEntry._meta.db_table} ORDER BY id DESC LIMIT 1),
+            ({LAST_CHANGE_SQL}),
             (SELECT MAX(id) FROM {table["Envelope"]} WHERE campaign = %s AND region = %s),
             (SELECT SUM(amount_eur) FROM {table["Envelope"]} WHERE campaign = %s AND region = %s),
             (SELECT MAX(id) FROM {table["Proposal"]} WHERE committee_id = %s),

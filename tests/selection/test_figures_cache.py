@@ -194,3 +194,23 @@ def test_the_coverage_shows_each_change_at_once(users, april):
     ars = users["ars"]
     committees.decide(ars, committees.add_to_agenda(ars, april["committee"], april["Y"]), "retenu", "Retenu.")
     assert "<td>21</td><td>10</td>" in bretagne() and bretagne().endswith("<td>5</td><td>6</td>")
+
+
+def test_a_sign_in_keeps_the_cache_a_change_does_not(users, april, page, monkeypatch):
+    """A sign-in is audited but changes no figure: the content stays in the cache; a message posted (audited) is a
+    change of data, read again."""
+    from esms_numerique.audit.models import AuditEntry
+    from esms_numerique.dossiers.services import post_message
+
+    computed = []
+    original = services.compute_figures
+    monkeypatch.setattr(services, "compute_figures", lambda committee: computed.append(1) or original(committee))
+    page()
+    other = Client()
+    other.force_login(users["national"])
+    assert AuditEntry.objects.order_by("-id").first().action == "login"
+    page()
+    assert computed == [1]
+    post_message(users["ars"], april["Y"], "Question au porteur.")
+    page()
+    assert computed == [1, 1]
