@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.apps import apps as django_apps
 from django.contrib.auth.decorators import login_required
@@ -19,7 +19,6 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 
 from esms_numerique import clock
@@ -36,6 +35,7 @@ from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
 from .exports import Column, table_response
+from .links import row_link
 
 PER_PAGE = 50
 FINESS = re.compile(r"\d[0-9AB]\d{7}")
@@ -292,11 +292,10 @@ def dossier_list(request):
     )
     paginator = KnownCountPaginator(rows, PER_PAGE, counts[query.tab])
     page = paginator.get_page(query.page)  # not a number: the first page; past the end: the last
-    # The rows' links and dates made once here rather than by `{% url %}` and `|date` in each of 50 rows (a third
-    # of the page's time on the national demo, issue 16).
-    detail = reverse("www:dossier_detail", args=["REF"]).removesuffix("REF/")
+    # The rows' links and dates made here rather than by `{% url %}` and `|date` in each of 50 rows (issue 16).
+    detail = row_link("www:dossier_detail")
     for dossier in page.object_list:
-        dossier.url = f"{detail}{quote(dossier.reference)}/"
+        dossier.url = detail(dossier.reference)
         dossier.updated_shown = timezone.localtime(dossier.updated_at).strftime("%d/%m/%Y %H:%M")
         dossier.desk_label = desk_label(dossier)
         dossier.overdue = dossier.deadline_on is not None and dossier.deadline_on < query.today

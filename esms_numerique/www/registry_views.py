@@ -18,6 +18,8 @@ from esms_numerique.registry.queries import search_establishments
 from esms_numerique.registry.services import SectorError, override_sector
 from esms_numerique.rules.parameters import default_tree
 
+from .links import row_link
+
 
 def sector_choices(empty: str) -> list[tuple[str, str]]:
     rows = default_tree().get("sectors.sectors").values[-1].value
@@ -72,6 +74,9 @@ def search(request):
     if form.is_valid() and any(form.cleaned_data.values()):
         found = search_establishments(**form.cleaned_data)
         results = CappedCountPaginator(found, PER_PAGE).get_page(request.GET.get("page"))
+        card = row_link("www:registry_detail")
+        for establishment in results.object_list:
+            establishment.url = card(establishment.finess_et)
     snapshot = Snapshot.objects.filter(kind=Snapshot.Kind.ET).first()
     query = request.GET.copy()
     query.pop("page", None)

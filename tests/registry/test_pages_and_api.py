@@ -136,3 +136,14 @@ def test_unknown_finess_alone_is_a_french_error(client, registry):
     )
     assert response.status_code == 400
     assert "champ « essms[0].sector » : champ obligatoire manquant" in response.json()["errors"]
+
+
+def test_row_links_are_those_of_the_routes():
+    from django.urls import reverse
+
+    from esms_numerique.www.links import row_link
+
+    assert row_link("www:registry_detail")("350000022") == reverse("www:registry_detail", args=["350000022"])
+    assert row_link("www:dossier_detail")("AAP 24/1") == "/dossiers/AAP%2024%2F1/"
+    with pytest.raises(ValueError, match="ne se termine pas par son dernier argument"):
+        row_link("www:dossier_document", "REF")
