@@ -31,6 +31,8 @@ FOLLOWED = (State.CONVENTION_SIGNEE, State.AVANCE_VERSEE, State.EN_DEPLOIEMENT, 
 # What the follow-up shows of a dossier is in its columns; the deadline (F-PAY) reads its frozen result.
 UNREAD = ("grappe", "result")
 HEAVY = ("grappe", "result", "filed_result")
+# The newest dossiers first (the dossiers' order), then by id: dossiers loaded at once share their creation time.
+AT_RISK_ORDER = ("-created_at", "-id")
 # The ledger's clashes are keyed by its stamp: a stale entry is never read, it only waits to expire.
 CONFLICTS_CACHE_SECONDS = 3600
 
@@ -41,7 +43,7 @@ def at_risk(dossiers) -> list[dict[str, Any]]:
     today = clock.today()
     warning = dt.timedelta(days=default_tree().get("follow_up.at_risk_days").in_force(today).value)
     rows = []
-    followed = list(dossiers.filter(state__in=FOLLOWED).defer(*UNREAD))
+    followed = list(dossiers.filter(state__in=FOLLOWED).defer(*UNREAD).order_by(*AT_RISK_ORDER))
     statuses = final_statuses(followed)
     for dossier in followed:
         due = deadline(dossier)
@@ -76,6 +78,7 @@ def at_risk_summary(dossiers) -> list[dict[str, Any]]:
     limit = today + dt.timedelta(days=default_tree().get("follow_up.at_risk_days").in_force(today).value)
     rows = (
         dossiers.filter(state__in=FOLLOWED)
+        .order_by(*AT_RISK_ORDER)
         .filter(Q(deadline_on__lte=limit) | Q(follow_up__targets_met=False))
         .values_list("reference", "title", "deadline_on", "targets_met_on")
     )
