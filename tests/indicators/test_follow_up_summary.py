@@ -1,8 +1,9 @@
 """The follow-up's summary (DECISION D-FOLLOW-UP-SUMMARY) gives the numbers of the full computation from the
 measurements: active DUI by region, projects at risk with their reasons and due dates — over a national demo of
 several regions with small counts (D-SMALL-COUNTS) and projects at risk, for CNSA and each ARS; it follows the
-services that change its inputs (a measurement recorded, an ESSMS joining or leaving the grappe), the page with it;
-the migration fills it as the services do; the ledger's clashes shown never outlive a change of the ledger."""
+services that change its inputs (a measurement recorded, an ESSMS joining or leaving the grappe, the deadline
+extended), the page with it; the migration fills it as the services do; the ledger's clashes shown never outlive a
+change of the ledger."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.test import Client
 
 from esms_numerique.demo_national import import_registry, load_dossiers
 from esms_numerique.dossiers.access import visible_dossiers
-from esms_numerique.dossiers.changes import join_essms, withdraw_essms
+from esms_numerique.dossiers.changes import extend_deadline, join_essms, withdraw_essms
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.indicators import dashboard
@@ -225,6 +226,16 @@ def test_the_summary_and_the_page_follow_each_measurement_and_grappe_change(user
     withdraw_essms(ars, joined, joined.version, GRAPPE_FINESS[3], "Finalement non.")
     assert_same_numbers(scope)
     assert at_risk_on(page_of(ars)) == []
+
+    # Ten days before the end of deployment: at risk, the deadline near; the ARS extends it (FAQN Q32): no longer.
+    dossier = Dossier.objects.get(pk=deploying.pk)
+    settings.ESMS_TODAY = (dossier.deadline_on - dt.timedelta(days=10)).isoformat()
+    page = page_of(ars)
+    assert at_risk_on(page) == [dossier.reference] and "échéance proche" in page
+    assert_same_numbers(scope)
+    extend_deadline(ars, dossier, dossier.version, dossier.deadline_on + dt.timedelta(days=180), "Livraison tardive.")
+    assert at_risk_on(page_of(ars)) == []
+    assert_same_numbers(scope)
 
 
 def test_the_clashes_shown_follow_the_ledger(users):
