@@ -24,7 +24,7 @@ from esms_numerique.dossiers.changes import extend_deadline, join_essms, withdra
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.models import Dossier
 from esms_numerique.indicators import dashboard
-from esms_numerique.indicators.models import ActiveDui, DossierFollowUp
+from esms_numerique.indicators.models import ActiveDui, DossierFollowUp, UsageMeasurement
 from esms_numerique.indicators.publication import SECRET, small_count_threshold
 from esms_numerique.indicators.services import record_measurements
 from esms_numerique.indicators.summary import refresh_all
@@ -135,6 +135,10 @@ def porteur_of(dossier: Dossier) -> User:
 
 
 def test_the_summary_gives_the_full_computation_s_numbers_and_the_migration_fills_it(demo, settings):
+    # The national demo's bulk load wrote the summary of every measured dossier.
+    measured = set(UsageMeasurement.objects.order_by().values_list("dossier_id", flat=True).distinct())
+    assert measured and set(DossierFollowUp.objects.values_list("dossier_id", flat=True)) == measured
+    assert set(ActiveDui.objects.values_list("dossier_id", flat=True)) == measured
     small = small_counts_measure(settings)
     regions = set(ActiveDui.objects.values_list("region", flat=True))
     assert len(regions) >= 5
