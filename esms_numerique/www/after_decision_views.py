@@ -20,7 +20,7 @@ from esms_numerique.dossiers.workflow import DossierError
 from esms_numerique.ledger.models import Recovery
 from esms_numerique.rules.money import format_eur
 
-from .dossier_rows import QuickSelect
+from .dossier_rows import QuickSelect, form_html
 from .dossier_views import visible_or_404
 from .forms import transition_form
 
@@ -67,8 +67,13 @@ def after_decision_context(user, dossier) -> dict:
     """What the dossier page shows after the decision, and the forms the instructors may use."""
     instructor = is_instructor_of(user, dossier)
     grappe_essms = [e.get("finess_et") for e in dossier.grappe.get("essms", []) if e.get("finess_et")]
+    # The dossier's page says which lists are empty (has_…, read with the dossier); other callers ask.
+    payment_requests = dossier.payment_requests.all() if getattr(dossier, "has_payments", True) else ()
+    recoveries = dossier.recoveries.all() if getattr(dossier, "has_recoveries", True) else ()
+    has_versions = getattr(dossier, "has_grappe_versions", True)
+    grappe_versions = dossier.grappe_versions.select_related("actor") if has_versions else ()
     requests = []
-    for request in dossier.payment_requests.all():
+    for request in payment_requests:
         actions = [
             (t, transition_form(t, initial={"transition": t.name, "version": request.version}))
             for t in payments.PAYMENT.from_state(request.state)
@@ -76,17 +81,18 @@ def after_decision_context(user, dossier) -> dict:
         requests.append((request, actions if instructor else []))
     return {
         "payment_requests": requests,
-        "recoveries": [(r, RecoveryForm(prefix=f"r{r.pk}") if instructor else None) for r in dossier.recoveries.all()],
-        "grappe_versions": dossier.grappe_versions.select_related("actor"),
+        "recoveries": [(r, RecoveryForm(prefix=f"r{r.pk}") if instructor else None) for r in recoveries],
+        "grappe_versions": grappe_versions,
         "next_deadline": changes.next_deadline(dossier),
-        "withdraw_form": WithdrawForm(initial={"version": dossier.version}, essms=grappe_essms)
+        # Each form's markup, rendered once for its version and choices (DECISION D-DOSSIER-PAGE-SCALE).
+        "withdraw_form": form_html(WithdrawForm(initial={"version": dossier.version}, essms=grappe_essms))
         if instructor and dossier.state in changes.CHANGEABLE and len(grappe_essms) > 1
         else None,
-        "transfer_form": TransferForm(initial={"version": dossier.version}) if instructor else None,
-        "join_form": JoinForm(initial={"version": dossier.version})
+        "transfer_form": form_html(TransferForm(initial={"version": dossier.version})) if instructor else None,
+        "join_form": form_html(JoinForm(initial={"version": dossier.version}))
         if instructor and dossier.state in changes.CHANGEABLE
         else None,
-        "extend_form": ExtendForm(initial={"version": dossier.version})
+        "extend_form": form_html(ExtendForm(initial={"version": dossier.version}))
         if instructor and dossier.convention_signed_on
         else None,
     }

@@ -83,6 +83,16 @@ def measurement_rows(measurements) -> SafeString:
     return mark_safe("".join(out))  # every value above is escaped
 
 
+def essms_options(measured: list[str], chosen: str) -> SafeString:
+    """The options of « Trajectoire affichée »: one per measured ESSMS, the one chosen for the chart selected."""
+    return mark_safe(  # every value is escaped
+        "".join(
+            f'<option value="{escape(f)}"{" selected" if f == chosen else ""}>ESSMS {escape(f)}</option>'
+            for f in measured
+        )
+    )
+
+
 def result_detail(result: dict, result_title: str, desk_label: str | None) -> SafeString:
     """`www/_result.html` of this result, rendered once per content (the cache's key is the content's digest)."""
     content = json.dumps([result, result_title, desk_label], sort_keys=True, default=str)
@@ -128,3 +138,22 @@ def sources_html(source: str) -> SafeString:
     """`www/_sources.html` of a source string: it depends on the string alone (and the sources' file, read once),
     and a page cites the same few texts again and again."""
     return mark_safe(render_to_string("www/_sources.html", {"source": source}))  # rendered, hence escaped
+
+
+def form_html(form) -> SafeString:
+    """An unbound form's markup (`{{ form }}`), which depends on its class, prefix, initial values and choices alone:
+    rendered once for those and kept in the cache (the page's forms after the decision cost 3 ms through the
+    templates). A bound form, which may carry errors, is rendered as it is."""
+    if form is None:
+        return ""
+    if form.is_bound:
+        return form.render()
+    choices = {name: list(field.choices) for name, field in form.fields.items() if hasattr(field, "choices")}
+    kind = f"{type(form).__module__}.{type(form).__qualname__}"
+    content = json.dumps([kind, form.prefix, form.initial, choices], sort_keys=True, default=str)
+    key = "dossier-form:" + hashlib.sha256(content.encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        html = str(form.render())
+        cache.set(key, html, RESULT_CACHE_SECONDS)
+    return mark_safe(html)  # rendered, hence escaped, by the template engine

@@ -30,7 +30,7 @@ from esms_numerique.dossiers.access import (
     visible_dossiers,
 )
 from esms_numerique.dossiers.enums import State
-from esms_numerique.dossiers.models import Dossier, Piece
+from esms_numerique.dossiers.models import AmountVersion, Dossier, GrappeVersion, PaymentRequest, Piece
 from esms_numerique.dossiers.pieces import SIGNATURES, all_piece_types, pieces_context
 from esms_numerique.dossiers.workflow import EDITABLE, WORKFLOW
 from esms_numerique.indicators.models import UsageMeasurement
@@ -43,7 +43,8 @@ from esms_numerique.indicators.services import (
 )
 from esms_numerique.indicators.trajectory import LABELS, targets_caption, trajectory
 from esms_numerique.indicators.trajectory import targets as usage_targets
-from esms_numerique.instruction.models import HandOver
+from esms_numerique.instruction.models import ExpertOpinion, HandOver
+from esms_numerique.ledger.models import Recovery
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
@@ -197,6 +198,7 @@ def _measurement_context(request, dossier) -> dict:
         "measurement_rows": mark_safe(parts["measurement_rows"]),  # built escaped by dossier_rows
         "rate_labels": list(LABELS.values()),
         "chart_essms": chart_essms,
+        "measured_essms_options": dossier_rows.essms_options(parts["measured_essms"], chart_essms),
     }
 
 
@@ -223,7 +225,7 @@ def _summary_context(request, dossier: Dossier, result: dict) -> dict:
         "multiregional": multiregional,
         "solution": dossier.grappe.get("solution", {}),
         "operations": sorted({e.get("operation") for e in essms if e.get("operation")}),
-        "members": list(dossier.members.all()),
+        "members": list(dossier.members.only("name", "finess_ej")),
     }
 
 
@@ -251,6 +253,12 @@ def dossier_detail(request, reference: str):
         # The stamp of the measurements (_measurement_context), in the dossier's query.
         measurement_count=Coalesce(Subquery(measured.annotate(n=Count("id")).values("n")), 0),
         measurement_last=Subquery(measured.annotate(last=Max("id")).values("last")),
+        # Whether the lists after the decision and the experts' opinions have rows: an empty one is not asked for.
+        has_amounts=Exists(AmountVersion.objects.filter(dossier_id=OuterRef("pk"))),
+        has_payments=Exists(PaymentRequest.objects.filter(dossier_id=OuterRef("pk"))),
+        has_recoveries=Exists(Recovery.objects.filter(dossier_id=OuterRef("pk"))),
+        has_grappe_versions=Exists(GrappeVersion.objects.filter(dossier_id=OuterRef("pk"))),
+        has_opinions=Exists(ExpertOpinion.objects.filter(dossier_id=OuterRef("pk"))),
     )
     annotations = sees_annotations(request.user, dossier, seen=True)  # visible_or_404 read it through the door
     thread = list(dossier.messages.select_related("author"))
@@ -263,6 +271,7 @@ def dossier_detail(request, reference: str):
     public = [m for m in thread if not m.private]
     result_title = "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe"
     desk_label = DESKS.get(result.get("desk"))
+    can_revise = is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN
     return render(
         request,
         "www/dossiers/detail.html",
@@ -282,7 +291,7 @@ def dossier_detail(request, reference: str):
                 for t in dossier.transitions.select_related("actor")
             ],
             "pieces_missing": sum(1 for item in pieces["pieces_checklist"] if not item.ticked),
-            "amounts": dossier.amount_versions.select_related("actor"),
+            "amounts": dossier.amount_versions.select_related("actor") if dossier.has_amounts else (),
             "deadline": services.deadline(dossier),
             **pieces,
             "pieces_checklist_rows": [
@@ -295,11 +304,13 @@ def dossier_detail(request, reference: str):
             **_summary_context(request, dossier, result),
             "follows": follow_state(request.user, dossier),
             "can_measure": is_porteur_of(request.user, dossier) and dossier.state in OPEN_STATES,
-            "can_revise": is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN,
+            "can_revise": can_revise,
             "revision_bounds": services.revision_bounds(dossier),
-            "revision_form": AmountRevisionForm(
-                initial={"version": dossier.version, "amount_eur": dossier.engaged_eur}
-            ),
+            "revision_form": dossier_rows.form_html(
+                AmountRevisionForm(initial={"version": dossier.version, "amount_eur": dossier.engaged_eur})
+            )
+            if can_revise
+            else None,
             "result": result,
             "result_detail": dossier_rows.result_detail(result, result_title, desk_label)
             if result and not result.get("errors")

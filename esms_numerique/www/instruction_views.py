@@ -69,7 +69,8 @@ def instruction_context(request, dossier) -> dict:
     hand_over = None
     if dossier.handed_over_flag:
         hand_over = HandOver.objects.select_related("by").filter(dossier=dossier).first()
-    opinions = services.opinions_for(user, dossier)
+    # The dossier's page reads whether it has opinions with the dossier (has_opinions): none, none asked for.
+    opinions = services.opinions_for(user, dossier) if getattr(dossier, "has_opinions", True) else []
     return {
         "assignment": history[-1] if history else None,
         "assignment_history": history,

@@ -149,3 +149,44 @@ def test_new_measurements_show_at_once(users, deploying):  # noqa: F811
     status = page[page.index('id="measurement-status"') :].split("</p>")[0]
     assert "30/06/2024" in status and "toutes les cibles sont atteintes" in status
     assert page.count('<tr data-date="') == 2
+
+
+def test_the_chart_options_are_the_templates():
+    loop = (
+        '{% for finess in measured_essms %}<option value="{{ finess }}"{% if finess == chart_essms %} selected'
+        "{% endif %}>ESSMS {{ finess }}</option>{% endfor %}"
+    )
+    measured = ["350000001", "350000002", "2A0000003"]
+    for chosen in ("", "350000002"):
+        expected = Template(loop).render(Context({"measured_essms": measured, "chart_essms": chosen}))
+        assert dossier_rows.essms_options(measured, chosen) == expected
+
+
+def test_the_lists_after_the_decision_show_once_they_have_rows(users):  # noqa: F811
+    from esms_numerique.dossiers.changes import withdraw_essms
+    from tests.dossiers.conftest import GRAPPE_FINESS, paid_through_request
+    from tests.dossiers.test_after_decision import conventioned
+
+    porteur, ars = users["porteur"], users["ars"]
+    dossier = paid_through_request(porteur, ars, conventioned(users, count=4))
+    client = client_for(ars)
+    url = f"/dossiers/{dossier.reference}/"
+    page = client.get(url).content.decode()
+    assert 'id="grappe-versions"' not in page and 'id="recoveries"' not in page
+    assert 'class="fr-card fr-mb-2w fr-p-2w payment-request"' in page
+    assert f'<option value="{GRAPPE_FINESS[3]}">' in page  # the withdrawal form, kept in the cache
+    version = dossier.version
+    assert f'name="version" value="{version}"' in page
+    dossier = withdraw_essms(ars, dossier, dossier.version, GRAPPE_FINESS[3], "Fermeture.")
+    page = client.get(url).content.decode()
+    # The withdrawal form follows the grappe and the version: a new markup, never the cached one of before.
+    withdraw = page[page.index('id="withdraw-form"') :].split("</form>")[0]
+    assert f'name="version" value="{dossier.version}"' in withdraw and dossier.version != version
+    assert GRAPPE_FINESS[3] not in withdraw and GRAPPE_FINESS[0] in withdraw
+    for finess in GRAPPE_FINESS[1:3]:
+        dossier = withdraw_essms(ars, dossier, dossier.version, finess, "Fermeture.")
+    page = client.get(url).content.decode()
+    versions = page[page.index('id="grappe-versions"') :].split("</table>")[0]
+    assert versions.count("<tr><td>v") == 4 and "Fermeture." in versions
+    recoveries = page[page.index('id="recoveries"') :].split("</table>")[0]
+    assert "21\u202f000 €" in recoveries
