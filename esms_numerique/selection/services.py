@@ -14,7 +14,8 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
+from django.db.models.fields.json import KeyTransform
 
 from esms_numerique import clock
 from esms_numerique.accounts.access import access_of
@@ -195,14 +196,34 @@ class Figures:
         return self.envelope.amount_eur - self.engaged_eur - self.proposed_eur
 
 
+def _splits(dossiers: QuerySet[Dossier], amount, national: bool) -> list[tuple[str, int, dict, dict]]:
+    """Each dossier's reference, amount (an expression) and split by territory and by sector. A split depends on the
+    frozen result and the amount only: it is kept in the cache per version of the dossier, and the result's JSON is
+    read only for a dossier changed since (issue 16; DECISION D-COMMITTEE-FIGURES-CACHE)."""
+    columns = dossiers.annotate(amount=amount).values_list("pk", "reference", "version", "updated_at", "amount")
+    rows = [
+        (pk, reference, amount or 0, f"selection:split:{pk}:{version}:{updated.isoformat()}:{amount or 0}:{national}")
+        for pk, reference, version, updated, amount in columns
+    ]
+    found = cache.get_many([key for *_, key in rows])
+    missing = {pk: (amount, key) for pk, _, amount, key in rows if key not in found}
+    if missing:
+        fresh = {}
+        for dossier in Dossier.objects.filter(pk__in=missing).only("filed_result"):
+            amount, key = missing[dossier.pk]
+            fresh[key] = split(dossier, amount, national)
+        cache.set_many(fresh, FIGURES_CACHE_SECONDS)
+        found |= fresh
+    return [(reference, amount, *found[key]) for _, reference, amount, key in rows]
+
+
 def engaged(committee: Committee, campaign: str) -> tuple[int, Counter[str], Counter[str]]:
     """What the scope already engaged this campaign: in total, by territory and by sector."""
     national = committee.region == ""
     total, by_territory, by_sector = 0, Counter(), Counter()
     decided = scope_dossiers(committee, campaign).filter(state__in=DECIDED).exclude(engaged_eur=None)
-    for dossier in decided.only("reference", "engaged_eur", "filed_result"):
-        total += dossier.engaged_eur
-        by_t, by_s = split(dossier, dossier.engaged_eur, national)
+    for _, amount, by_t, by_s in _splits(decided, F("engaged_eur"), national):
+        total += amount
         by_territory.update(by_t)
         by_sector.update(by_s)
     return total, by_territory, by_sector
@@ -373,12 +394,10 @@ def compute_figures(committee: Committee) -> Figures:
     figures.proposal = latest_proposal(committee)
     figures.chosen = effective_selection(figures.proposal)
     if figures.chosen:
-        pending = Dossier.objects.filter(reference__in=figures.chosen, state__in=PENDING)
-        for dossier in pending.order_by("reference").only("reference", "filed_result"):
-            amount = (dossier.filed_result or {}).get("total_eur") or 0
-            figures.proposed.append(dossier.reference)
+        pending = Dossier.objects.filter(reference__in=figures.chosen, state__in=PENDING).order_by("reference")
+        for reference, amount, by_t, by_s in _splits(pending, KeyTransform("total_eur", "filed_result"), national):
+            figures.proposed.append(reference)
             figures.proposed_eur += amount
-            by_t, by_s = split(dossier, amount, national)
             proposed_t.update(by_t)
             proposed_s.update(by_s)
     counts = registry_cached("density", (committee.region, clock.today()), lambda: density(committee, clock.today()))

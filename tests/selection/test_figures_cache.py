@@ -230,3 +230,15 @@ def test_the_registry_counts_follow_the_registry(users, april, page):
     assert services.registry_stamp() != before
     post_message(users["ars"], april["Y"], "Question au porteur.")  # any change of data: the figures read again
     assert essms_of_35(page()) == "<td>19"
+
+
+def test_a_dossier_s_new_version_is_split_again(users, april, page):
+    """Each engaged dossier's split is kept per version: an ESSMS withdrawn after the decision moves the figures."""
+    from esms_numerique.dossiers.changes import withdraw_essms
+
+    assert figures_on(page())["engaged"] == eur(105_000)
+    x = Dossier.objects.get(pk=april["X"].pk)
+    withdraw_essms(users["ars"], x, x.version, essms(0, 1)[0], "ESSMS fermé.")
+    x.refresh_from_db()
+    assert x.engaged_eur < 105_000
+    assert figures_on(page())["engaged"] == eur(x.engaged_eur)
