@@ -24,7 +24,7 @@ from esms_numerique.registry.models import Establishment, Snapshot
 from esms_numerique.rules.geography import geography
 
 from .models import Override, Proposal
-from .services import FIGURES_CACHE_SECONDS, LAST_CHANGE_SQL, SECTOR_LABELS
+from .services import FIGURES_CACHE_SECONDS, LAST_CHANGE_SQL, SECTOR_LABELS, open_essms
 
 PENDING = (State.EN_INSTRUCTION, State.PRESENTE_COMITE)
 
@@ -100,7 +100,7 @@ def _grouped(queryset, key: str) -> Counter[tuple[str, str]]:
 def coverage(region: str | None, on: dt.date) -> Coverage:
     """`region` None: every region (the national view); a region's code: its departments (an ARS)."""
     geo = geography()
-    essms = Establishment.objects.open_on(on).essms()
+    essms = open_essms(on)
     if region is not None:
         essms = essms.filter(region=region)
     funded_finess = FundedEssms.objects.filter(holds=True, funding_key=ESMS_NUMERIQUE_KEY).values("finess_et")
