@@ -329,26 +329,6 @@ def committee_figures(committee: Committee, stamp: str | None = None) -> Figures
     return _cached("figures", stamp, lambda: compute_figures(committee))
 
 
-def registry_stamp() -> str:
-    """What counts of the registry read, in one query: its extracts (an import changes the establishments with a new
-    one), its establishments (how many, the last one, the closed ones) and its ESSMS (a sector from the table or a
-    corrected one)."""
-    establishments = Establishment._meta.db_table
-    sql = f"""
-        SELECT (SELECT MAX(id) FROM {Snapshot._meta.db_table}), COUNT(*), MAX(id), COUNT(closed_snapshot_id),
-            SUM(CASE WHEN sector <> '' OR sector_override <> '' THEN 1 ELSE 0 END)
-        FROM {establishments}"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return repr(cursor.fetchone())
-
-
-def registry_cached(name: str, key: tuple, compute):
-    """A count of the registry, computed once per state of the registry (registry_stamp): tens of milliseconds
-    nationally, read again when a committee's other data change (DECISION D-COMMITTEE-FIGURES-CACHE)."""
-    return _cached(f"registry-{name}", repr((key, registry_stamp())), compute)
-
-
 def committee_candidacy(user, committee: Committee, stamp: str | None = None) -> dict[str, Any]:
     """What the proposal page shows of `candidacy`: each candidate's reference, title, state, filed total and grid,
     and those set aside with why; cached like the figures, for this user's access (DECISION
@@ -408,7 +388,7 @@ def compute_figures(committee: Committee) -> Figures:
             figures.proposed_eur += amount
             proposed_t.update(by_t)
             proposed_s.update(by_s)
-    counts = registry_cached("density", (committee.region, clock.today()), lambda: density(committee, clock.today()))
+    counts = density(committee, clock.today())
     total_essms = sum(counts.values())
     allocated = figures.engaged_eur + figures.proposed_eur
     for code in sorted(set(counts) | set(engaged_t) | set(proposed_t)):
