@@ -263,10 +263,10 @@ def figures_stamp(committee: Committee) -> str:
     but sign-ins (every change made through the services is audited in its transaction, and the digest chains the
     whole log), and the rows they read, counted and summed — the dossiers of the region (or of the national desk)
     and of the agenda, which hold a proposal's candidates; the agenda's items and decisions, the dossiers handed
-    over, the envelopes, the proposals and their overrides, the grids, the registry's extracts, the ledger's last
-    row — so that a change made outside the services moves it too; and today's date (the registry's ESSMS are
-    counted on it). Plain SQL: the ORM took four times the database's time to compile it.
-    DECISION D-COMMITTEE-FIGURES-CACHE."""
+    over, the envelopes, the proposals and their overrides, the grids, the registry's extracts and last
+    establishment, the ledger's last row — so that a change made outside the services moves it too; and today's
+    date (the registry's ESSMS are counted on it). Plain SQL: the ORM took four times the database's time to compile
+    it. DECISION D-COMMITTEE-FIGURES-CACHE."""
     campaign = committee_campaign(committee)
     table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal, Override, Snapshot)}
     items = f"SELECT dossier_id FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s"
@@ -284,6 +284,7 @@ def figures_stamp(committee: Committee) -> str:
             (SELECT MAX(id) FROM {table["Proposal"]} WHERE committee_id = %s),
             (SELECT COUNT(*) FROM {table["Proposal"]} WHERE committee_id = %s),
             (SELECT MAX(id) FROM {table["Snapshot"]}),
+            (SELECT MAX(id) FROM {Establishment._meta.db_table}),
             (SELECT MAX(id) FROM {FundedEssms._meta.db_table}),
             g.*, i.*, h.*
         FROM (
