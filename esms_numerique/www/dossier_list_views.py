@@ -408,11 +408,16 @@ def marks_read(view):
 
 
 def mark_read(user, reference: str) -> None:
-    """An upsert by reference: the dossier's row is not read again (the page's query count grows by one)."""
+    """An upsert by reference: the dossier's row is not read again (the page's query count grows by one). Written
+    only when a message came after the last reading (or on the first): a page read again writes nothing, and no
+    transaction is committed for it (the unread count compares messages with « lu le » only)."""
     table, dossiers = DossierRead._meta.db_table, Dossier._meta.db_table
+    messages = Message._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (user_id, dossier_id, at) SELECT %s, id, %s FROM {dossiers} WHERE reference = %s "
-            "ON CONFLICT (user_id, dossier_id) DO UPDATE SET at = excluded.at",
-            [user.pk, connection.ops.adapt_datetimefield_value(clock.now()), reference],
+            f"INSERT INTO {table} (user_id, dossier_id, at) SELECT %s, d.id, %s FROM {dossiers} d "
+            f"WHERE d.reference = %s AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.user_id = %s "
+            f"AND r.dossier_id = d.id AND NOT EXISTS (SELECT 1 FROM {messages} m WHERE m.dossier_id = d.id "
+            "AND m.at > r.at)) ON CONFLICT (user_id, dossier_id) DO UPDATE SET at = excluded.at",
+            [user.pk, connection.ops.adapt_datetimefield_value(clock.now()), reference, user.pk],
         )

@@ -15,7 +15,7 @@ from esms_numerique import clock
 from esms_numerique.accounts.enums import Role
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.listing import refresh_many
-from esms_numerique.dossiers.models import Dossier
+from esms_numerique.dossiers.models import Dossier, DossierRead
 from esms_numerique.dossiers.services import apply_transition, create_dossier, post_message
 from esms_numerique.dossiers.workflow import ENDED
 from esms_numerique.ledger.models import FundedEssms, LedgerState, Scheme
@@ -248,9 +248,17 @@ def test_columns_follow_the_services_and_the_unread_badge(users, registry, setti
     assert 'data-unread="1"' in instructor.get("/dossiers/").content.decode()
     assert instructor.get(f"/dossiers/{dossier.reference}/").status_code == 200
     assert [d.unread for d in instructor.get("/dossiers/").context["dossiers"]] == [0]
+    first_read = DossierRead.objects.get(user=ars, dossier=dossier).at
     with clock.pinned(dt.date(2024, 3, 13)):
+        # Read again with nothing new: « lu le » is not rewritten (no write for a page read again).
+        assert instructor.get(f"/dossiers/{dossier.reference}/").status_code == 200
+        assert DossierRead.objects.get(user=ars, dossier=dossier).at == first_read
         post_message(porteur, dossier, "Et une pièce de plus.")
     assert [d.unread for d in instructor.get("/dossiers/").context["dossiers"]] == [1]
+    with clock.pinned(dt.date(2024, 3, 14)):
+        assert instructor.get(f"/dossiers/{dossier.reference}/").status_code == 200
+    assert DossierRead.objects.get(user=ars, dossier=dossier).at.date() == dt.date(2024, 3, 14)
+    assert [d.unread for d in instructor.get("/dossiers/").context["dossiers"]] == [0]
 
 
 def axe_violations(page) -> list[str]:
