@@ -203,30 +203,52 @@ def test_the_dossier_list(world, settings, who):
 # + 1 for both: the page marks the dossier read for the list's unread badge (DECISION D-LIST-UNREAD, issue 12).
 # + 2 for both: the résumé's ESSMS names from the registry and its member OGs; + 4 for the instructor: the
 # assignment history, the colleagues and the experts the forms offer, the experts' opinions (DECISION D-DOSSIER-PAGE).
-PINNED_DETAIL = {"porteur": 17, "ars": 23}  # ARS: + whether it follows the dossier
+# The « Cibles d'usage » part (the measurements, the trajectory's, the last date's) comes from the cache while the
+# measurements are unchanged, their stamp read in the dossier's query: − 3, + 3 when the cache is empty (both pages
+# read once cold, then again); the instructor's page read the dossier through the access door, sees_annotations
+# does not ask again: − 1; whether the orders to pay back, the grappe's versions after the decision (and the
+# experts' opinions, for the instructor) have rows is read with the dossier, and these have none here: − 2, − 3 for
+# the instructor (DECISION D-DOSSIER-PAGE-SCALE).
+PINNED_DETAIL = {"porteur": 12, "ars": 16}  # ARS: + whether it follows the dossier
+PINNED_DETAIL_COLD = {"porteur": 15, "ars": 19}
 
 
 @pytest.mark.parametrize("who", ["porteur", "ars"])
 def test_the_dossier_page(world, settings, who):
+    from django.core.cache import cache
+
     small_dossier, large_dossier = (
         deploying(world, settings, 1, size=N)[0],
         deploying(world, settings, 1, size=3 * N)[0],
     )
+    small_url, large_url = f"/dossiers/{small_dossier.reference}/", f"/dossiers/{large_dossier.reference}/"
     client = client_for(world[who])
-    client.get(f"/dossiers/{small_dossier.reference}/")
-    small = queries_of(client, f"/dossiers/{small_dossier.reference}/")
-    large = queries_of(client, f"/dossiers/{large_dossier.reference}/")
+    client.get(small_url)
+    cache.clear()
+    cold_small, cold_large = queries_of(client, small_url), queries_of(client, large_url)
+    small, large = queries_of(client, small_url), queries_of(client, large_url)
+    assert_flat(cold_small, cold_large, PINNED_DETAIL_COLD[who], f"/dossiers/<ref>/ ({who}, cache vide)")
     assert_flat(small, large, PINNED_DETAIL[who], f"/dossiers/<ref>/ ({who})")
 
 
-# Session, user, profile, the committee, its agenda with the dossiers, the eligible dossiers, the ledger's conflicts.
-PINNED_COMMITTEE = 11  # + the envelope, the engaged dossiers, the last proposal, the registry count (D-SELECTION)
+# Session, user, profile, the committee, the stamp of what its content reads: the agenda, the eligible dossiers, the
+# envelope's figures and the ledger's conflicts come from the cache while it is unchanged (it was 11 when they were
+# read at each request; DECISION D-COMMITTEE-FIGURES-CACHE).
+PINNED_COMMITTEE = 5
+# With an empty cache, the content made again: + its agenda with the dossiers, the eligible dossiers, the envelope,
+# the engaged dossiers and the frozen results of those whose split is not in the cache (kept per version of each
+# dossier: after a change, only the changed ones are read), the last proposal, the registry count (D-SELECTION), the
+# ledger's conflicts.
+PINNED_COMMITTEE_CHANGED = 13
 
 
 def test_the_committee_page(world, settings):
     """N dossiers on the agenda (half decided) and N more eligible, then 3N of each."""
+    from django.core.cache import cache
+
     ars = world["ars"]
     committee = committee_of(world)
+    url = f"/comites/{committee.pk}/"
 
     def agenda(count):
         settings.ESMS_TODAY = FILING_DAY
@@ -237,21 +259,43 @@ def test_the_committee_page(world, settings):
             under_instruction(world)  # eligible, not on the agenda yet
         settings.ESMS_TODAY = TODAY
 
+    def changed(client):
+        cache.clear()
+        return queries_of(client, url)
+
     agenda(N)
-    small, large = measure_twice(client_for(ars), f"/comites/{committee.pk}/", lambda: agenda(2 * N))
+    client = client_for(ars)
+    small_changed = changed(client)
+    small, large = measure_twice(client, url, lambda: (agenda(2 * N), client.get(url)))
     assert_flat(small, large, PINNED_COMMITTEE, "/comites/<pk>/")
+    assert_flat(small_changed, changed(client), PINNED_COMMITTEE_CHANGED, "/comites/<pk>/ (après un changement)")
 
 
 # The followed dossiers' last measurements are read in one query for all (indicators.services.final_statuses); it was
 # 12 with N=2 and 20 with 3N=6 while at_risk() called final_status() for each dossier (2 queries per dossier).
-PINNED_FOLLOW_UP = {"ars": 10, "national": 10}
+# Then 10; now the follow-up's summary (DECISION D-FOLLOW-UP-SUMMARY): session, user, profile, active DUI by region,
+# projects at risk, envelope, the ledger's stamp (its clashes cached under it), the clashes on the scope's ESSMS.
+PINNED_FOLLOW_UP = {"ars": 8, "national": 8}
 
 
 @pytest.mark.parametrize("who", ["ars", "national"])
 def test_the_follow_up_page(world, settings, who):
     deploying(world, settings, N)
-    small, large = measure_twice(client_for(world[who]), "/suivi/", lambda: deploying(world, settings, 2 * N))
+    client = client_for(world[who])
+
+    def grow():
+        deploying(world, settings, 2 * N)
+        # The ledger changed: the next request computes its clashes once for every reader (one more query, not one
+        # per dossier); the measured request reads them from the cache, as the first measurement did.
+        client.get("/suivi/")
+
+    small, large = measure_twice(client, "/suivi/", grow)
     assert_flat(small, large, PINNED_FOLLOW_UP[who], f"/suivi/ ({who})")
+    # Cold (another process, or the ledger just changed): one query more, the ledger's clashes, whatever its size.
+    from django.core.cache import cache
+
+    cache.clear()
+    assert len(queries_of(client, "/suivi/")) == len(large) + 1
 
 
 # Each role's home page (issue 12): what awaits the person, each list one bounded query (esms_numerique/www/home.py).
