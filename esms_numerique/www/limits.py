@@ -21,11 +21,14 @@ from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from ninja.throttling import AnonRateThrottle
 
 from esms_numerique.api.errors import STATUS_CODES, Code
 
 API_PREFIX = "/api/"
+# The API routes that take a file (multipart/form-data), by their name (api/dossiers.py, api/orders.py).
+API_FILE_ROUTES = frozenset({"api:dossier_piece", "api:order_signed_form"})
 
 
 def _megabytes(size: int) -> str:
@@ -51,12 +54,20 @@ def _has_nul(request: HttpRequest) -> bool:
     return any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists())
 
 
+def _api_route(path: str) -> str:
+    try:
+        return resolve(path).view_name
+    except Resolver404:
+        return ""
+
+
 def body_limit(request: HttpRequest) -> int:
     """The largest body this request may carry."""
     if request.path.startswith(API_PREFIX):
         # A file (a piece, a signed order form) goes through the API as through its page: one piece's size and
-        # the form's fields; JSON keeps the API's own limit.
-        if request.content_type == "multipart/form-data":
+        # the form's fields, on the routes that take a file only (any other route reads its body as JSON, whatever
+        # the content type says); JSON keeps the API's own limit.
+        if request.content_type == "multipart/form-data" and _api_route(request.path) in API_FILE_ROUTES:
             return settings.API_MAX_UPLOAD_BYTES
         return settings.API_MAX_BODY_BYTES
     if request.content_type == "multipart/form-data":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -144,3 +146,9 @@ def test_a_piece_larger_than_the_json_limit_goes_through_the_api_as_through_the_
         f"/api/dossiers/{reference}/pieces", code=code, file=SimpleUploadedFile("devis.pdf", large, "application/pdf")
     )
     assert (refused.status_code, refused.json()["code"]) == (413, "trop_volumineux")
+    # Any other route reads its body as JSON whatever its content type says: the JSON limit, multipart or not.
+    settings.API_MAX_UPLOAD_BYTES = 11 * 1024 * 1024
+    body = json.dumps({"title": "x" * (3 * 1024 * 1024), "campaign": "2024", "grappe": grappe(OG_BZH, BZH[0:3])})
+    for content_type in ("application/json", "multipart/form-data; boundary=zz"):
+        large = porteur.client.post("/api/dossiers", body, content_type=content_type, headers=porteur.headers)
+        assert (large.status_code, large.json()["code"]) == (413, "trop_volumineux"), content_type
