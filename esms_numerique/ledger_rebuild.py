@@ -14,7 +14,10 @@ from esms_numerique.sons.services import record_ledger as record_order
 
 def rebuild(progress: bool = False) -> tuple[int, int]:
     """All or nothing: one transaction. Decided dossiers are written before the others so that a held funding is
-    never refused by the order of the rows."""
+    never refused by the order of the rows. The follow-up's summary, which reads the funded ESSMS, is rewritten with
+    them (DECISION D-FOLLOW-UP-SUMMARY)."""
+    from esms_numerique.indicators.summary import refresh_all
+
     dossiers = list(Dossier.objects.order_by("id"))
     orders = list(Order.objects.order_by("id"))
     with transaction.atomic():
@@ -24,4 +27,5 @@ def rebuild(progress: bool = False) -> tuple[int, int]:
         with click.progressbar(orders, label="Commandes SONS", hidden=not progress) as bar:
             for order in bar:
                 record_order(order)
+        refresh_all()
     return len(dossiers), len(orders)
