@@ -160,7 +160,6 @@ def _change_grappe(
         record_ledger(locked)
         issue_recovery(locked, engaged, f"{change} : {reason}", user.get_username())
         Message.objects.create(dossier=locked, author=user, body=f"{change} : {reason}")
-        grappe_changed.send(sender=Dossier, dossier=locked, actor=user.get_username())
         record(
             user.get_username(),
             "change_grappe",
@@ -170,6 +169,9 @@ def _change_grappe(
             after={"montant": engaged, "essms": len(kept), "changement": change},
             reason=reason,
         )
+        # After the audit entry, whose lock serialises the writers: the receivers (regions covered, the follow-up's
+        # summary) read every committed change, such as measurements uploaded at the same time.
+        grappe_changed.send(sender=Dossier, dossier=locked, actor=user.get_username())
     return locked
 
 

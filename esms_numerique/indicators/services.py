@@ -217,8 +217,6 @@ def record_measurements(user, dossier, data: dict[str, Any]) -> RecordedMeasurem
 
     with transaction.atomic():
         created = UsageMeasurement.objects.bulk_create([row for rows in new.values() for row in rows])
-        # The follow-up's summary of the dossier, in the same transaction (DECISION D-FOLLOW-UP-SUMMARY).
-        refresh([dossier.pk])
         record(
             user.get_username(),
             "record_measurements",
@@ -230,6 +228,10 @@ def record_measurements(user, dossier, data: dict[str, Any]) -> RecordedMeasurem
                 "kept": sorted(on.isoformat() for on in known),
             },
         )
+        # The follow-up's summary of the dossier, in the same transaction (DECISION D-FOLLOW-UP-SUMMARY), after the
+        # audit entry: its lock serialises the writers, so the summary is read from every committed change (a
+        # grappe change or another upload at the same time), never rewritten from an older view of them.
+        refresh([dossier.pk])
     return RecordedMeasurements(rows=created, dates=list(new), kept=sorted(known))
 
 
