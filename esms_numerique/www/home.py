@@ -211,7 +211,7 @@ def sections_for(request) -> list[Section]:
                 "Dossiers à instruire par la CNSA/DNS (guichet national et dossiers transmis par une ARS)",
                 _dossiers(user, *TO_INSTRUCT, where=desk),
                 _list_url(),
-                "Aucun dossier national à instruire.",
+                "Aucun dossier à instruire par la CNSA/DNS.",
             ),
             _payments(user, desk),
             _orders(

@@ -73,7 +73,7 @@ def test_a_search_found_in_too_many_names_says_more_than_the_cap(reader, registr
     monkeypatch.setattr(registry_views, "COUNT_CAP", 1)
     page = reader.get("/repertoire/", {"department": "35"})
     count = page.content.decode().split('id="result-count">')[1].split("</p>")[0]
-    assert count.startswith("Plus de 1 établissements : précisez la recherche")
+    assert count.startswith("Plus de 1 établissements : seuls les 1 premiers sont listés ; précisez la recherche")
     assert page.context["results"].paginator.num_pages == 1
     assert [e.finess_et for e in page.context["results"]] == ["350000022"]
     exact = reader.get("/repertoire/", {"q": "tilleuls"})
