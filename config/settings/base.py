@@ -232,7 +232,16 @@ CACHES = {
     "default": {
         "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"),
         "LOCATION": os.environ.get("CACHE_LOCATION", "esms"),
-    }
+    },
+    # The pages' parts made once per state of their data (esms_numerique/caching.py): in each process's memory, never
+    # shared — their key is the data's stamp, so a worker's copy is never stale, and a shared cache (a query per read)
+    # would cost what it saves. Bounded: at most 3 000 entries per process (LocMem drops a third when full), a few
+    # tens of KB each at national scale (a committee's content, a calculation's detail), so some 100 MB at worst.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "esms-pages",
+        "OPTIONS": {"MAX_ENTRIES": 3000},
+    },
 }
 # Browser features no page uses.
 PERMISSIONS_POLICY = (

@@ -7,15 +7,13 @@ that a rule does not need, nor a measurement that is not the last of its ESSMS: 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
-from django.db.models import Max, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
-from esms_numerique import clock
+from esms_numerique import caching, clock
 from esms_numerique.dossiers.enums import State
 from esms_numerique.dossiers.services import deadline
 from esms_numerique.ledger import services as ledger
@@ -25,7 +23,7 @@ from esms_numerique.rules.parameters import default_tree
 
 from .models import ActiveDui, UsageMeasurement
 from .services import final_statuses
-from .summary import active_by_dossier_region, latest_of
+from .summary import latest_of
 
 FOLLOWED = (State.CONVENTION_SIGNEE, State.AVANCE_VERSEE, State.EN_DEPLOIEMENT, State.CIBLES_MESUREES)
 # What the follow-up shows of a dossier is in its columns; the deadline (F-PAY) reads its frozen result.
@@ -129,14 +127,6 @@ def active_dui_by_region(dossiers) -> dict[str, Any]:
     return _active({row["region"]: row["active"] for row in rows.order_by()})
 
 
-def active_dui_by_region_measured(dossiers) -> dict[str, Any]:
-    """`active_dui_by_region` computed from the measurements themselves (the summary's definition, for its test)."""
-    by_region: dict[str, int] = defaultdict(int)
-    for (_, region), count in active_by_dossier_region(dossiers).items():
-        by_region[region] += count
-    return _active(dict(by_region))
-
-
 def envelope(dossiers) -> list[dict[str, Any]]:
     """Amounts engaged and paid (advance + balance) by pivot region, summed in SQL (each dossier once: a scope
     made distinct by a join is read as a subquery of ids)."""
@@ -173,9 +163,10 @@ def conflict_lines(dossiers) -> list[tuple[str, str]]:
     """`conflicts` as the page shows them: each FINESS ET with its claims (`ledger.claims_text`), by FINESS.
 
     A clash is a property of an ESSMS's live claims, whoever looks: the ledger's clashes are computed once for all
-    its rows (25 ms at national scale) and their lines kept in the cache under the ledger's largest id.
-    `ledger.record`, its one writer, rewrites a subject's rows (deleted, then created with new ids) and a live
-    subject always has an ESSMS, so any change to the live claims moves that id (DECISION D-FOLLOW-UP-SUMMARY).
+    its rows (25 ms at national scale) and their lines kept in the cache under the ledger's stamp: the audit log's
+    last change (the ledger is written in an audited transaction), its largest id and its number of rows. Its largest
+    id alone would not do: ids are given at insert, not at commit, so a transaction committed later may bring lower
+    ids than a reader already saw (DECISION D-FOLLOW-UP-SUMMARY).
     Then one query keeps the lines of the ESSMS of these dossiers."""
     lines = _ledger_conflict_lines()
     # Asked even when the ledger has no clash ("" is no FINESS): as many queries whatever the data (tests/scale).
@@ -195,10 +186,10 @@ def _ledger_conflict_lines() -> dict[str, str]:
     if connection.vendor != "postgresql":
         # SQLite's ids come back after a rollback (tests): no stamp to trust, the computation each time.
         return computed()
-    stamp = FundedEssms.objects.aggregate(last=Max("id"))["last"]
-    key = f"indicators.conflicts:{connection.settings_dict['NAME']}:{stamp}"
-    lines = cache.get(key)
-    if lines is None:
-        lines = computed()
-        cache.set(key, lines, CONFLICTS_CACHE_SECONDS)
-    return lines
+    last_change, params = caching.last_change_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ({last_change}), MAX(id), COUNT(*) FROM {FundedEssms._meta.db_table}", params)
+        stamp = repr(cursor.fetchone())
+    return caching.cached(
+        "indicators:conflicts", [connection.settings_dict["NAME"], stamp], computed, CONFLICTS_CACHE_SECONDS
+    )

@@ -6,27 +6,23 @@ regions as SVG, drawn here (no tile server, no script; DECISION D-COVERAGE)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 
-from esms_numerique.dossiers.enums import State
+from esms_numerique import caching
 from esms_numerique.dossiers.models import Committee, Dossier
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.ledger.services import ESMS_NUMERIQUE_KEY
-from esms_numerique.registry.models import Establishment, Snapshot
 from esms_numerique.rules.geography import geography
 
+from . import stamps
 from .models import Override, Proposal
-from .services import FIGURES_CACHE_SECONDS, LAST_CHANGE_SQL, SECTOR_LABELS, open_essms
-
-PENDING = (State.EN_INSTRUCTION, State.PRESENTE_COMITE)
+from .services import FIGURES_CACHE_SECONDS, PENDING, SECTOR_LABELS, open_essms
 
 # The regions on a grid that keeps their neighbours (column, row); the overseas regions on the last row.
 TILES = {
@@ -150,35 +146,28 @@ def stamp() -> str:
     the services), the registry's last extract and establishment, the ledger's last row, the proposals and their
     overrides, the dossiers (count, versions, last change) — a change outside the services that adds rows moves it
     too (DECISION D-COMMITTEE-FIGURES-CACHE)."""
-    tables = {model.__name__: model._meta.db_table for model in (Snapshot, Establishment, FundedEssms, Proposal)}
+    last_change, params = caching.last_change_sql()
     sql = f"""
         SELECT o.*, d.*,
-            ({LAST_CHANGE_SQL}),
-            (SELECT MAX(id) FROM {tables["Snapshot"]}),
-            (SELECT MAX(id) FROM {tables["Establishment"]}),
-            (SELECT MAX(id) FROM {tables["FundedEssms"]}),
-            (SELECT MAX(id) FROM {tables["Proposal"]})
-        FROM (
-            SELECT COUNT(*), MAX(id), MAX(created_at), SUM(CASE WHEN include THEN 1 ELSE 0 END)
-            FROM {Override._meta.db_table}
-        ) o, (
+            ({last_change}),
+            {stamps.last_ids(*stamps.REGISTRY_AND_LEDGER, Proposal)}
+        FROM ({stamps.OVERRIDES}) o, (
             SELECT COUNT(*), SUM(version), MAX(updated_at) FROM {Dossier._meta.db_table}
         ) d"""
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return repr(cursor.fetchone())
 
 
 def cached(region: str | None, on: dt.date) -> tuple[Coverage, str]:
     """The coverage and its map, computed once per state of the data they read (the whole registry is counted:
     hundreds of milliseconds nationally), then from the cache (DECISION D-COMMITTEE-FIGURES-CACHE)."""
-    key = "selection:coverage:" + hashlib.sha256(repr((region, on, stamp())).encode()).hexdigest()
-    found = cache.get(key)
-    if found is None:
+
+    def compute() -> tuple[Coverage, str]:
         result = coverage(region, on)
-        found = (result, map_svg(result))
-        cache.set(key, found, FIGURES_CACHE_SECONDS)
-    return found
+        return result, map_svg(result)
+
+    return caching.cached("selection:coverage", [region, on.isoformat(), stamp()], compute, FIGURES_CACHE_SECONDS)
 
 
 def _percent(share: float | None) -> str:

@@ -5,21 +5,18 @@ engaged, proposed and remaining, by territory and by sector (AAP24 §6; docs/dec
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from esms_numerique import clock
+from esms_numerique import caching, clock
 from esms_numerique.accounts.access import access_of
-from esms_numerique.audit.models import AuditEntry
 from esms_numerique.audit.services import record
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import is_instructor_of
@@ -36,6 +33,7 @@ from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.geography import geography
 from esms_numerique.rules.parameters import default_tree
 
+from . import stamps
 from .models import DecisionLink, Envelope, GridAssessment, Override, Proposal
 
 # What « already engaged » counts: the decided dossiers (dossiers.workflow.DECIDED: retained, then engaged and paid,
@@ -213,14 +211,14 @@ def _splits(dossiers: QuerySet[Dossier], amount, national: bool) -> list[tuple[s
         (pk, reference, amount or 0, f"selection:split:{pk}:{version}:{updated.isoformat()}:{amount or 0}:{national}")
         for pk, reference, version, updated, amount in columns
     ]
-    found = cache.get_many([key for *_, key in rows])
+    found = caching.pages().get_many([key for *_, key in rows])
     missing = {pk: (amount, key) for pk, _, amount, key in rows if key not in found}
     if missing:
         fresh = {}
         for dossier in Dossier.objects.filter(pk__in=missing).only("filed_result"):
             amount, key = missing[dossier.pk]
             fresh[key] = split(dossier, amount, national)
-        cache.set_many(fresh, FIGURES_CACHE_SECONDS)
+        caching.pages().set_many(fresh, FIGURES_CACHE_SECONDS)
         found |= fresh
     return [(reference, amount, *found[key]) for _, reference, amount, key in rows]
 
@@ -249,15 +247,6 @@ def _territory_name(code: str, national: bool) -> str:
     return department.name if department else code
 
 
-# The audit log's last entry that records a change of data: a sign-in (accounts/signals.py) changes nothing a page
-# shows, and would otherwise empty every committee's cache at each login (DECISION D-COMMITTEE-FIGURES-CACHE).
-SIGN_INS = ("login", "login_failed")
-LAST_CHANGE_SQL = (
-    f"SELECT digest FROM {AuditEntry._meta.db_table} "
-    f"WHERE action NOT IN ({', '.join(repr(action) for action in SIGN_INS)}) ORDER BY id DESC LIMIT 1"
-)
-
-
 def figures_stamp(committee: Committee) -> str:
     """What a committee's figures and pages are computed from, read in one small query: the audit log's last digest
     but sign-ins (every change made through the services is audited in its transaction, and the digest chains the
@@ -268,7 +257,7 @@ def figures_stamp(committee: Committee) -> str:
     date (the registry's ESSMS are counted on it). Plain SQL: the ORM took four times the database's time to compile
     it. DECISION D-COMMITTEE-FIGURES-CACHE."""
     campaign = committee_campaign(committee)
-    table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal, Override, Snapshot)}
+    table = {model.__name__: model._meta.db_table for model in (Dossier, Envelope, Proposal)}
     items = f"SELECT dossier_id FROM {CommitteeItem._meta.db_table} WHERE committee_id = %s"
     if committee.region:
         scope, scope_params = f"pivot_region = %s OR id IN ({items})", [committee.region, committee.pk]
@@ -276,16 +265,15 @@ def figures_stamp(committee: Committee) -> str:
         handed_over = f"SELECT dossier_id FROM {HandOver._meta.db_table}"
         scope, scope_params = f"desk = %s OR id IN ({handed_over}) OR id IN ({items})", ["national", committee.pk]
     decided, pending = ", ".join(["%s"] * len(DECIDED)), ", ".join(["%s"] * len(PENDING))
+    last_change, last_change_params = caching.last_change_sql()
     sql = f"""
         SELECT d.*, o.*,
-            ({LAST_CHANGE_SQL}),
+            ({last_change}),
             (SELECT MAX(id) FROM {table["Envelope"]} WHERE campaign = %s AND region = %s),
             (SELECT SUM(amount_eur) FROM {table["Envelope"]} WHERE campaign = %s AND region = %s),
             (SELECT MAX(id) FROM {table["Proposal"]} WHERE committee_id = %s),
             (SELECT COUNT(*) FROM {table["Proposal"]} WHERE committee_id = %s),
-            (SELECT MAX(id) FROM {table["Snapshot"]}),
-            (SELECT MAX(id) FROM {Establishment._meta.db_table}),
-            (SELECT MAX(id) FROM {FundedEssms._meta.db_table}),
+            {stamps.last_ids(*stamps.REGISTRY_AND_LEDGER)},
             g.*, i.*, h.*
         FROM (
             SELECT COUNT(*), SUM(id), SUM(version), MAX(updated_at), SUM(engaged_eur),
@@ -293,8 +281,7 @@ def figures_stamp(committee: Committee) -> str:
                 SUM(CASE WHEN state IN ({pending}) THEN 1 ELSE 0 END)
             FROM {table["Dossier"]} WHERE {scope}
         ) d, (
-            SELECT COUNT(*), MAX(id), MAX(created_at), SUM(CASE WHEN include THEN 1 ELSE 0 END)
-            FROM {table["Override"]}
+            {stamps.OVERRIDES}
             WHERE proposal_id IN (SELECT id FROM {table["Proposal"]} WHERE committee_id = %s)
         ) o, (
             SELECT COUNT(*), SUM(version), SUM(points), MAX(updated_at) FROM {GridAssessment._meta.db_table}
@@ -305,20 +292,15 @@ def figures_stamp(committee: Committee) -> str:
             SELECT COUNT(*), MAX(id) FROM {HandOver._meta.db_table}
         ) h"""
     params = [*DECIDED, *PENDING, *scope_params, committee.pk, committee.pk]
-    params = [campaign, committee.region, campaign, committee.region, committee.pk, committee.pk, *params]
+    params = [
+        *last_change_params,
+        *(campaign, committee.region, campaign, committee.region, committee.pk, committee.pk),
+        *params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return repr((committee.pk, committee.region, committee.date, committee.cutoff_date, clock.today(), row))
-
-
-def _cached(name: str, stamp: str, compute):
-    key = f"selection:{name}:" + hashlib.sha256(stamp.encode()).hexdigest()
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, FIGURES_CACHE_SECONDS)
-    return found
 
 
 def committee_figures(committee: Committee, stamp: str | None = None) -> Figures:
@@ -327,7 +309,7 @@ def committee_figures(committee: Committee, stamp: str | None = None) -> Figures
     state of the data they read (`stamp`, from figures_stamp), then served from the cache
     (DECISION D-COMMITTEE-FIGURES-CACHE)."""
     stamp = stamp or figures_stamp(committee)
-    return _cached("figures", stamp, lambda: compute_figures(committee))
+    return caching.cached("selection:figures", stamp, lambda: compute_figures(committee), FIGURES_CACHE_SECONDS)
 
 
 def committee_candidacy(user, committee: Committee, stamp: str | None = None) -> dict[str, Any]:
@@ -352,7 +334,7 @@ def committee_candidacy(user, committee: Committee, stamp: str | None = None) ->
         ]
         return {"dossiers": rows, "set_aside": found.set_aside}
 
-    return _cached("candidacy", stamp, compute)
+    return caching.cached("selection:candidacy", stamp, compute, FIGURES_CACHE_SECONDS)
 
 
 def committee_conflicts(committee: Committee, dossier_ids: list[int], stamp: str | None = None) -> dict:
@@ -365,7 +347,7 @@ def committee_conflicts(committee: Committee, dossier_ids: list[int], stamp: str
         rows = FundedEssms.objects.filter(dossier_id__in=dossier_ids)
         return ledger.conflicts_by_subject(ledger.conflicts(rows))
 
-    return _cached("conflicts", stamp, compute)
+    return caching.cached("selection:conflicts", stamp, compute, FIGURES_CACHE_SECONDS)
 
 
 # How long a committee's figures stay in the cache at most: only memory is at stake, the key changes with the data.
@@ -449,13 +431,10 @@ def grid_facts(dossier: Dossier) -> dict[str, Any]:
         )
     )
     ogs = sorted((grappe_ogs | registry_ogs) - {""})
-    acquisitions = sum(1 for e in essms if e.get("operation") == "acquisition")
     return {
-        "essms": len(essms),
+        **_essms_facts(dossier),
         "sectors": sorted({e.get("sector") for e in essms if e.get("sector")}),
         "ogs": ogs,
-        "acquisitions": acquisitions,
-        "acquisition_share": Fraction(acquisitions, len(essms)) if essms else Fraction(0),
         **measured_usage([e["finess_et"] for e in essms]),
     }
 

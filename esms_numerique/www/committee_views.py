@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404
@@ -18,7 +17,9 @@ from esms_numerique.dossiers.access import visible_dossiers
 from esms_numerique.dossiers.services import DossierError
 from esms_numerique.selection import services as selection
 
+from .dossier_rows import form_html
 from .forms import CommitteeForm, DecisionForm
+from .links import row_link
 from .selection_views import cached_content, committee_summary
 
 
@@ -31,15 +32,6 @@ class CommitteeDecisionForm(DecisionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Seulement si la décision s'écarte de la proposition calculée pour ce comité.",
     )
-
-
-def _decision_form() -> str:
-    """The empty decision form's HTML: the same for every item of every committee."""
-    html = cache.get("committees:decision-form")
-    if html is None:
-        html = CommitteeDecisionForm().render()
-        cache.set("committees:decision-form", html, None)
-    return html
 
 
 def _committee_or_404(user, pk: int):
@@ -126,19 +118,18 @@ def _detail_context(user, committee, stamp: str) -> dict:
         dossier.conflicts = shared.get(("dossier", dossier.pk), [])
     summary = committee_summary(committee, stamp)
     # Each row's links made once per page, not reversed per row (issue 16).
-    detail = reverse("www:dossier_detail", args=["REF"]).removesuffix("REF/")
-    decide = reverse("www:committee_decide", args=[committee.pk, 0]).removesuffix("0/")
+    detail, decide = row_link("www:dossier_detail"), row_link("www:committee_decide", committee.pk)
     for item in items:
         # What the latest proposal, with its overrides, says of a pending item (DECISION D-SELECTION-DECISIONS).
         item.proposed = item.dossier.reference in summary["selection"].chosen if summary["selection"].proposal else None
-        item.dossier.url = f"{detail}{item.dossier.reference}/"
-        item.decide_url = f"{decide}{item.pk}/"
+        item.dossier.url = detail(item.dossier.reference)
+        item.decide_url = decide(item.pk)
     return {
         "committee": committee,
         "items": items,
         "eligible": eligible,
-        # The same empty form on each pending item: rendered once per process (issue 16).
-        "decision_form": _decision_form(),
+        # The same empty form on each pending item: rendered once, then from the cache (issue 16).
+        "decision_form": form_html(CommitteeDecisionForm()),
         "add_url": reverse("www:committee_add", args=[committee.pk]),
         # The envelope: engaged, proposed, remaining (AAP24 §6, DECISION D-SELECTION).
         **summary,

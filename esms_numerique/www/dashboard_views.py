@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
 
 from esms_numerique.dossiers.access import visible_dossiers
@@ -28,6 +25,7 @@ from esms_numerique.rules.geography import geography
 
 from .charts import bars_svg, euros_label, svg_response
 from .exports import table_response
+from .links import row_link
 
 
 def _dossiers(request):
@@ -54,11 +52,11 @@ def regional_view(access, active: dict) -> dict | None:
 def at_risk_items(rows: list[dict]) -> str:
     """The projects at risk as the list's items, written in one pass: with 300 projects (CNSA, issue 16), a
     template loop with a `{% url %}` and a `|date` per item cost more than all the page's queries. The link is
-    reversed once and each reference quoted as `reverse` quotes it; every text is escaped as the template would."""
-    prefix = reverse("www:dossier_detail", args=["-"])[: -len("-/")]
+    reversed once (`row_link`) and each reference quoted; every text is escaped as the template would."""
+    detail = row_link("www:dossier_detail")
     return mark_safe(  # every value below is escaped
         "".join(
-            f'<li><a href="{escape(prefix + quote(row["reference"], safe=RFC3986_SUBDELIMS + "/~:@"))}/">'
+            f'<li><a href="{escape(detail(row["reference"]))}">'
             f"{escape(row['reference'])}</a> {escape(row['title'])} — {escape(row['reason'])}"
             + (f" (échéance {row['due']:%d/%m/%Y})" if row["due"] else "")
             + "</li>"

@@ -10,14 +10,13 @@ content and kept in the cache under a digest of that content, so a changed resul
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from html import escape
 
 from django import forms
-from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
+
+from esms_numerique import caching
 
 # A rendered calculation is found again by its content's digest, so this only bounds how long an unused one is kept.
 RESULT_CACHE_SECONDS = 6 * 3600
@@ -95,14 +94,14 @@ def essms_options(measured: list[str], chosen: str) -> SafeString:
 
 def result_detail(result: dict, result_title: str, desk_label: str | None) -> SafeString:
     """`www/_result.html` of this result, rendered once per content (the cache's key is the content's digest)."""
-    content = json.dumps([result, result_title, desk_label], sort_keys=True, default=str)
-    key = "dossier-result:" + hashlib.sha256(content.encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string(
+    html = caching.cached(
+        "dossier-result",
+        [result, result_title, desk_label],
+        lambda: render_to_string(
             "www/_result.html", {"result": result, "result_title": result_title, "desk_label": desk_label}
-        )
-        cache.set(key, html, RESULT_CACHE_SECONDS)
+        ),
+        RESULT_CACHE_SECONDS,
+    )
     return mark_safe(html)  # rendered, hence escaped, by the template engine
 
 
@@ -150,10 +149,7 @@ def form_html(form) -> SafeString:
         return form.render()
     choices = {name: list(field.choices) for name, field in form.fields.items() if hasattr(field, "choices")}
     kind = f"{type(form).__module__}.{type(form).__qualname__}"
-    content = json.dumps([kind, form.prefix, form.initial, choices], sort_keys=True, default=str)
-    key = "dossier-form:" + hashlib.sha256(content.encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = str(form.render())
-        cache.set(key, html, RESULT_CACHE_SECONDS)
+    html = caching.cached(
+        "dossier-form", [kind, form.prefix, form.initial, choices], lambda: str(form.render()), RESULT_CACHE_SECONDS
+    )
     return mark_safe(html)  # rendered, hence escaped, by the template engine

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -18,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from esms_numerique import clock
+from esms_numerique import caching, clock
 from esms_numerique.dossiers import decision_documents, services
 from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers.access import (
@@ -187,12 +184,12 @@ def _measurement_context(request, dossier) -> dict:
     chart_essms = chart_essms if chart_essms in funded else ""
     everything = request.GET.get("mesures") == "toutes"
     day = clock.today().isoformat()
-    content = json.dumps([stamp, funded, dossier.campaign, day, everything, MEASUREMENT_ROWS_SHOWN])
-    key = f"dossier-measurements:{dossier.pk}:" + hashlib.sha256(content.encode()).hexdigest()
-    parts = cache.get(key)
-    if parts is None:
-        parts = _measurement_parts(dossier, everything)
-        cache.set(key, parts, dossier_rows.RESULT_CACHE_SECONDS)
+    parts = caching.cached(
+        f"dossier-measurements:{dossier.pk}",
+        [stamp, funded, dossier.campaign, day, everything, MEASUREMENT_ROWS_SHOWN],
+        lambda: _measurement_parts(dossier, everything),
+        dossier_rows.RESULT_CACHE_SECONDS,
+    )
     return {
         **parts,
         "measurement_rows": mark_safe(parts["measurement_rows"]),  # built escaped by dossier_rows

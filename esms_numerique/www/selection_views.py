@@ -4,21 +4,19 @@ rules/selection.py, the changes in selection/services.py (docs/decisions.md, DEC
 
 from __future__ import annotations
 
-import hashlib
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from dsfr.forms import DsfrBaseForm
 
-from esms_numerique import clock
+from esms_numerique import caching, clock
 from esms_numerique.accounts.access import access_of
 from esms_numerique.dossiers import committees
 from esms_numerique.dossiers.access import is_instructor_of, sees_annotations, visible_dossiers
@@ -281,8 +279,10 @@ def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
     return rows
 
 
-# A page's content kept in the cache carries this in place of the CSRF token; each request puts its own.
+# A page's content kept in the cache carries this in place of the CSRF token; each request puts its own in the
+# hidden inputs `{% csrf_token %}` renders, found whole: a user's text is escaped, so it never holds that markup.
 CSRF_MARKER = "CSRFTOKENOFTHEREQUEST"
+CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
 CONTENT_SECONDS = services.FIGURES_CACHE_SECONDS
 
 
@@ -290,14 +290,15 @@ def cached_content(request, committee, stamp: str, template: str, make_context) 
     """A committee page's content, made once per state of the data it reads (the stamp), the committee as read now
     and the reader's access, then from the cache (DECISION D-COMMITTEE-FIGURES-CACHE)."""
     access = repr(access_of(request.user))
-    seen = (template, stamp, committee.label, committee.date, committee.cutoff_date, committee.region, access)
-    key = "committees:content:" + hashlib.sha256(repr(seen).encode()).hexdigest()
-    content = cache.get(key)
-    if content is None:
-        content = render_to_string(template, make_context() | {"csrf_token": CSRF_MARKER})
-        cache.set(key, content, CONTENT_SECONDS)
-    # Escaped by its template when rendered; the token put in is made of letters and digits.
-    return mark_safe(content.replace(CSRF_MARKER, get_token(request)))
+    seen = [template, stamp, committee.label, committee.date, committee.cutoff_date, committee.region, access]
+    content = caching.cached(
+        "committees:content",
+        seen,
+        lambda: render_to_string(template, make_context() | {"csrf_token": CSRF_MARKER}),
+        CONTENT_SECONDS,
+    )
+    # Escaped by its template when rendered; the token put in is escaped by format_html.
+    return mark_safe(content.replace(CSRF_INPUT.format(CSRF_MARKER), format_html(CSRF_INPUT, get_token(request))))
 
 
 PROPOSAL_CONTENT = "www/selection/_proposal_content.html"

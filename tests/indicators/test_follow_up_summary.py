@@ -12,6 +12,7 @@ import datetime as dt
 import importlib
 import io
 import re
+from collections import defaultdict
 
 import pytest
 from django.apps import apps
@@ -27,7 +28,7 @@ from esms_numerique.indicators import dashboard
 from esms_numerique.indicators.models import ActiveDui, DossierFollowUp, UsageMeasurement
 from esms_numerique.indicators.publication import SECRET, small_count_threshold
 from esms_numerique.indicators.services import record_measurements
-from esms_numerique.indicators.summary import refresh_all
+from esms_numerique.indicators.summary import active_by_dossier_region, refresh_all
 from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.registry.demo import generate
@@ -43,6 +44,14 @@ campaign_2024, registry, users = dossiers.campaign_2024, dossiers.registry, doss
 deploying = test_measurements.deploying
 
 pytestmark = pytest.mark.django_db
+
+
+def active_dui_by_region_measured(scope) -> dict:
+    """`dashboard.active_dui_by_region` computed from the measurements themselves (the summary's definition)."""
+    by_region: dict[str, int] = defaultdict(int)
+    for (_, region), count in active_by_dossier_region(scope).items():
+        by_region[region] += count
+    return dashboard._active(dict(by_region))
 
 
 def summary_rows() -> tuple[set, set]:
@@ -64,7 +73,7 @@ def risks(rows: list[dict]) -> list[tuple]:
 
 def assert_same_numbers(scope) -> None:
     """The page's numbers (the summary, the cached clashes) are those of the full computation."""
-    assert dashboard.active_dui_by_region(scope) == dashboard.active_dui_by_region_measured(scope)
+    assert dashboard.active_dui_by_region(scope) == active_dui_by_region_measured(scope)
     assert risks(dashboard.at_risk_summary(scope)) == risks(dashboard.at_risk(scope))
     clashes = ledger.conflicts(FundedEssms.objects.filter(dossier__in=scope))
     assert dashboard.conflict_lines(scope) == [(f, ledger.claims_text(c)) for f, c in sorted(clashes.items())]
@@ -158,7 +167,7 @@ def test_the_summary_gives_the_full_computation_s_numbers_and_the_migration_fill
     page = page_of(cnsa)
     assert small.reference in at_risk_on(page)
     assert at_risk_on(page) == [row["dossier"].reference for row in dashboard.at_risk(scope)]
-    full = dashboard.active_dui_by_region_measured(scope)
+    full = active_dui_by_region_measured(scope)
     assert active_on(page) == {row["region"]: count_label(row["active"]) for row in full["rows"]}
     client = Client()
     client.force_login(cnsa)
@@ -261,3 +270,32 @@ def test_the_clashes_shown_follow_the_ledger(users):
     # An ARS of another region reads neither dossier, nor their clashes.
     assert dashboard.conflict_lines(visible_dossiers(users["autre_ars"])) == []
     assert_same_numbers(visible_dossiers(users["ars"]))
+
+
+def test_ledger_rows_committed_late_with_lower_ids_show_at_once(users):
+    """Ids are given at insert, not at commit: a transaction that commits after a reader cached the clashes may bring
+    rows with lower ids than the largest that reader saw. The clashes' stamp counts the rows (and reads the audit
+    log's last change), so they show at once (DECISION D-FOLLOW-UP-SUMMARY)."""
+    from esms_numerique.accounts.enums import Role
+    from esms_numerique.accounts.models import Profile
+
+    national = User.objects.create_user("cnsa_tardif")
+    Profile.objects.create(user=national, role=Role.NATIONAL)
+    first = in_instruction(users, "Première grappe")
+    second = in_instruction(users, "Seconde grappe")
+    # Later rows than the second dossier's (a row of its own ESSMS, claimed by nobody else).
+    unrelated = FundedEssms.objects.filter(dossier=first).first()
+    unrelated.pk, unrelated.finess_et = None, "990000001"
+    unrelated.save()
+    # The second dossier's rows not committed yet when the reader reads: no clash, the largest id already there.
+    late = list(FundedEssms.objects.filter(dossier=second))
+    assert late and max(row.pk for row in late) < unrelated.pk
+    FundedEssms.objects.filter(dossier=second).delete()
+    assert 'id="conflicts">Aucun ESSMS' in page_of(national)
+    assert FundedEssms.objects.order_by("-id").values_list("id", flat=True).first() == unrelated.pk
+    # They commit now, with their lower ids: the largest id is the same, the clashes are not.
+    FundedEssms.objects.bulk_create(late)
+    assert FundedEssms.objects.order_by("-id").values_list("id", flat=True).first() == unrelated.pk
+    page = page_of(national)
+    table = page[page.index('<table id="conflicts">') :].split("</table>")[0]
+    assert f"dossier {first.reference} (déposé, en instruction), dossier {second.reference}" in table

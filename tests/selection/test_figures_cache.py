@@ -170,6 +170,52 @@ def test_the_cached_page_carries_each_request_s_csrf_token(users, april):
     assert f'data-reference="{y}"' in agenda
 
 
+def test_a_title_holding_the_marker_is_shown_as_written(users, april):
+    """The token is put in the hidden inputs `{% csrf_token %}` rendered, whole: a dossier's title that holds the
+    marker's text is shown unchanged, and the page's forms still post (CSRF enforced)."""
+    import re
+
+    from esms_numerique.www.selection_views import CSRF_MARKER
+
+    committee, y = april["committee"], april["Y"]
+    title = f"Grappe {CSRF_MARKER} des Monts"
+    Dossier.objects.filter(pk=y.pk).update(title=title)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["ars"])
+    url = f"/comites/{committee.pk}/"
+    client.get(url)
+    page = client.get(url).content.decode()  # from the cache
+    assert f"{y.reference} {title} (" in page
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert tokens and CSRF_MARKER not in tokens
+    add_form = page.split(f'action="{url}inscrire/"')[1]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', add_form).group(1)
+    response = client.post(f"{url}inscrire/", {"reference": y.reference, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    agenda = client.get(url).content.decode().split('id="agenda"')[1].split("</table>")[0]
+    assert f'data-reference="{y.reference}"' in agenda and title in agenda
+
+
+def test_the_pages_parts_are_kept_in_their_own_bounded_cache(users, april, page):
+    """Not in `default` (the throttles', shared by the workers in production): in `pages`, per process, bounded."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    from esms_numerique import caching
+
+    assert settings.CACHES["pages"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert settings.CACHES["pages"]["OPTIONS"]["MAX_ENTRIES"] == 3000
+    caching.pages().clear()
+    caches["default"].clear()
+    page()
+    assert caching.pages()._cache and not caches["default"]._cache
+    # One get-or-compute: made once per parts, a None kept as any value, other parts another entry.
+    made = []
+    for parts in (["a", 1], ["a", 1], ["a", 2]):
+        assert caching.cached("test", parts, lambda: made.append(1)) is None
+    assert made == [1, 1]
+
+
 def test_the_committee_as_read_now_is_shown(users, april, page):
     from esms_numerique.dossiers.models import Committee
 

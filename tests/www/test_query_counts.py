@@ -215,7 +215,7 @@ PINNED_DETAIL_COLD = {"porteur": 15, "ars": 19}
 
 @pytest.mark.parametrize("who", ["porteur", "ars"])
 def test_the_dossier_page(world, settings, who):
-    from django.core.cache import cache
+    from esms_numerique.caching import pages
 
     small_dossier, large_dossier = (
         deploying(world, settings, 1, size=N)[0],
@@ -224,7 +224,7 @@ def test_the_dossier_page(world, settings, who):
     small_url, large_url = f"/dossiers/{small_dossier.reference}/", f"/dossiers/{large_dossier.reference}/"
     client = client_for(world[who])
     client.get(small_url)
-    cache.clear()
+    pages().clear()
     cold_small, cold_large = queries_of(client, small_url), queries_of(client, large_url)
     small, large = queries_of(client, small_url), queries_of(client, large_url)
     assert_flat(cold_small, cold_large, PINNED_DETAIL_COLD[who], f"/dossiers/<ref>/ ({who}, cache vide)")
@@ -244,7 +244,7 @@ PINNED_COMMITTEE_CHANGED = 13
 
 def test_the_committee_page(world, settings):
     """N dossiers on the agenda (half decided) and N more eligible, then 3N of each."""
-    from django.core.cache import cache
+    from esms_numerique.caching import pages
 
     ars = world["ars"]
     committee = committee_of(world)
@@ -260,7 +260,7 @@ def test_the_committee_page(world, settings):
         settings.ESMS_TODAY = TODAY
 
     def changed(client):
-        cache.clear()
+        pages().clear()
         return queries_of(client, url)
 
     agenda(N)
@@ -292,9 +292,9 @@ def test_the_follow_up_page(world, settings, who):
     small, large = measure_twice(client, "/suivi/", grow)
     assert_flat(small, large, PINNED_FOLLOW_UP[who], f"/suivi/ ({who})")
     # Cold (another process, or the ledger just changed): one query more, the ledger's clashes, whatever its size.
-    from django.core.cache import cache
+    from esms_numerique.caching import pages
 
-    cache.clear()
+    pages().clear()
     assert len(queries_of(client, "/suivi/")) == len(large) + 1
 
 

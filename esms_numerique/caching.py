@@ -1,0 +1,55 @@
+"""The one way a page's part is kept once made: under a digest of everything it was made from (a stamp of its data,
+its parameters), in the per-process `pages` cache (config/settings/base.py), so a change of that data is a new key,
+never a stale page (DECISIONS D-COMMITTEE-FIGURES-CACHE, D-DOSSIER-PAGE-SCALE, D-FOLLOW-UP-SUMMARY)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import BaseCache, caches
+
+T = TypeVar("T")
+# An unused entry's life at most: only memory is at stake, the key changes with the data.
+DEFAULT_SECONDS = 3600
+_MISSING = object()
+
+
+def pages() -> BaseCache:
+    """The cache of the pages' parts (not the throttles': those are in `default`, shared in production)."""
+    return caches["pages"]
+
+
+def key(prefix: str, parts) -> str:
+    """`prefix:` and the sha256 of `parts` written as JSON (keys sorted; a value JSON does not know by its `str`: a
+    date, a lazy label — pass a string for an object whose `str` is not its content)."""
+    content = json.dumps(parts, sort_keys=True, default=str)
+    return f"{prefix}:{hashlib.sha256(content.encode()).hexdigest()}"
+
+
+def cached(prefix: str, parts, compute: Callable[[], T], timeout: int = DEFAULT_SECONDS) -> T:
+    """What `compute()` returns for these parts: from the cache when it was made already, else made and kept."""
+    cache, name = pages(), key(prefix, parts)
+    found = cache.get(name, _MISSING)
+    if found is _MISSING:
+        found = compute()
+        cache.set(name, found, timeout)
+    return found
+
+
+# A stamp's first column: the audit log's last entry that records a change of data. Every change made through the
+# services is audited in its transaction and the digest chains the whole log; a sign-in (accounts/signals.py) changes
+# nothing a page shows, and would otherwise empty every page's cache at each login (DECISION
+# D-COMMITTEE-FIGURES-CACHE). Its parameters are the sign-ins' actions, to pass with the query's others in order.
+SIGN_INS = ("login", "login_failed")
+
+
+def last_change_sql() -> tuple[str, list[str]]:
+    """The subquery (without its parentheses) and its parameters."""
+    from esms_numerique.audit.models import AuditEntry
+
+    sign_ins = ", ".join(["%s"] * len(SIGN_INS))
+    sql = f"SELECT digest FROM {AuditEntry._meta.db_table} WHERE action NOT IN ({sign_ins}) ORDER BY id DESC LIMIT 1"
+    return sql, list(SIGN_INS)
