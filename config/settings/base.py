@@ -235,8 +235,9 @@ CACHES = {
     },
     # The pages' parts made once per state of their data (esms_numerique/caching.py): in each process's memory, never
     # shared — their key is the data's stamp, so a worker's copy is never stale, and a shared cache (a query per read)
-    # would cost what it saves. Bounded: at most 3 000 entries per process (LocMem drops a third when full), a few
-    # tens of KB each at national scale (a committee's content, a calculation's detail), so some 100 MB at worst.
+    # would cost what it saves. Bounded in entries, not bytes: at most 3 000 per process (LocMem drops a third when
+    # full). Most are a few KB (a calculation's detail, a form, a dossier's split), a national committee's content a
+    # few hundred KB: tens of MB in ordinary use (an estimate), 3 000 × the largest entry if all were that large.
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "esms-pages",
