@@ -100,8 +100,11 @@ class LegalEntity(AddressFields):
 
 class EstablishmentQuerySet(models.QuerySet):
     def open_on(self, date):
-        """Establishments present in the registry on `date` (imported by then and not closed by then)."""
-        return self.filter(first_snapshot__snapshot_date__lte=date).exclude(closed_snapshot__snapshot_date__lte=date)
+        """Establishments present in the registry on `date` (imported by then and not closed by then). The extracts
+        of that date are a subquery, not a join at each row: counting the whole registry is one pass (issue 16)."""
+        extracts = Snapshot.objects.filter(snapshot_date__lte=date).values("id")
+        opened = self.filter(first_snapshot_id__in=extracts)
+        return opened.filter(models.Q(closed_snapshot_id=None) | ~models.Q(closed_snapshot_id__in=extracts))
 
     def essms(self):
         """Establishments whose category is an ESSMS for the platform (a sector from the table, or corrected)."""

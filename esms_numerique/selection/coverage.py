@@ -18,11 +18,12 @@ from esms_numerique import caching
 from esms_numerique.dossiers.models import Committee, Dossier
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.ledger.services import ESMS_NUMERIQUE_KEY
+from esms_numerique.registry.models import Establishment
 from esms_numerique.rules.geography import geography
 
 from . import stamps
 from .models import Override, Proposal
-from .services import FIGURES_CACHE_SECONDS, PENDING, SECTOR_LABELS, open_essms
+from .services import FIGURES_CACHE_SECONDS, PENDING, SECTOR_LABELS
 
 # The regions on a grid that keeps their neighbours (column, row); the overseas regions on the last row.
 TILES = {
@@ -96,7 +97,7 @@ def _grouped(queryset, key: str) -> Counter[tuple[str, str]]:
 def coverage(region: str | None, on: dt.date) -> Coverage:
     """`region` None: every region (the national view); a region's code: its departments (an ARS)."""
     geo = geography()
-    essms = open_essms(on)
+    essms = Establishment.objects.open_on(on).essms()
     if region is not None:
         essms = essms.filter(region=region)
     funded_finess = FundedEssms.objects.filter(holds=True, funding_key=ESMS_NUMERIQUE_KEY).values("finess_et")

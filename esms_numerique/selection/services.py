@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from esms_numerique import caching, clock
@@ -27,7 +27,7 @@ from esms_numerique.dossiers.workflow import DECIDED
 from esms_numerique.instruction.models import HandOver
 from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
-from esms_numerique.registry.models import Establishment, Snapshot
+from esms_numerique.registry.models import Establishment
 from esms_numerique.rules import selection as rules
 from esms_numerique.rules.context import available_campaigns
 from esms_numerique.rules.geography import geography
@@ -157,18 +157,10 @@ def scope_dossiers(committee: Committee, campaign: str) -> QuerySet[Dossier]:
     return dossiers.filter(pivot_region=committee.region) if committee.region else dossiers
 
 
-def open_essms(on: dt.date) -> QuerySet[Establishment]:
-    """The ESSMS of the registry on `on`, as `open_on(on).essms()`, the extracts of that date a subquery: the planner
-    then counts the whole registry in one pass instead of joining the extracts at each row (issue 16)."""
-    extracts = Snapshot.objects.filter(snapshot_date__lte=on).values("id")
-    registry = Establishment.objects.filter(first_snapshot_id__in=extracts)
-    return registry.filter(Q(closed_snapshot_id=None) | ~Q(closed_snapshot_id__in=extracts)).essms()
-
-
 def density(committee: Committee, on: dt.date) -> dict[str, int]:
     """The ESSMS of each territory in the registry on `on`: departments of the region, or regions for the national
     desk (AAP24 §6 « selon la densité des ESSMS »)."""
-    essms = open_essms(on)
+    essms = Establishment.objects.open_on(on).essms()
     if committee.region:
         rows = essms.filter(region=committee.region).values("department").annotate(n=Count("id"))
         geo = geography()
