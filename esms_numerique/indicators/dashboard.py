@@ -31,8 +31,6 @@ UNREAD = ("grappe", "result")
 HEAVY = ("grappe", "result", "filed_result")
 # The newest dossiers first (the dossiers' order), then by id: dossiers loaded at once share their creation time.
 AT_RISK_ORDER = ("-created_at", "-id")
-# The ledger's clashes are keyed by its stamp: a stale entry is never read, it only waits to expire.
-CONFLICTS_CACHE_SECONDS = 3600
 
 
 def at_risk(dossiers) -> list[dict[str, Any]]:
@@ -190,6 +188,4 @@ def _ledger_conflict_lines() -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT ({last_change}), MAX(id), COUNT(*) FROM {FundedEssms._meta.db_table}", params)
         stamp = repr(cursor.fetchone())
-    return caching.cached(
-        "indicators:conflicts", [connection.settings_dict["NAME"], stamp], computed, CONFLICTS_CACHE_SECONDS
-    )
+    return caching.cached("indicators:conflicts", [connection.settings_dict["NAME"], stamp], computed)

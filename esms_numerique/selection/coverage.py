@@ -23,7 +23,7 @@ from esms_numerique.rules.geography import geography
 
 from . import stamps
 from .models import Override, Proposal
-from .services import FIGURES_CACHE_SECONDS, PENDING, SECTOR_LABELS
+from .services import PENDING, SECTOR_LABELS
 
 # The regions on a grid that keeps their neighbours (column, row); the overseas regions on the last row.
 TILES = {
@@ -168,7 +168,7 @@ def cached(region: str | None, on: dt.date) -> tuple[Coverage, str]:
         result = coverage(region, on)
         return result, map_svg(result)
 
-    return caching.cached("selection:coverage", [region, on.isoformat(), stamp()], compute, FIGURES_CACHE_SECONDS)
+    return caching.cached("selection:coverage", [region, on.isoformat(), stamp()], compute)
 
 
 def _percent(share: float | None) -> str:

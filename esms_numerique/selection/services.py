@@ -210,7 +210,7 @@ def _splits(dossiers: QuerySet[Dossier], amount, national: bool) -> list[tuple[s
         for dossier in Dossier.objects.filter(pk__in=missing).only("filed_result"):
             amount, key = missing[dossier.pk]
             fresh[key] = split(dossier, amount, national)
-        caching.pages().set_many(fresh, FIGURES_CACHE_SECONDS)
+        caching.pages().set_many(fresh, caching.DEFAULT_SECONDS)
         found |= fresh
     return [(reference, amount, *found[key]) for _, reference, amount, key in rows]
 
@@ -301,7 +301,7 @@ def committee_figures(committee: Committee, stamp: str | None = None) -> Figures
     state of the data they read (`stamp`, from figures_stamp), then served from the cache
     (DECISION D-COMMITTEE-FIGURES-CACHE)."""
     stamp = stamp or figures_stamp(committee)
-    return caching.cached("selection:figures", stamp, lambda: compute_figures(committee), FIGURES_CACHE_SECONDS)
+    return caching.cached("selection:figures", stamp, lambda: compute_figures(committee))
 
 
 def committee_candidacy(user, committee: Committee, stamp: str | None = None) -> dict[str, Any]:
@@ -326,7 +326,7 @@ def committee_candidacy(user, committee: Committee, stamp: str | None = None) ->
         ]
         return {"dossiers": rows, "set_aside": found.set_aside}
 
-    return caching.cached("selection:candidacy", stamp, compute, FIGURES_CACHE_SECONDS)
+    return caching.cached("selection:candidacy", stamp, compute)
 
 
 def committee_conflicts(committee: Committee, dossier_ids: list[int], stamp: str | None = None) -> dict:
@@ -339,11 +339,7 @@ def committee_conflicts(committee: Committee, dossier_ids: list[int], stamp: str
         rows = FundedEssms.objects.filter(dossier_id__in=dossier_ids)
         return ledger.conflicts_by_subject(ledger.conflicts(rows))
 
-    return caching.cached("selection:conflicts", stamp, compute, FIGURES_CACHE_SECONDS)
-
-
-# How long a committee's figures stay in the cache at most: only memory is at stake, the key changes with the data.
-FIGURES_CACHE_SECONDS = 3600
+    return caching.cached("selection:conflicts", stamp, compute)
 
 
 def compute_figures(committee: Committee) -> Figures:

@@ -283,7 +283,6 @@ def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
 # hidden inputs `{% csrf_token %}` renders, found whole: a user's text is escaped, so it never holds that markup.
 CSRF_MARKER = "CSRFTOKENOFTHEREQUEST"
 CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-CONTENT_SECONDS = services.FIGURES_CACHE_SECONDS
 
 
 def cached_content(request, committee, stamp: str, template: str, make_context) -> str:
@@ -295,7 +294,6 @@ def cached_content(request, committee, stamp: str, template: str, make_context) 
         "committees:content",
         seen,
         lambda: render_to_string(template, make_context() | {"csrf_token": CSRF_MARKER}),
-        CONTENT_SECONDS,
     )
     # Escaped by its template when rendered; the token put in is escaped by format_html.
     return mark_safe(content.replace(CSRF_INPUT.format(CSRF_MARKER), format_html(CSRF_INPUT, get_token(request))))
