@@ -230,8 +230,12 @@ def deadline(dossier: Dossier) -> dict[str, Any] | None:
     due = dt.date(start.year + month // 12, month % 12 + 1, min(start.day, 28))
     extended = dossier.deadline_extended_to is not None and dossier.deadline_extended_to > due
     due = dossier.deadline_extended_to if extended else due
-    overdue = dossier.targets_met_on is None and clock.today() > due
-    return {"months": months, "due": due, "overdue": overdue, "extended": extended}
+    return {"months": months, "due": due, "overdue": overdue(due, dossier.targets_met_on), "extended": extended}
+
+
+def overdue(due: dt.date, targets_met_on: dt.date | None) -> bool:
+    """F-PAY: the deployment's end is passed and the usage targets are not met."""
+    return targets_met_on is None and clock.today() > due
 
 
 def add_piece(user, dossier: Dossier, code: str, upload) -> Piece:

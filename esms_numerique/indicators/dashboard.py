@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 
 from esms_numerique import caching, clock
 from esms_numerique.dossiers.enums import State
-from esms_numerique.dossiers.services import deadline
+from esms_numerique.dossiers.services import deadline, overdue
 from esms_numerique.ledger import services as ledger
 from esms_numerique.ledger.models import FundedEssms
 from esms_numerique.rules.geography import geography
@@ -60,7 +60,7 @@ def at_risk(dossiers) -> list[dict[str, Any]]:
 
 def reason(due: dt.date | None, targets_met_on: dt.date | None, near: bool) -> str:
     """D-AT-RISK: why a dossier is at risk, as `at_risk` says it (`deadline`'s « overdue » included)."""
-    if due is not None and targets_met_on is None and clock.today() > due:
+    if due is not None and overdue(due, targets_met_on):
         return "échéance dépassée"
     return "échéance proche" if near else "cibles non atteintes"
 
