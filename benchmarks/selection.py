@@ -85,12 +85,9 @@ def portfolio(seed: int = SEED):
 def greedy(problem, budget: int) -> frozenset[int]:
     """The baseline: by value per euro, take each candidate that still fits the envelope and shares no ESSMS with
     one already taken; no balance considered."""
-    partners: dict[int, set[int]] = {}
-    for row in problem.rows:
-        if row.family == "exclusive":
-            a, b = sorted(row.coefficients)
-            partners.setdefault(a, set()).add(b)
-            partners.setdefault(b, set()).add(a)
+    from esms_numerique.rules.selection import exclusive_partners
+
+    partners = exclusive_partners(problem)
     order = sorted(
         range(len(problem.candidates)),
         key=lambda i: (-problem.values[i] / max(1, problem.candidates[i].cost_eur), problem.candidates[i].reference),

@@ -713,6 +713,17 @@ def _infeasibility(problem: Problem) -> list[str]:
     ]
 
 
+def exclusive_partners(problem: Problem) -> dict[int, set[int]]:
+    """P-EXCLUSIVE: for each candidate, the candidates it shares a fundable ESSMS with (one of each pair at most)."""
+    partners: dict[int, set[int]] = {}
+    for row in problem.rows:
+        if row.family == "exclusive":
+            a, b = sorted(row.coefficients)
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+    return partners
+
+
 @rule("P-PROPOSAL", SRC_GRID)
 def propose(candidates: list[Candidate], situation: Situation, settings: Settings) -> dict[str, Any]:
     """The optimal set within the available envelope under the chosen balances, with its LP bound and gap, the
@@ -749,12 +760,7 @@ def propose(candidates: list[Candidate], situation: Situation, settings: Setting
     gap = 0.0 if not bound else max(0.0, (bound / SCALE - objective) / (bound / SCALE))
     # The solver's own proof: its dual bound against the value found (0 when the optimum is exact).
     proven = None if best.bound is None or not best.value else max(0.0, (best.bound - best.value) / best.value)
-    partners: dict[int, set[int]] = {}
-    for row in problem.rows:
-        if row.family == "exclusive":
-            a, b = sorted(row.coefficients)
-            partners.setdefault(a, set()).add(b)
-            partners.setdefault(b, set()).add(a)
+    partners = exclusive_partners(problem)
     explain = len(problem.candidates) <= EXPLAIN_LIMIT
     balances = [f for f in BALANCES if any(row.family == f for row in problem.rows)]
     plain_best = solve(problem, drop=balances, value_only=True).value if explain and balances else None
