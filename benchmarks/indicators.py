@@ -67,21 +67,13 @@ FROM counts c LEFT JOIN messages m ON m.finess_et IS NOT DISTINCT FROM c.finess_
 
 
 def platform(directory: Path, end) -> dict[str, list[int]]:
-    from esms_numerique.indicators.compute import DuiExport, Targets
+    from esms_numerique.indicators.compute import COUNTS, DuiExport, Targets
 
     targets = Targets(active_rate=0.9, pp_rate=0.9, agenda_rate=0.9, mss_rate=0.7, dmp_rate=0.7)
     with DuiExport(directory) as export:
         result = export.measure(end, targets, 3)
-    fields = (
-        "people_accompanied",
-        "active_dossiers",
-        "active_with_pp",
-        "active_with_event",
-        "mss_messages",
-        "dmp_people_fed",
-    )
-    counts = {finess: [m[f] for f in fields] for finess, m in result["essms"].items()}
-    return counts | {None: [result["total"][f] for f in fields]}
+    counts = {finess: [m[f] for f in COUNTS] for finess, m in result["essms"].items()}
+    return counts | {None: [result["total"][f] for f in COUNTS]}
 
 
 def child(side: str, directory: Path) -> None:

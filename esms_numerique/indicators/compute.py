@@ -52,6 +52,16 @@ OPTIONAL_TABLES = {
     "eparcours": {"dossier_id": "VARCHAR", "exchanged_at": "DATE"},
 }
 OPTIONAL_COUNTS = {"eprescription": "eprescription_imports", "eparcours": "eparcours_exchanges"}
+# The counts behind the rates, in the order of the rows (_measure): people, active dossiers, active ones
+# with a PP, with an agenda event, MSSanté messages, people whose DMP was fed.
+COUNTS = (
+    "people_accompanied",
+    "active_dossiers",
+    "active_with_pp",
+    "active_with_event",
+    "mss_messages",
+    "dmp_people_fed",
+)
 # The date each optional row is counted on: its table's one DATE column.
 _DATE_COLUMN = {
     name: next(c for c, kind in columns.items() if kind == "DATE") for name, columns in OPTIONAL_TABLES.items()

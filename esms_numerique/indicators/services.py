@@ -22,20 +22,10 @@ from esms_numerique.dossiers.enums import State
 from esms_numerique.rules.context import CampaignContext
 
 from . import privacy
-from .compute import OPTIONAL_COUNTS, RATE_FIELDS, RATES, Targets, _measure
+from .compute import COUNTS, OPTIONAL_COUNTS, RATE_FIELDS, RATES, Targets, _measure
 from .models import UsageMeasurement
 
 OPEN_STATES = (State.AVANCE_VERSEE, State.EN_DEPLOIEMENT)
-# The counts behind the rates, in the order of compute.py's rows (_measure): people, active dossiers, active ones
-# with a PP, with an agenda event, MSSanté messages, people whose DMP was fed.
-COUNTS = (
-    "people_accompanied",
-    "active_dossiers",
-    "active_with_pp",
-    "active_with_event",
-    "mss_messages",
-    "dmp_people_fed",
-)
 # `esms indicateurs calculer` rounds each rate to 6 decimals: a declared rate this close to the counts' agrees.
 RATE_TOLERANCE = 1e-6
 MAX_COUNT = 2**31 - 1  # the database's integer columns
