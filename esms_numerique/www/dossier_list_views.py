@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
+from html import escape
 from urllib.parse import urlencode
 
 from django.apps import apps as django_apps
@@ -20,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from esms_numerique import clock
 from esms_numerique.accounts.access import Access, access_of
@@ -32,6 +34,7 @@ from esms_numerique.dossiers.workflow import DECIDED, ENDED, TRANSITIONS
 from esms_numerique.ledger.models import FundedEssms, Recovery
 from esms_numerique.notifications.models import Follow
 from esms_numerique.rules.geography import geography
+from esms_numerique.rules.money import format_eur
 from esms_numerique.rules.parameters import default_tree
 
 from .exports import Column, table_response
@@ -200,8 +203,7 @@ class ListQuery:
 def filtered(user, query: ListQuery) -> tuple[QuerySet[Dossier], dict[str, Q]]:
     """The dossiers the user sees that the search and filters keep (all tabs), and each tab's filter."""
     access = access_of(user)
-    # The access door's dossiers as a sub-query: no DISTINCT (an OG's members join) under the counts and the sort.
-    dossiers = Dossier.objects.filter(pk__in=visible_dossiers(user).values("pk")).filter(query.filters())
+    dossiers = visible_dossiers(user).select_related(None).filter(query.filters())
     dossiers = dossiers.annotate(amount=Coalesce("engaged_eur", "total_eur"))
     return dossiers, tab_filters(user, access)
 
@@ -292,19 +294,13 @@ def dossier_list(request):
     )
     paginator = KnownCountPaginator(rows, PER_PAGE, counts[query.tab])
     page = paginator.get_page(query.page)  # not a number: the first page; past the end: the last
-    # The rows' links and dates made here rather than by `{% url %}` and `|date` in each of 50 rows (issue 16).
-    detail = row_link("www:dossier_detail")
-    for dossier in page.object_list:
-        dossier.url = detail(dossier.reference)
-        dossier.updated_shown = timezone.localtime(dossier.updated_at).strftime("%d/%m/%Y %H:%M")
-        dossier.desk_label = desk_label(dossier)
-        dossier.overdue = dossier.deadline_on is not None and dossier.deadline_on < query.today
     return render(
         request,
         "www/dossiers/list.html",
         {
             "page": page,
             "dossiers": page.object_list,
+            "rows": list_rows(page.object_list, query.today),
             "count": counts[query.tab],
             "page_links": page_links(page, query),
             "tabs": [
@@ -325,6 +321,41 @@ def dossier_list(request):
             "can_create": access.may_create_dossier,
         },
     )
+
+
+def list_rows(dossiers, today: dt.date) -> SafeString:
+    """The table's rows, written here with the markup the template's loop had and escaped as it escaped (`html.escape`,
+    what `django.utils.html.escape` calls): a template costs about 0.1 ms a row, a third of the list's time (issue 16,
+    DECISION D-DOSSIER-PAGE-SCALE)."""
+    detail = row_link("www:dossier_detail")
+    out = []
+    for d in dossiers:
+        reference = escape(d.reference)
+        unread = ""
+        if d.unread:
+            s = "s" if d.unread != 1 else ""
+            unread = (
+                f'<br><span class="fr-badge fr-badge--sm fr-badge--new" data-unread="{d.unread}">{d.unread} '
+                f"message{s} non lu{s}</span>"
+            )
+        deadline = ""
+        if d.deadline_on:
+            late = d.deadline_on < today
+            badge = ' <span class="fr-badge fr-badge--sm fr-badge--error">dépassée</span>' if late else ""
+            deadline = (
+                f"{d.deadline_on.strftime('%d/%m/%Y')}{badge}<br>"
+                f'<span class="fr-text--xs">{escape(d.deadline_label)}</span>'
+            )
+        count = "" if d.essms_count is None else d.essms_count
+        updated = timezone.localtime(d.updated_at).strftime("%d/%m/%Y %H:%M")
+        out.append(
+            f'<tr><td><a href="{escape(detail(d.reference))}">{reference}</a>{unread}</td>'
+            f"<td>{escape(d.title)}</td><td>{escape(d.porteur.name or d.porteur.finess_ej)}</td>"
+            f"<td>{escape(desk_label(d))}</td><td>{count}</td>"
+            f'<td><span class="fr-badge fr-badge--sm">{escape(str(d.state_label))}</span></td>'
+            f"<td>{escape(format_eur(d.amount))}</td><td>{updated}</td><td>{deadline}</td></tr>\n"
+        )
+    return mark_safe("".join(out))  # every value above is escaped
 
 
 ROW_FIELDS = (

@@ -344,3 +344,50 @@ def test_the_migration_fills_the_columns_of_existing_dossiers(users, national): 
         )
         assert (dossier.deadline_on, dossier.deadline_label) == (before.deadline_on, before.deadline_label)
         assert dossier.updated_at == dossier.filed_at or dossier.updated_at == dossier.created_at
+
+
+# The loop the list's template had, before its rows were written in Python (dossier_list_views.list_rows).
+LIST_LOOP = (
+    "{% load esms %}{% for d in dossiers %}<tr>"
+    '<td><a href="{{ d.url }}">{{ d.reference }}</a>'
+    '{% if d.unread %}<br><span class="fr-badge fr-badge--sm fr-badge--new" data-unread="{{ d.unread }}">'
+    "{{ d.unread }} message{{ d.unread|pluralize }} non lu{{ d.unread|pluralize }}</span>{% endif %}</td>"
+    "<td>{{ d.title }}</td><td>{{ d.porteur.name|default:d.porteur.finess_ej }}</td><td>{{ d.desk_label }}</td>"
+    '<td>{{ d.essms_count|default_if_none:"" }}</td><td><span class="fr-badge fr-badge--sm">{{ d.state_label }}</span>'
+    "</td><td>{{ d.amount|eur }}</td><td>{{ d.updated_shown }}</td>"
+    '<td>{% if d.deadline_on %}{{ d.deadline_on|date:"d/m/Y" }}{% if d.overdue %} <span class="fr-badge fr-badge--sm '
+    'fr-badge--error">dépassée</span>{% endif %}<br><span class="fr-text--xs">{{ d.deadline_label }}</span>{% endif %}'
+    "</td></tr>{% endfor %}"
+)
+
+
+def test_the_list_rows_are_the_templates():
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    from esms_numerique.www.dossier_list_views import desk_label, list_rows
+
+    today = dt.date(2024, 3, 11)
+    moment = timezone.make_aware(dt.datetime(2024, 3, 10, 23, 30), dt.UTC)
+    porteurs = [LegalEntity(finess_ej="350000011", name='OG « <b>Kerlann</b> » & "fils"'), LegalEntity(finess_ej="1")]
+    rows = [
+        Dossier(reference="ESMS-2024-0001", title="<script>alert(1)</script>", state=State.DEPOSE, desk="regional",
+                pivot_region="53", essms_count=3, updated_at=moment, deadline_on=dt.date(2024, 3, 1),
+                deadline_label="Solde à demander <vite>", porteur=porteurs[0]),
+        Dossier(reference="ESMS-2024-0002", title="Grappe d'Odet", state=State.RETENU, desk="national",
+                essms_count=None, updated_at=moment, deadline_on=dt.date(2024, 4, 1), deadline_label="Avance",
+                porteur=porteurs[1]),
+        Dossier(reference="ESMS-2024-0003", title="", state=State.BROUILLON, desk="", essms_count=0,
+                updated_at=moment, porteur=porteurs[0]),
+    ]  # fmt: skip
+    for d, unread, amount in zip(rows, (2, 1, 0), (12_345, None, 0), strict=True):
+        d.unread, d.amount = unread, amount
+        d.url = f"/dossiers/{d.reference}/"
+        d.updated_shown = timezone.localtime(d.updated_at).strftime("%d/%m/%Y %H:%M")
+        d.desk_label = desk_label(d)
+        d.overdue = d.deadline_on is not None and d.deadline_on < today
+    expected = Template(LIST_LOOP).render(Context({"dossiers": rows}))
+    built = list_rows(rows, today)
+    assert re.sub(r">\s+<", "><", built).strip() == re.sub(r">\s+<", "><", expected).strip()
+    assert "&lt;script&gt;" in built and "dépassée" in built and "11/03/2024 00:30" in built
+    assert "2 messages non lus" in built and "1 message non lu<" in built
