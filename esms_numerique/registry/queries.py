@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Upper
 
 from .models import Establishment
 
 FINESS_SHAPE = re.compile(r"[0-9][0-9AB][0-9]{7}")
+LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 def search_establishments(
@@ -28,7 +30,9 @@ def search_establishments(
         # A FINESS number: an exact match through the unique index, not a scan of the names.
         qs = qs.filter(finess_et=q.upper())
     elif q:
-        qs = qs.filter(Q(name__icontains=q) | Q(long_name__icontains=q))
+        # Capitals as the database writes them (its UPPER, the column's), through the search column's trigram index.
+        # A line break in the search would match across the two names: it is a space.
+        qs = qs.filter(search_name__contains=Upper(Value(LINE_BREAKS.sub(" ", q))))
     if department:
         qs = qs.filter(department=department.strip().upper())
     if region:

@@ -76,7 +76,7 @@ def _defaults(model, own: set[str], staged: set[str]) -> dict[str, object]:
     """Columns neither staged nor set by the import: their model default (blank text, NULL)."""
     values = {}
     for field in model._meta.concrete_fields:
-        if field.primary_key or field.name in own or field.name in staged:
+        if field.primary_key or field.generated or field.name in own or field.name in staged:
             continue
         values[field.column] = field.get_default() if field.has_default() else (None if field.null else "")
     return values

@@ -63,6 +63,54 @@ def test_search_by_department_name_og_and_sector(reader, registry):
     assert "Extraction du 03/01/2024" in page.content.decode()
 
 
+def test_a_name_search_reads_both_names_in_capitals_never_across_them(reader, registry):
+    """D-REGISTRY-SEARCH-COUNT: the database keeps both names in capitals in one column (search_name); a search is
+    found in either name whatever its case, never across the two, and its % and _ are letters, not wildcards."""
+    Establishment.objects.filter(finess_et="350001004").update(long_name="Service d'aide à domicile 100%")
+    tilleuls = Establishment.objects.get(finess_et="350000022")
+    assert tilleuls.search_name == "EHPAD LES TILLEULS\n"
+
+    def found(q):
+        return [e.finess_et for e in reader.get("/repertoire/", {"q": q}).context["results"]]
+
+    assert found("tilleuls") == found("Les Tilleuls") == ["350000022"]
+    assert found("aide à domicile") == ["350001004"]  # the long name
+    assert found("100%") == ["350001004"] and found("1_0") == [] and found("%") == ["350001004"]
+    assert found("PAYS SERVICE") == found("PAYS\nSERVICE") == []  # the end of one name and the start of the other
+
+
+def test_the_result_rows_and_the_form_are_the_templates(reader, registry):
+    """The rows written in Python (registry_views.result_rows) carry the template's loop markup, escaped the same;
+    a valid search shows the unbound form with its values, whose markup is the bound form's."""
+    import re
+
+    from django.template import Context, Template
+
+    from esms_numerique.www.registry_views import ROW_FIELDS, RegistrySearchForm, result_rows
+
+    loop = (
+        '{% for e in results %}<tr><td><a href="{{ e.url }}">{{ e.finess_et }}</a></td><td>{{ e.name }}</td>'
+        '<td>{{ e.category }} {{ e.category_label }}</td><td>{{ e.effective_sector|default:"non ESSMS" }}</td>'
+        "<td>{{ e.department }}</td><td>{{ e.legal_entity.finess_ej }} {{ e.legal_entity.name }}</td></tr>"
+        "{% endfor %}"
+    )
+    Establishment.objects.filter(finess_et="350000022").update(name='EHPAD <b>« Les Tilleuls »</b> & "fils"')
+    Establishment.objects.filter(finess_et="290000017").update(category="", sector="", sector_override="")
+    rows = list(Establishment.objects.select_related("legal_entity").only(*ROW_FIELDS).order_by("finess_et"))
+    for e in rows:
+        e.url = f"/repertoire/{e.finess_et}/"
+    expected = Template(loop).render(Context({"results": rows}))
+    built = result_rows(rows)
+    assert re.sub(r">\s+<", "><", built).strip() == expected.strip()
+    assert "&lt;b&gt;« Les Tilleuls »&lt;/b&gt; &amp; &quot;fils&quot;" in built and "non ESSMS" in built
+    for data in ({"q": "tilleuls"}, {"q": "x", "department": "35", "sector": "PA", "og": "abc <b>"}):
+        bound = RegistrySearchForm(data)
+        assert bound.is_valid()
+        assert str(RegistrySearchForm(initial=bound.cleaned_data)) == str(bound)
+    page = reader.get("/repertoire/", {"q": "<b>", "sector": "PA"}).content.decode()
+    assert 'value="&lt;b&gt;"' in page and '<option value="PA" selected>' in page
+
+
 def test_a_search_found_in_too_many_names_says_more_than_the_cap(reader, registry, monkeypatch):
     """D-REGISTRY-SEARCH-COUNT: at most COUNT_CAP results are counted; past it, « Plus de … » and its pages."""
     from esms_numerique.www import registry_views
