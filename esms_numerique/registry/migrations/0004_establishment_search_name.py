@@ -20,6 +20,9 @@ def create(apps, schema_editor):
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS {INDEX} ON registry_establishment USING gin (search_name gin_trgm_ops)"
     )
+    # The new column's statistics now, not at autovacuum's next pass: without them the planner takes a common word
+    # for a rare one and sorts thousands of rows for a page of 50.
+    schema_editor.execute("ANALYZE registry_establishment")
 
 
 def drop(apps, schema_editor):
