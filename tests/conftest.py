@@ -27,3 +27,14 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_page_caches():
+    """Each test starts with empty page caches: a test's database is rolled back, and on SQLite the ids of its rows
+    (hence a stamp made of them) may come again in the next test with other content."""
+    from django.core.cache import caches
+
+    for name in ("pages", "dossier_pages"):
+        caches[name].clear()
+    yield

@@ -243,6 +243,14 @@ CACHES = {
         "LOCATION": "esms-pages",
         "OPTIONS": {"MAX_ENTRIES": 3000},
     },
+    # The dossiers' pages' contents (DECISION D-DOSSIER-PAGE-CACHE), per reader and state of the dossier: up to a few
+    # hundred KB each (300 KB for a national dossier of 80 ESSMS measured for two years), hence a bound of their own:
+    # 200 entries, 60 MB per process at the very most, a few MB for ordinary dossiers.
+    "dossier_pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "esms-dossier-pages",
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    },
 }
 # Browser features no page uses.
 PERMISSIONS_POLICY = (

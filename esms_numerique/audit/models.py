@@ -11,6 +11,11 @@ from django.utils import timezone
 
 from . import digests
 
+# The entries of sign-ins, which change no data a page shows (accounts/signals.py).
+SIGN_INS = ("login", "login_failed")
+# The object type of the entries that record a change of one dossier (its reference in object_id).
+DOSSIER = "Dossier"
+
 
 class AuditEntry(models.Model):
     created_at = models.DateTimeField("date", default=timezone.now)
@@ -31,6 +36,16 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # A page's stamp (esms_numerique/caching.py): one object's last change, and the last change of data
+            # that is not a dossier's, each read in one step of an index rather than a scan back through the log.
+            models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_last"),
+            models.Index(
+                fields=["-id"],
+                condition=~models.Q(object_type=DOSSIER) & ~models.Q(action__in=SIGN_INS),
+                name="audit_other_last",
+            ),
+        ]
         verbose_name = "entrée du journal d'audit"
         verbose_name_plural = "journal d'audit"
 

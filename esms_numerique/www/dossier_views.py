@@ -7,15 +7,20 @@ from collections import Counter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, IntegerField
+from django.db.models.expressions import RawSQL
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from esms_numerique import caching, clock
+from esms_numerique.accounts.access import access_of
+from esms_numerique.audit.models import DOSSIER as AUDITED_DOSSIER
+from esms_numerique.audit.models import SIGN_INS, AuditEntry
 from esms_numerique.dossiers import decision_documents, services
 from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers.access import (
@@ -42,6 +47,7 @@ from esms_numerique.indicators.trajectory import LABELS, targets_caption, trajec
 from esms_numerique.indicators.trajectory import targets as usage_targets
 from esms_numerique.instruction.models import ExpertOpinion, HandOver
 from esms_numerique.ledger.models import Recovery
+from esms_numerique.notifications.models import Follow
 from esms_numerique.registry.models import Establishment, LegalEntity
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
@@ -65,12 +71,23 @@ MEASUREMENT_MAX_BYTES = 2 * 1024 * 1024
 MEASUREMENT_ROWS_SHOWN = 200
 
 
+def per_dossier(model, select: str = "EXISTS", output_field=None) -> RawSQL:
+    """`EXISTS`, `COUNT(*)` or `MAX(id)` of `model`'s rows of the dossier being read, as a column of the dossier's
+    query. Written as SQL rather than `Exists(Model.objects.filter(dossier_id=OuterRef("pk")))`: Django took 0,3 ms to
+    build and compile each of the page's seven such sub-queries, more than the database took to answer them all
+    (issue 16). `model` has a `dossier` foreign key; the dossier's table is the query's own (visible_dossiers)."""
+    table, column, dossiers = model._meta.db_table, model._meta.get_field("dossier").column, Dossier._meta.db_table
+    where = f'FROM "{table}" WHERE "{table}"."{column}" = "{dossiers}"."id"'
+    if select == "EXISTS":
+        return RawSQL(f"EXISTS (SELECT 1 {where})", [], output_field=BooleanField())
+    return RawSQL(f"(SELECT {select} {where})", [], output_field=output_field or IntegerField())
+
+
 def visible_or_404(user, reference: str, **annotations) -> Dossier:
     """A dossier the user may not see does not exist for them. Whether its instruction was handed over to the
     national desk is read in the same query (dossiers.access.handed_over), and what the caller `annotations` asks."""
-    handed = HandOver.objects.filter(dossier_id=OuterRef("pk"))
     dossiers = visible_dossiers(user).filter(reference=reference)
-    dossier = dossiers.annotate(handed_over_flag=Exists(handed), **annotations).first()
+    dossier = dossiers.annotate(handed_over_flag=per_dossier(HandOver), **annotations).first()
     if dossier is None:
         raise Http404("Dossier introuvable")
     return dossier
@@ -237,25 +254,75 @@ def _actions(request, dossier: Dossier) -> tuple[list, list]:
     return usual, danger
 
 
+def page_stamp(user, reference: str) -> list | None:
+    """What the dossier's page is made from, in one query through the door (None: a dossier the user may not see).
+    The dossier's row and its last audited change (every service that changes a dossier, its messages, pieces,
+    instruction, payments or measurements, audits it under its reference); the last audited change that is not a
+    dossier's (registry, committees, roles, experts); the user's own choice to follow it (not audited); the accounts
+    that could be named in its forms (DECISION D-DOSSIER-PAGE-CACHE)."""
+    audit, dossiers = AuditEntry._meta.db_table, Dossier._meta.db_table
+    follows, users = Follow._meta.db_table, User._meta.db_table
+    last = f"SELECT digest FROM {audit} WHERE"
+    found = (
+        visible_dossiers(user)
+        .select_related(None)
+        .filter(reference=reference)
+        .annotate(
+            dossier_change=RawSQL(
+                f'({last} object_type = %s AND object_id = "{dossiers}"."reference" ORDER BY id DESC LIMIT 1)',
+                [AUDITED_DOSSIER],
+            ),
+            other_change=RawSQL(
+                f"({last} NOT (object_type = %s) AND NOT (action IN (%s, %s)) ORDER BY id DESC LIMIT 1)",
+                [AUDITED_DOSSIER, *SIGN_INS],
+            ),
+            following=RawSQL(
+                f'(SELECT following FROM {follows} WHERE user_id = %s AND dossier_id = "{dossiers}"."id")', [user.pk]
+            ),
+            last_account=RawSQL(f"(SELECT MAX(id) FROM {users})", []),
+            active_accounts=RawSQL(f"(SELECT COUNT(*) FROM {users} WHERE is_active)", []),
+        )
+    )
+    columns = ("pk", "version", "updated_at", "dossier_change", "other_change", "following", "last_account")
+    found = found.values_list(*columns, "active_accounts")
+    row = next(iter(found[:1]), None)
+    return None if row is None else list(row)
+
+
 @login_required
 def dossier_detail(request, reference: str):
+    """The dossier's page: its content made once for this reader, this state of what it reads and this day, then
+    kept (DECISION D-DOSSIER-PAGE-CACHE); each request puts its own CSRF token in the forms."""
+    stamp = page_stamp(request.user, reference)
+    if stamp is None:
+        raise Http404("Dossier introuvable")
+    access = repr(access_of(request.user))  # the scope's fields (request.access is a lazy object)
+    seen = [reference, stamp, access, request.user.pk, clock.today(), sorted(request.GET.lists())]
+    content = caching.cached(
+        "dossier-page", seen, lambda: _detail_content(request, reference), cache=caching.dossier_pages()
+    )
+    return render(
+        request, "www/dossiers/detail.html", {"reference": reference, "content": caching.with_csrf(request, content)}
+    )
+
+
+def _detail_content(request, reference: str) -> str:
     from .after_decision_views import after_decision_context
     from .instruction_views import instruction_context
     from .notification_views import follow_state
 
-    measured = UsageMeasurement.objects.filter(dossier_id=OuterRef("pk")).order_by().values("dossier_id")
     dossier = visible_or_404(
         request.user,
         reference,
         # The stamp of the measurements (_measurement_context), in the dossier's query.
-        measurement_count=Coalesce(Subquery(measured.annotate(n=Count("id")).values("n")), 0),
-        measurement_last=Subquery(measured.annotate(last=Max("id")).values("last")),
+        measurement_count=per_dossier(UsageMeasurement, "COUNT(*)"),
+        measurement_last=per_dossier(UsageMeasurement, "MAX(id)"),
         # Whether the lists after the decision and the experts' opinions have rows: an empty one is not asked for.
-        has_amounts=Exists(AmountVersion.objects.filter(dossier_id=OuterRef("pk"))),
-        has_payments=Exists(PaymentRequest.objects.filter(dossier_id=OuterRef("pk"))),
-        has_recoveries=Exists(Recovery.objects.filter(dossier_id=OuterRef("pk"))),
-        has_grappe_versions=Exists(GrappeVersion.objects.filter(dossier_id=OuterRef("pk"))),
-        has_opinions=Exists(ExpertOpinion.objects.filter(dossier_id=OuterRef("pk"))),
+        has_amounts=per_dossier(AmountVersion),
+        has_payments=per_dossier(PaymentRequest),
+        has_recoveries=per_dossier(Recovery),
+        has_grappe_versions=per_dossier(GrappeVersion),
+        has_opinions=per_dossier(ExpertOpinion),
     )
     annotations = sees_annotations(request.user, dossier, seen=True)  # visible_or_404 read it through the door
     thread = list(dossier.messages.select_related("author"))
@@ -269,10 +336,10 @@ def dossier_detail(request, reference: str):
     result_title = "Résultat figé au dépôt" if dossier.filed_result else "Résultat de la grappe"
     desk_label = DESKS.get(result.get("desk"))
     can_revise = is_instructor_of(request.user, dossier) and dossier.state in services.DECIDED_OPEN
-    return render(
-        request,
-        "www/dossiers/detail.html",
+    return render_to_string(
+        "www/dossiers/_detail_content.html",
         {
+            "csrf_token": caching.CSRF_MARKER,
             "dossier": dossier,
             "transitions": actions,
             "danger_transitions": danger_actions,
@@ -315,6 +382,7 @@ def dossier_detail(request, reference: str):
             "result_title": result_title,
             "desk_label": desk_label,
         },
+        request,
     )
 
 

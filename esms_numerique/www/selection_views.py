@@ -9,10 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from dsfr.forms import DsfrBaseForm
 
@@ -279,12 +277,6 @@ def _rows_with_overrides(proposal, decided: set[str]) -> list[dict]:
     return rows
 
 
-# A page's content kept in the cache carries this in place of the CSRF token; each request puts its own in the
-# hidden inputs `{% csrf_token %}` renders, found whole: a user's text is escaped, so it never holds that markup.
-CSRF_MARKER = "CSRFTOKENOFTHEREQUEST"
-CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-
-
 def cached_content(request, committee, stamp: str, template: str, make_context) -> str:
     """A committee page's content, made once per state of the data it reads (the stamp), the committee as read now
     and the reader's access, then from the cache (DECISION D-COMMITTEE-FIGURES-CACHE)."""
@@ -293,10 +285,9 @@ def cached_content(request, committee, stamp: str, template: str, make_context) 
     content = caching.cached(
         "committees:content",
         seen,
-        lambda: render_to_string(template, make_context() | {"csrf_token": CSRF_MARKER}),
+        lambda: render_to_string(template, make_context() | {"csrf_token": caching.CSRF_MARKER}),
     )
-    # Escaped by its template when rendered; the token put in is escaped by format_html.
-    return mark_safe(content.replace(CSRF_INPUT.format(CSRF_MARKER), format_html(CSRF_INPUT, get_token(request))))
+    return caching.with_csrf(request, content)
 
 
 PROPOSAL_CONTENT = "www/selection/_proposal_content.html"

@@ -153,7 +153,7 @@ def test_the_cached_page_carries_each_request_s_csrf_token(users, april):
     """The content is kept with a marker in place of the token: each page's forms post with the reader's own."""
     import re
 
-    from esms_numerique.www.selection_views import CSRF_MARKER
+    from esms_numerique.caching import CSRF_MARKER
 
     committee = april["committee"]
     client = Client(enforce_csrf_checks=True)
@@ -175,7 +175,7 @@ def test_a_title_holding_the_marker_is_shown_as_written(users, april):
     marker's text is shown unchanged, and the page's forms still post (CSRF enforced)."""
     import re
 
-    from esms_numerique.www.selection_views import CSRF_MARKER
+    from esms_numerique.caching import CSRF_MARKER
 
     committee, y = april["committee"], april["Y"]
     title = f"Grappe {CSRF_MARKER} des Monts"
