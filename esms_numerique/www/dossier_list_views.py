@@ -235,6 +235,56 @@ def _unread(user, access: Access):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+@dataclass(frozen=True, slots=True)
+class Porteur:
+    finess_ej: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDossier:
+    """A row of the list: the columns it shows, read as values — 50 model instances and their porteurs' took 2 ms,
+    a third of the list's time (issue 16)."""
+
+    FIELDS = (
+        "reference",
+        "title",
+        "state",
+        "desk",
+        "pivot_region",
+        "essms_count",
+        "amount",
+        "updated_at",
+        "deadline_on",
+        "deadline_label",
+        "unread",
+        "porteur__finess_ej",
+        "porteur__name",
+    )
+
+    reference: str
+    title: str
+    state: str
+    desk: str
+    pivot_region: str
+    essms_count: int | None
+    amount: int | None
+    updated_at: dt.datetime
+    deadline_on: dt.date | None
+    deadline_label: str
+    unread: int
+    porteur: Porteur
+
+    @classmethod
+    def of(cls, values: dict) -> ListedDossier:
+        porteur = Porteur(values.pop("porteur__finess_ej"), values.pop("porteur__name"))
+        return cls(**values, porteur=porteur)
+
+    @property
+    def state_label(self) -> str:
+        return State(self.state).label
+
+
 class KnownCountPaginator(Paginator):
     """The tab's count is already known from the tabs' counts: no second COUNT query."""
 
@@ -287,20 +337,20 @@ def dossier_list(request):
     counts = dossiers.aggregate(**{code: Count("pk", filter=tab) for code, tab in tabs.items()})
     rows = (
         dossiers.filter(tabs[query.tab])
-        .select_related("porteur")
-        .only(*ROW_FIELDS)
         .annotate(unread=_unread(request.user, access))
         .order_by(*query.ordering())
+        .values(*ListedDossier.FIELDS)
     )
     paginator = KnownCountPaginator(rows, PER_PAGE, counts[query.tab])
     page = paginator.get_page(query.page)  # not a number: the first page; past the end: the last
+    listed = [ListedDossier.of(values) for values in page.object_list]
     return render(
         request,
         "www/dossiers/list.html",
         {
             "page": page,
-            "dossiers": page.object_list,
-            "rows": list_rows(page.object_list, query.today),
+            "dossiers": listed,
+            "rows": list_rows(listed, query.today),
             "count": counts[query.tab],
             "page_links": page_links(page, query),
             "tabs": [
@@ -356,23 +406,6 @@ def list_rows(dossiers, today: dt.date) -> SafeString:
             f"<td>{escape(format_eur(d.amount))}</td><td>{updated}</td><td>{deadline}</td></tr>\n"
         )
     return mark_safe("".join(out))  # every value above is escaped
-
-
-ROW_FIELDS = (
-    "reference",
-    "title",
-    "state",
-    "desk",
-    "pivot_region",
-    "engaged_eur",
-    "essms_count",
-    "total_eur",
-    "updated_at",
-    "deadline_on",
-    "deadline_label",
-    "porteur__finess_ej",
-    "porteur__name",
-)
 
 
 def _local(moment):
