@@ -3,9 +3,11 @@ chart, from the user's scope read once (accounts/access.py; docs/decisions.md, D
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import Q, QuerySet
 
-from esms_numerique.accounts.access import access_of
+from esms_numerique.accounts.access import Access, access_of
 from esms_numerique.accounts.enums import Role
 
 from .enums import State
@@ -18,9 +20,15 @@ def visible_dossiers(user) -> QuerySet[Dossier]:
     of their region, as pivot or as the region of some of a multiregional dossier's ESSMS; the national instructors
     and administrators every filed dossier; an expert the dossiers they are asked about; anyone else nothing.
     A draft is the porteur's own work: nobody but its OGs reads it (DECISION D-MULTIREGIONAL, D-EXPERT)."""
+    # A copy of the scope's query, built once per process: building it (its sub-queries) cost 0,4 ms, and a home page
+    # asks four times (issue 16). The query depends on the scope's fields alone and the kept one is never evaluated.
+    return _visible_for(access_of(user)).all()
+
+
+@functools.lru_cache(maxsize=4096)
+def _visible_for(access: Access) -> QuerySet[Dossier]:
     from esms_numerique.instruction.models import DossierRegion, ExpertOpinion
 
-    access = access_of(user)
     dossiers = Dossier.objects.select_related("porteur")
     if access.og_id is not None:
         # The member OGs through a sub-query, not a join: no duplicate rows, hence no DISTINCT under counts and sorts.
