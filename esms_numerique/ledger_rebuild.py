@@ -12,10 +12,12 @@ from esms_numerique.sons.models import Order
 from esms_numerique.sons.services import record_ledger as record_order
 
 
-def rebuild(progress: bool = False) -> tuple[int, int]:
+def rebuild(progress: bool = False, actor: str = "esms registre reconstruire") -> tuple[int, int]:
     """All or nothing: one transaction. Decided dossiers are written before the others so that a held funding is
     never refused by the order of the rows. The follow-up's summary, which reads the funded ESSMS, is rewritten with
-    them (DECISION D-FOLLOW-UP-SUMMARY)."""
+    them (DECISION D-FOLLOW-UP-SUMMARY). Audited, in the same transaction, like every change of data: the pages kept
+    under the audit log's last change (D-COMMITTEE-FIGURES-CACHE, D-DOSSIER-PAGE-CACHE) are made again."""
+    from esms_numerique.audit.services import record
     from esms_numerique.indicators.summary import refresh_all
 
     dossiers = list(Dossier.objects.order_by("id"))
@@ -28,4 +30,5 @@ def rebuild(progress: bool = False) -> tuple[int, int]:
             for order in bar:
                 record_order(order)
         refresh_all()
+        record(actor, "ledger_rebuild", "Ledger", "", after={"dossiers": len(dossiers), "commandes": len(orders)})
     return len(dossiers), len(orders)

@@ -33,3 +33,20 @@ def test_the_rebuilt_ledger_rewrites_the_follow_up_summary(users, deploying):
     rebuild()
     assert FundedEssms.objects.filter(dossier=deploying, finess_et=missing, holds=True).exists()
     assert DossierFollowUp.objects.get(dossier=deploying).targets_met is False
+
+
+def test_the_rebuild_is_audited(users, deploying):
+    """The rebuild is a change of data: audited in its transaction, so that what is kept under the audit log's last
+    change (the ledger's clashes on the follow-up, the committees' pages) is made again (D-FOLLOW-UP-SUMMARY)."""
+    from esms_numerique.audit.models import AuditEntry
+    from esms_numerique.audit.services import verify_chain
+
+    dossiers_count, orders_count = rebuild()
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.actor, entry.action, entry.object_type, entry.after) == (
+        "esms registre reconstruire",
+        "ledger_rebuild",
+        "Ledger",
+        {"dossiers": dossiers_count, "commandes": orders_count},
+    )
+    assert dossiers_count == 1 and verify_chain() == []

@@ -162,9 +162,9 @@ def conflict_lines(dossiers) -> list[tuple[str, str]]:
 
     A clash is a property of an ESSMS's live claims, whoever looks: the ledger's clashes are computed once for all
     its rows (25 ms at national scale) and their lines kept in the cache under the ledger's stamp: the audit log's
-    last change (the ledger is written in an audited transaction), its largest id and its number of rows. Its largest
-    id alone would not do: ids are given at insert, not at commit, so a transaction committed later may bring lower
-    ids than a reader already saw (DECISION D-FOLLOW-UP-SUMMARY).
+    last change (every writer of the ledger, its rebuild included, writes it in an audited transaction) and its
+    largest id. Its largest id alone would not do: ids are given at insert, not at commit, so a transaction committed
+    later may bring lower ids than a reader already saw (DECISION D-FOLLOW-UP-SUMMARY).
     Then one query keeps the lines of the ESSMS of these dossiers."""
     lines = _ledger_conflict_lines()
     # Asked even when the ledger has no clash ("" is no FINESS): as many queries whatever the data (tests/scale).
@@ -186,6 +186,6 @@ def _ledger_conflict_lines() -> dict[str, str]:
         return computed()
     last_change, params = caching.last_change_sql()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ({last_change}), MAX(id), COUNT(*) FROM {FundedEssms._meta.db_table}", params)
+        cursor.execute(f"SELECT ({last_change}), MAX(id) FROM {FundedEssms._meta.db_table}", params)
         stamp = repr(cursor.fetchone())
     return caching.cached("indicators:conflicts", [connection.settings_dict["NAME"], stamp], computed)

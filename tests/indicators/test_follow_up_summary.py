@@ -274,10 +274,12 @@ def test_the_clashes_shown_follow_the_ledger(users):
 
 def test_ledger_rows_committed_late_with_lower_ids_show_at_once(users):
     """Ids are given at insert, not at commit: a transaction that commits after a reader cached the clashes may bring
-    rows with lower ids than the largest that reader saw. The clashes' stamp counts the rows (and reads the audit
-    log's last change), so they show at once (DECISION D-FOLLOW-UP-SUMMARY)."""
+    rows with lower ids than the largest that reader saw. That transaction carries its audit entry (every writer of
+    the ledger is audited, its rebuild included), which the clashes' stamp reads with the largest id: they show at
+    once (DECISION D-FOLLOW-UP-SUMMARY)."""
     from esms_numerique.accounts.enums import Role
     from esms_numerique.accounts.models import Profile
+    from esms_numerique.audit.services import record
 
     national = User.objects.create_user("cnsa_tardif")
     Profile.objects.create(user=national, role=Role.NATIONAL)
@@ -293,8 +295,10 @@ def test_ledger_rows_committed_late_with_lower_ids_show_at_once(users):
     FundedEssms.objects.filter(dossier=second).delete()
     assert 'id="conflicts">Aucun ESSMS' in page_of(national)
     assert FundedEssms.objects.order_by("-id").values_list("id", flat=True).first() == unrelated.pk
-    # They commit now, with their lower ids: the largest id is the same, the clashes are not.
+    # They commit now, with their lower ids and their transaction's audit entry: the largest id is the same, the
+    # clashes are not.
     FundedEssms.objects.bulk_create(late)
+    record("porteur", "transition:deposer", "Dossier", second.reference)
     assert FundedEssms.objects.order_by("-id").values_list("id", flat=True).first() == unrelated.pk
     page = page_of(national)
     table = page[page.index('<table id="conflicts">') :].split("</table>")[0]
