@@ -1,8 +1,23 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
+from esms_numerique.audit.admin import AuditedAdmin
 from esms_numerique.audit.services import record
 
 from .models import Profile
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(AuditedAdmin, UserAdmin):
+    """Django's accounts admin, audited: a renamed, deactivated or deleted account changes what pages show (names in
+    a dossier's history, its assignment's choices), and the pages kept under the audit log's last change are made
+    again (D-DOSSIER-PAGE-CACHE). A password's hash never goes to the log."""
+
+    audit_key = "username"
+    audit_hidden = ("password",)
 
 
 @admin.register(Profile)

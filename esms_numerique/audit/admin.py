@@ -40,13 +40,19 @@ class AuditedAdmin(admin.ModelAdmin):
     the fields changed before and after (docs/decisions.md, D-AUDIT-KEY). `audit_key` names the row in the log."""
 
     audit_key = "pk"
+    # Fields whose values never go to the log (a password's hash), though their change is recorded by name.
+    audit_hidden: tuple[str, ...] = ()
 
     def _audit_id(self, obj) -> str:
         return str(getattr(obj, self.audit_key))
 
     def _values(self, obj, names) -> dict[str, Any]:
         fields = {f.name: f for f in obj._meta.concrete_fields}
-        return {name: _plain(fields[name].value_from_object(obj)) for name in names if name in fields}
+        return {
+            name: "(masqué)" if name in self.audit_hidden else _plain(fields[name].value_from_object(obj))
+            for name in names
+            if name in fields
+        }
 
     def save_model(self, request, obj, form, change):
         names = [f.name for f in obj._meta.concrete_fields if not f.primary_key]

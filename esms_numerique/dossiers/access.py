@@ -21,11 +21,13 @@ def visible_dossiers(user) -> QuerySet[Dossier]:
     and administrators every filed dossier; an expert the dossiers they are asked about; anyone else nothing.
     A draft is the porteur's own work: nobody but its OGs reads it (DECISION D-MULTIREGIONAL, D-EXPERT)."""
     # A copy of the scope's query, built once per process: building it (its sub-queries) cost 0,4 ms, and a home page
-    # asks four times (issue 16). The query depends on the scope's fields alone and the kept one is never evaluated.
+    # asks four times (issue 16). The query depends on the scope's fields alone (the user's id among them: an expert's
+    # and an observer's read their opinions), one per reader at work; the kept one is never evaluated, only copied, as
+    # Django's class-based views copy their `queryset` at each request.
     return _visible_for(access_of(user)).all()
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)
 def _visible_for(access: Access) -> QuerySet[Dossier]:
     from esms_numerique.instruction.models import DossierRegion, ExpertOpinion
 

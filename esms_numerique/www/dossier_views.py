@@ -49,6 +49,7 @@ from esms_numerique.instruction.models import ExpertOpinion, HandOver
 from esms_numerique.ledger.models import Recovery
 from esms_numerique.notifications.models import Follow
 from esms_numerique.registry.models import Establishment, LegalEntity
+from esms_numerique.registry.queries import FINESS_SHAPE
 from esms_numerique.registry.simulation import simulate_with_registry
 from esms_numerique.rules.errors import InputError, decode_json
 from esms_numerique.rules.explain import DESKS
@@ -297,7 +298,11 @@ def dossier_detail(request, reference: str):
     if stamp is None:
         raise Http404("Dossier introuvable")
     access = repr(access_of(request.user))  # the scope's fields (request.access is a lazy object)
-    seen = [reference, stamp, access, request.user.pk, clock.today(), sorted(request.GET.lists())]
+    # The query string's two parameters the page reads (_measurement_context), not the others: an unknown parameter,
+    # or an ESSMS that is no FINESS, is not a new page to make and keep.
+    essms = request.GET.get("essms", "")
+    shown = [essms if FINESS_SHAPE.fullmatch(essms) else "", request.GET.get("mesures") == "toutes"]
+    seen = [reference, stamp, access, request.user.pk, clock.today(), shown]
     content = caching.cached(
         "dossier-page", seen, lambda: _detail_content(request, reference), cache=caching.dossier_pages()
     )

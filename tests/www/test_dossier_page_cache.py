@@ -37,10 +37,10 @@ def client_for(user) -> Client:
     return client
 
 
-def read(client, dossier) -> tuple[str, int]:
+def read(client, dossier, query: str = "") -> tuple[str, int]:
     """The page and how many queries it took."""
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(f"/dossiers/{dossier.reference}/")
+        response = client.get(f"/dossiers/{dossier.reference}/{query}")
     assert response.status_code == 200
     return response.content.decode(), len(queries)
 
@@ -50,6 +50,7 @@ def test_the_page_read_again_is_the_kept_one(users, filed):  # noqa: F811
     first, made = read(ars, filed)
     again, kept = read(ars, filed)
     assert kept == 5 < made  # session, user, profile, the stamp, « lu le »
+    assert read(ars, filed, "?utm=1&essms=pas-un-finess")[1] == 5  # parameters the page does not read: the same page
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', again)
     assert tokens and caching.CSRF_MARKER not in again
     # The same page but for the CSRF tokens (the forms', htmx's), which are the request's.
@@ -112,3 +113,35 @@ def test_another_day_makes_the_page_again(users, filed):  # noqa: F811
     with clock.pinned(dt.date(2024, 3, 13)):
         _, next_day = read(reader, filed)
     assert kept == 5 < next_day
+
+
+def test_an_account_renamed_in_the_admin_shows_its_new_name(users, filed):  # noqa: F811
+    """Accounts change in Django's admin, audited there (accounts/admin.AccountAdmin): the name of the instructor the
+    dossier is assigned to is the new one at the next reading; the password's hash is not written to the log."""
+    from django.contrib.auth.models import User
+
+    from esms_numerique.audit.models import AuditEntry
+
+    ars = users["ars"]
+    assign(ars, filed, ars)
+    reader = client_for(ars)
+    assert "Anne Le Bihan" not in read(reader, filed)[0]
+    admin = User.objects.create_superuser("administratrice", password="x")
+    response = client_for(admin).post(
+        f"/admin/auth/user/{ars.pk}/change/",
+        {
+            "username": ars.username,
+            "first_name": "Anne",
+            "last_name": "Le Bihan",
+            "email": "",
+            "is_active": "on",
+            "date_joined_0": "2024-03-01",
+            "date_joined_1": "09:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.filter(object_type="User", object_id=ars.username).latest("id")
+    assert (entry.actor, entry.action) == ("administratrice", "admin_change:user")
+    assert (entry.after["first_name"], entry.after["last_name"]) == ("Anne", "Le Bihan")
+    assert "password" not in entry.after and "pbkdf2" not in str(entry.after) + str(entry.before)
+    assert "Anne Le Bihan" in read(reader, filed)[0]
