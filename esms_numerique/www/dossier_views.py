@@ -259,8 +259,9 @@ def page_stamp(user, reference: str) -> list | None:
     """What the dossier's page is made from, in one query through the door (None: a dossier the user may not see).
     The dossier's row and its last audited change (every service that changes a dossier, its messages, pieces,
     instruction, payments or measurements, audits it under its reference); the last audited change that is not a
-    dossier's (registry, committees, roles, experts); the user's own choice to follow it (not audited); the accounts
-    that could be named in its forms (DECISION D-DOSSIER-PAGE-CACHE)."""
+    dossier's (registry, committees, roles, experts, accounts in the admin, the ledger's rebuild); the user's own
+    choice to follow it (not audited); the accounts that could be named in its forms, created outside the admin too
+    (DECISION D-DOSSIER-PAGE-CACHE)."""
     audit, dossiers = AuditEntry._meta.db_table, Dossier._meta.db_table
     follows, users = Follow._meta.db_table, User._meta.db_table
     last = f"SELECT digest FROM {audit} WHERE"
