@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from esms_numerique.accounts.access import access_of
@@ -54,16 +54,7 @@ class Outcome:
 def may_import_registry(user) -> bool:
     """Administrators, and whoever holds the Django permission to add an extract (`registry.add_snapshot`, « Peut
     ajouter extraction FINESS » in the admin): importing changes the registry every rule reads."""
-    if access_of(user).is_admin or user.is_superuser:
-        return True
-    if not user.is_active:
-        return False
-    # Django's ModelBackend.has_perm, in one query rather than its two (the user's, the groups'): the registry's
-    # search page asks on every search (issue 16).
-    from django.contrib.auth.models import Permission
-
-    granted = Permission.objects.filter(content_type__app_label="registry", codename="add_snapshot")
-    return granted.filter(Q(user=user) | Q(group__user=user)).exists()
+    return access_of(user).is_admin or user.has_perm("registry.add_snapshot")
 
 
 def visible_jobs(user) -> QuerySet[Job]:
