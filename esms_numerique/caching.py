@@ -63,16 +63,17 @@ def with_csrf(request, content: str) -> SafeString:
     return mark_safe(content.replace(CSRF_INPUT.format(CSRF_MARKER), format_html(CSRF_INPUT, get_token(request))))
 
 
-# A stamp's first column: the audit log's last entry that records a change of data. Every change made through the
-# services is audited in its transaction and the digest chains the whole log; a sign-in (accounts/signals.py) changes
-# nothing a page shows, and would otherwise empty every page's cache at each login (DECISION
-# D-COMMITTEE-FIGURES-CACHE). Its parameters are the sign-ins' actions, to pass with the query's others in order.
-
-
-def last_change_sql() -> tuple[str, list[str]]:
-    """The subquery (without its parentheses) and its parameters."""
+def last_change_sql(other_than: str = "") -> tuple[str, list[str]]:
+    """A stamp's column: the audit log's last entry that records a change of data, as a subquery (without its
+    parentheses) and its parameters, to pass with the query's others in order. Every change made through the services
+    is audited in its transaction and the digest chains the whole log; a sign-in (accounts/signals.py) changes nothing
+    a page shows, and would otherwise empty every page's cache at each login (DECISION D-COMMITTEE-FIGURES-CACHE).
+    `other_than`: an object type whose entries are left out (the dossiers', for the dossier page's stamp, which reads
+    its own dossier's apart; an index of the log answers that form, D-DOSSIER-PAGE-CACHE)."""
     from esms_numerique.audit.models import SIGN_INS, AuditEntry
 
     sign_ins = ", ".join(["%s"] * len(SIGN_INS))
-    sql = f"SELECT digest FROM {AuditEntry._meta.db_table} WHERE action NOT IN ({sign_ins}) ORDER BY id DESC LIMIT 1"
-    return sql, list(SIGN_INS)
+    where, params = f"action NOT IN ({sign_ins})", list(SIGN_INS)
+    if other_than:
+        where, params = f"object_type <> %s AND {where}", [other_than, *params]
+    return f"SELECT digest FROM {AuditEntry._meta.db_table} WHERE {where} ORDER BY id DESC LIMIT 1", params

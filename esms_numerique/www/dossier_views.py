@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from esms_numerique import caching, clock
 from esms_numerique.accounts.access import access_of
 from esms_numerique.audit.models import DOSSIER as AUDITED_DOSSIER
-from esms_numerique.audit.models import SIGN_INS, AuditEntry
+from esms_numerique.audit.models import AuditEntry
 from esms_numerique.dossiers import decision_documents, services
 from esms_numerique.dossiers import documents as dossier_documents
 from esms_numerique.dossiers.access import (
@@ -265,6 +265,7 @@ def page_stamp(user, reference: str) -> list | None:
     audit, dossiers = AuditEntry._meta.db_table, Dossier._meta.db_table
     follows, users = Follow._meta.db_table, User._meta.db_table
     last = f"SELECT digest FROM {audit} WHERE"
+    others, others_params = caching.last_change_sql(other_than=AUDITED_DOSSIER)
     found = (
         visible_dossiers(user)
         .select_related(None)
@@ -274,10 +275,7 @@ def page_stamp(user, reference: str) -> list | None:
                 f'({last} object_type = %s AND object_id = "{dossiers}"."reference" ORDER BY id DESC LIMIT 1)',
                 [AUDITED_DOSSIER],
             ),
-            other_change=RawSQL(
-                f"({last} NOT (object_type = %s) AND NOT (action IN (%s, %s)) ORDER BY id DESC LIMIT 1)",
-                [AUDITED_DOSSIER, *SIGN_INS],
-            ),
+            other_change=RawSQL(f"({others})", others_params),
             following=RawSQL(
                 f'(SELECT following FROM {follows} WHERE user_id = %s AND dossier_id = "{dossiers}"."id")', [user.pk]
             ),
